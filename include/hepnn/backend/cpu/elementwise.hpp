@@ -1,0 +1,191 @@
+/// @file backend/cpu/elementwise.hpp
+/// @brief Bias, activations, softmax, dropout and reductions on the CPU: plain loops the
+/// compiler vectorises, cut into fixed chunks for threads.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "hepnn/backend/cpu/parallel.hpp"
+#include "hepnn/core/philox.hpp"
+#include "hepnn/ops/activation_kind.hpp"
+
+namespace hepnn::backend::cpu {
+
+inline constexpr std::int64_t elementwise_grain = 1 << 14;
+
+// y is (rows, cols), b is (cols): y[r, :] += b
+template <class T>
+void bias_add_forward(std::int64_t rows, std::int64_t cols, const T* b, T* y) {
+  parallel_range(rows, std::max<std::int64_t>(1, elementwise_grain / std::max<std::int64_t>(cols, 1)), double(cols),
+                 [&](std::int64_t r0, std::int64_t r1) {
+                   for (std::int64_t r = r0; r < r1; ++r) {
+                     T* row = y + r * cols;
+                     for (std::int64_t c = 0; c < cols; ++c) row[c] += b[c];
+                   }
+                 });
+}
+
+// dy is (rows, cols), db is (cols): db = sum over rows of dy (overwrites db)
+template <class T>
+void bias_add_backward(std::int64_t rows, std::int64_t cols, const T* dy, T* db) {
+  constexpr std::int64_t cols_per_chunk = 256;
+  parallel_range(cols, cols_per_chunk, double(rows), [&](std::int64_t c0, std::int64_t c1) {
+    for (std::int64_t c = c0; c < c1; ++c) db[c] = T(0);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const T* row = dy + r * cols;
+      for (std::int64_t c = c0; c < c1; ++c) db[c] += row[c];
+    }
+  });
+}
+
+// y = act(x), n elements; x and y may be the same buffer
+template <class T>
+void activation_forward(Activation a, T alpha, std::int64_t n, const T* x, T* y) {
+  parallel_range(n, elementwise_grain, 10.0, [&](std::int64_t i0, std::int64_t i1) {
+    switch (a) {  // one loop per kind, so each loop body is branch-free and vectorisable
+#define HEPNN_ACT_CASE(kind) \
+  case Activation::kind:     \
+    for (std::int64_t i = i0; i < i1; ++i) y[i] = act::forward(Activation::kind, alpha, x[i]); \
+    break;
+      HEPNN_ACT_CASE(linear) HEPNN_ACT_CASE(relu) HEPNN_ACT_CASE(leaky_relu) HEPNN_ACT_CASE(elu)
+      HEPNN_ACT_CASE(selu) HEPNN_ACT_CASE(tanh) HEPNN_ACT_CASE(sigmoid) HEPNN_ACT_CASE(softplus) HEPNN_ACT_CASE(gelu)
+#undef HEPNN_ACT_CASE
+    }
+  });
+}
+
+// dx = dy * act'(x) (using y = act(x) where cheaper); dx may alias dy
+template <class T>
+void activation_backward(Activation a, T alpha, std::int64_t n, const T* x, const T* y, const T* dy, T* dx) {
+  parallel_range(n, elementwise_grain, 10.0, [&](std::int64_t i0, std::int64_t i1) {
+    switch (a) {
+#define HEPNN_ACT_CASE(kind) \
+  case Activation::kind:     \
+    for (std::int64_t i = i0; i < i1; ++i) dx[i] = dy[i] * act::derivative(Activation::kind, alpha, x[i], y[i]); \
+    break;
+      HEPNN_ACT_CASE(linear) HEPNN_ACT_CASE(relu) HEPNN_ACT_CASE(leaky_relu) HEPNN_ACT_CASE(elu)
+      HEPNN_ACT_CASE(selu) HEPNN_ACT_CASE(tanh) HEPNN_ACT_CASE(sigmoid) HEPNN_ACT_CASE(softplus) HEPNN_ACT_CASE(gelu)
+#undef HEPNN_ACT_CASE
+    }
+  });
+}
+
+// y[r, :] = b + x[r, :] fused with the activation: z = x + b stored in z (for backward), y = act(z)
+template <class T>
+void bias_activation_forward(Activation a, T alpha, std::int64_t rows, std::int64_t cols, const T* b, T* z, T* y) {
+  parallel_range(rows, std::max<std::int64_t>(1, elementwise_grain / std::max<std::int64_t>(cols, 1)), 10.0 * double(cols),
+                 [&](std::int64_t r0, std::int64_t r1) {
+                   for (std::int64_t r = r0; r < r1; ++r) {
+                     T* zr = z + r * cols;
+                     T* yr = y + r * cols;
+                     for (std::int64_t c = 0; c < cols; ++c) {
+                       zr[c] += b[c];
+                       yr[c] = act::forward(a, alpha, zr[c]);
+                     }
+                   }
+                 });
+}
+
+// softmax over the last axis: x, y are (rows, cols); y may alias x
+template <class T>
+void softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y, bool log) {
+  parallel_range(rows, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(cols, 1)), 20.0 * double(cols),
+                 [&](std::int64_t r0, std::int64_t r1) {
+                   for (std::int64_t r = r0; r < r1; ++r) {
+                     const T* xr = x + r * cols;
+                     T* yr = y + r * cols;
+                     T mx = xr[0];
+                     for (std::int64_t c = 1; c < cols; ++c) mx = std::max(mx, xr[c]);
+                     T sum = 0;
+                     for (std::int64_t c = 0; c < cols; ++c) sum += std::exp(xr[c] - mx);
+                     if (log) {
+                       const T lse = mx + std::log(sum);
+                       for (std::int64_t c = 0; c < cols; ++c) yr[c] = xr[c] - lse;
+                     } else {
+                       const T inv = T(1) / sum;
+                       for (std::int64_t c = 0; c < cols; ++c) yr[c] = std::exp(xr[c] - mx) * inv;
+                     }
+                   }
+                 });
+}
+
+// softmax:     dx = y * (dy - sum(dy * y))
+// log-softmax: dx = dy - exp(y) * sum(dy)
+template <class T>
+void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T* dy, T* dx, bool log) {
+  parallel_range(rows, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(cols, 1)), 6.0 * double(cols),
+                 [&](std::int64_t r0, std::int64_t r1) {
+                   for (std::int64_t r = r0; r < r1; ++r) {
+                     const T* yr = y + r * cols;
+                     const T* dyr = dy + r * cols;
+                     T* dxr = dx + r * cols;
+                     T s = 0;
+                     if (log) {
+                       for (std::int64_t c = 0; c < cols; ++c) s += dyr[c];
+                       for (std::int64_t c = 0; c < cols; ++c) dxr[c] = dyr[c] - std::exp(yr[c]) * s;
+                     } else {
+                       for (std::int64_t c = 0; c < cols; ++c) s += dyr[c] * yr[c];
+                       for (std::int64_t c = 0; c < cols; ++c) dxr[c] = yr[c] * (dyr[c] - s);
+                     }
+                   }
+                 });
+}
+
+// Inverted dropout: element i is kept when philox_uniform(seed, stream, i) >= rate, and scaled
+// by 1 / (1 - rate). Backward draws the same numbers again, so no mask is stored.
+template <class T>
+void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* x, T* y) {
+  const T scale = T(1) / (T(1) - rate);
+  const float r = static_cast<float>(rate);
+  parallel_range(n, elementwise_grain, 40.0, [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t i = i0; i < i1; ++i)
+      y[i] = philox_uniform(seed, stream, static_cast<std::uint64_t>(i)) >= r ? x[i] * scale : T(0);
+  });
+}
+template <class T>
+void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* dy, T* dx) {
+  dropout_forward(n, rate, seed, stream, dy, dx);
+}
+
+// Sum and sum of squares, accumulated in double in fixed chunks (thread-count independent).
+template <class T>
+double sum(std::int64_t n, const T* x, bool squares = false) {
+  constexpr std::int64_t grain = 1 << 16;
+  const std::int64_t chunks = (n + grain - 1) / grain;
+  if (chunks <= 1) {
+    double s = 0;
+    for (std::int64_t i = 0; i < n; ++i) s += squares ? double(x[i]) * double(x[i]) : double(x[i]);
+    return s;
+  }
+  double partial[64] = {};
+  const std::int64_t per = (chunks + 63) / 64;  // at most 64 partial sums
+  const std::int64_t groups = (chunks + per - 1) / per;
+  parallel_chunks(groups, 2.0 * double(n), [&](std::int64_t g) {
+    const std::int64_t i0 = g * per * grain, i1 = std::min(n, (g + 1) * per * grain);
+    double s = 0;
+    for (std::int64_t i = i0; i < i1; ++i) s += squares ? double(x[i]) * double(x[i]) : double(x[i]);
+    partial[g] = s;
+  });
+  double s = 0;
+  for (std::int64_t g = 0; g < groups; ++g) s += partial[g];
+  return s;
+}
+
+// x *= s
+template <class T>
+void scale(std::int64_t n, T s, T* x) {
+  parallel_range(n, elementwise_grain, 1.0, [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t i = i0; i < i1; ++i) x[i] *= s;
+  });
+}
+
+// true when every element is finite
+template <class T>
+bool all_finite(std::int64_t n, const T* x) {
+  bool ok = true;
+  for (std::int64_t i = 0; i < n; ++i) ok &= std::isfinite(x[i]);
+  return ok;
+}
+
+}  // namespace hepnn::backend::cpu

@@ -1,0 +1,58 @@
+/// @file backend/cuda/api.hpp
+/// @brief Plain C++ declarations of the CUDA backend (no CUDA headers here).
+///
+/// The definitions live in `.cuh` files compiled by nvcc into the one translation unit of the
+/// `hepnn::cuda` target (the CUDA backend issue). A CPU-only program never calls these, so it
+/// links without them; a program that instantiates `Tensor<T, cuda>` must link `hepnn::cuda`.
+#pragma once
+#include <cstddef>
+
+namespace hepnn::backend::cuda {
+
+void* allocate(std::size_t bytes);
+void deallocate(void* ptr, std::size_t bytes) noexcept;
+void copy_host_to_device(void* dst, const void* src, std::size_t bytes);
+void copy_device_to_host(void* dst, const void* src, std::size_t bytes);
+void copy_device_to_device(void* dst, const void* src, std::size_t bytes);
+
+}  // namespace hepnn::backend::cuda
+
+#include <cstdint>
+
+#include "hepnn/ops/activation_kind.hpp"
+#include "hepnn/ops/loss_kind.hpp"
+
+namespace hepnn::backend::cuda {
+// The same operations as backend/cpu, with the same names and signatures; pointers are device
+// pointers. Declared here so that ops/ can dispatch; defined by the CUDA backend.
+template <class T>
+void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, T alpha, const T* A,
+          const T* B, T beta, T* C);
+template <class T> void bias_add_forward(std::int64_t rows, std::int64_t cols, const T* b, T* y);
+template <class T> void bias_add_backward(std::int64_t rows, std::int64_t cols, const T* dy, T* db);
+template <class T> void activation_forward(Activation a, T alpha, std::int64_t n, const T* x, T* y);
+template <class T>
+void activation_backward(Activation a, T alpha, std::int64_t n, const T* x, const T* y, const T* dy, T* dx);
+template <class T>
+void bias_activation_forward(Activation a, T alpha, std::int64_t rows, std::int64_t cols, const T* b, T* z, T* y);
+template <class T> void softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y, bool log);
+template <class T>
+void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T* dy, T* dx, bool log);
+template <class T>
+void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* x, T* y);
+template <class T>
+void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* dy, T* dx);
+template <class T> double sum(std::int64_t n, const T* x, bool squares);
+template <class T> void scale(std::int64_t n, T s, T* x);
+template <class T> bool all_finite(std::int64_t n, const T* x);
+template <class T>
+double loss_forward_backward(const LossParams& p, std::int64_t B, std::int64_t C, std::int64_t target_cols,
+                             const T* pred, const T* target, const T* w, double norm, T* dpred);
+template <class T>
+void sgd_update(std::int64_t n, T* p, const T* g, T* v, T lr, T momentum, bool nesterov, T weight_decay);
+template <class T>
+void adam_update(std::int64_t n, T* p, const T* g, T* m, T* v, T lr, T beta1, T beta2, T eps, std::int64_t step,
+                 T weight_decay, bool decoupled);
+template <class T> void rmsprop_update(std::int64_t n, T* p, const T* g, T* s, T lr, T rho, T eps, T weight_decay);
+template <class T> void adagrad_update(std::int64_t n, T* p, const T* g, T* a, T lr, T eps, T weight_decay);
+}  // namespace hepnn::backend::cuda

@@ -1,0 +1,32 @@
+/// @file hepnn.hpp
+/// @brief Umbrella header for user programs and tutorials: everything hepnn offers on the CPU.
+/// Library code never includes it; include the single headers to keep compile times down.
+#pragma once
+
+#include "hepnn/backend/cpu/parallel.hpp"
+#include "hepnn/core/device.hpp"
+#include "hepnn/core/error.hpp"
+#include "hepnn/core/philox.hpp"
+#include "hepnn/core/shape.hpp"
+#include "hepnn/core/tensor.hpp"
+#include "hepnn/data/dataset.hpp"
+#include "hepnn/init/initializers.hpp"
+#include "hepnn/layers/activations.hpp"
+#include "hepnn/layers/dense.hpp"
+#include "hepnn/layers/dropout.hpp"
+#include "hepnn/layers/flatten.hpp"
+#include "hepnn/layers/input.hpp"
+#include "hepnn/losses/compute.hpp"
+#include "hepnn/losses/loss.hpp"
+#include "hepnn/metrics/metrics.hpp"
+#include "hepnn/ops/elementwise.hpp"
+#include "hepnn/ops/gemm.hpp"
+#include "hepnn/ops/loss.hpp"
+#include "hepnn/ops/optim.hpp"
+#include "hepnn/optim/optimizer.hpp"
+#include "hepnn/optim/schedule.hpp"
+#include "hepnn/train/callbacks.hpp"
+#include "hepnn/train/history.hpp"
+#include "hepnn/train/metric_spec.hpp"
+#include "hepnn/train/progress.hpp"
+#include "hepnn/train/sequential.hpp"

@@ -1,0 +1,108 @@
+/// @file layers/dense.hpp
+/// @brief Dense (fully connected) layer: y = act(x W + b), W is (in, out) as in Keras.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "hepnn/init/initializers.hpp"
+#include "hepnn/layers/layer.hpp"
+#include "hepnn/ops/elementwise.hpp"
+#include "hepnn/ops/gemm.hpp"
+
+namespace hepnn {
+
+template <class T, class Device>
+class DenseLayer final : public Layer<T, Device> {
+ public:
+  DenseLayer(std::string name, const Shape& in, std::int64_t units, Activation activation, double alpha,
+             bool use_bias, Init kernel_init, Init bias_init)
+      : Layer<T, Device>(std::move(name), in),
+        m_units(units),
+        m_activation(activation),
+        m_alpha(T(alpha)),
+        m_use_bias(use_bias),
+        m_kernel_init(kernel_init),
+        m_bias_init(bias_init) {
+    detail::require_flat("Dense", this->m_name, in);
+    HEPNN_CHECK(units > 0, "Dense '", this->m_name, "': units must be positive, got ", units);
+    m_in = in[0];
+    this->m_output_shape = Shape{units};
+  }
+
+  std::string type() const override { return "Dense"; }
+  std::string describe() const override {
+    return m_activation == Activation::linear ? "" : "activation=" + to_string(m_activation);
+  }
+  std::vector<ParamInfo> params() const override {
+    std::vector<ParamInfo> p{{"kernel", Shape{m_in, m_units}}};
+    if (m_use_bias) p.push_back({"bias", Shape{m_units}});
+    return p;
+  }
+  void initialize(T* p, std::uint64_t seed, std::uint64_t stream) const override {
+    hepnn::initialize(m_kernel_init, p, m_in * m_units, m_in, m_units, seed, stream);
+    if (m_use_bias) hepnn::initialize(m_bias_init, p + m_in * m_units, m_units, m_in, m_units, seed, stream + (1ull << 32));
+  }
+  std::int64_t workspace_per_sample() const override { return m_activation == Activation::linear ? 0 : m_units; }
+
+  // x is (B, in), y is (B, units); ws (training, with an activation) keeps z = x W + b
+  void forward(std::int64_t B, const T* x, T* y, T* ws, const Pass& pass) const override {
+    const T* W = this->m_params;
+    const bool keep_z = pass.training && m_activation != Activation::linear;
+    T* z = keep_z ? ws : y;
+    ops::gemm<Device>(false, false, B, m_units, m_in, T(1), x, W, T(0), z);
+    if (m_activation == Activation::linear) {
+      if (m_use_bias) ops::bias_add_forward<Device>(B, m_units, bias(), y);
+    } else if (m_use_bias) {
+      ops::bias_activation_forward<Device>(m_activation, m_alpha, B, m_units, bias(), z, y);
+    } else {
+      ops::activation_forward<Device>(m_activation, m_alpha, B * m_units, z, y);
+    }
+  }
+
+  // dW = x^T dz, db = sum_rows dz, dx = dz W^T with dz = dy * act'(z)
+  void backward(std::int64_t B, const T* x, const T* y, const T* dy, T* dx, T* ws, const Pass&) override {
+    const T* dz = dy;
+    if (m_activation != Activation::linear) {
+      ops::activation_backward<Device>(m_activation, m_alpha, B * m_units, ws, y, dy, ws);
+      dz = ws;
+    }
+    T* dW = this->m_grads;
+    ops::gemm<Device>(true, false, m_in, m_units, B, T(1), x, dz, T(0), dW);
+    if (m_use_bias) ops::bias_add_backward<Device>(B, m_units, dz, dW + m_in * m_units);
+    if (dx) ops::gemm<Device>(false, true, B, m_in, m_units, T(1), dz, this->m_params, T(0), dx);
+  }
+
+  std::int64_t units() const { return m_units; }
+  Activation activation() const { return m_activation; }
+
+ private:
+  const T* bias() const { return this->m_params + m_in * m_units; }
+
+  std::int64_t m_in = 0, m_units;
+  Activation m_activation;
+  T m_alpha;
+  bool m_use_bias;
+  Init m_kernel_init, m_bias_init;
+};
+
+/// Spec: a fully connected layer with `units` outputs, optionally fused with an activation.
+struct Dense {
+  std::int64_t units = 0;
+  Activation activation = Activation::linear;
+  std::optional<double> alpha = {};  // leaky_relu slope (default 0.01), elu scale (default 1)
+  bool use_bias = true;
+  Init kernel_initializer = Init::glorot_uniform;
+  Init bias_initializer = Init::zeros;
+  std::string name = {};
+
+  static constexpr const char* type_name = "dense";
+  template <class T, class Device>
+  std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
+    return std::make_unique<DenseLayer<T, Device>>(name.empty() ? auto_name : name, in, units, activation,
+                                                   alpha.value_or(default_alpha(activation)), use_bias,
+                                                   kernel_initializer, bias_initializer);
+  }
+};
+
+}  // namespace hepnn

@@ -1,0 +1,93 @@
+/// @file layers/layer.hpp
+/// @brief Layer<T, Device>: the interface every layer implementation follows.
+///
+/// A user writes device-free specs (`Dense{64}`); a model turns each spec into a
+/// Layer<T, Device> with `spec.build<T, Device>(input_shape, name)`. Layers hold no per-batch
+/// state: forward is const (so one model serves many threads), activations live in buffers the
+/// model owns, and the parameters are views into the model's one flat buffer.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hepnn/core/device.hpp"
+#include "hepnn/core/error.hpp"
+#include "hepnn/core/shape.hpp"
+
+namespace hepnn {
+
+/// What a forward or backward pass needs to know besides the data.
+struct Pass {
+  bool training = false;      // dropout active, batch statistics used
+  std::uint64_t seed = 0;     // the model's seed
+  std::uint64_t step = 0;     // optimizer step, keys the dropout masks
+  std::int64_t layer_index = 0;
+};
+
+/// One named parameter array of a layer, in the layer's own order.
+struct ParamInfo {
+  std::string name;  // "kernel", "bias"
+  Shape shape;
+};
+
+template <class T, class Device>
+class Layer {
+ public:
+  Layer(std::string name, const Shape& input_shape) : m_name(std::move(name)), m_input_shape(input_shape) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  /// Type as in summary() and model files: "Dense", "ReLU", ...
+  virtual std::string type() const = 0;
+  /// Keras-like one-line description of the options, for summary().
+  virtual std::string describe() const { return ""; }
+  const std::string& name() const { return m_name; }
+  /// Per-sample shapes (no batch extent).
+  const Shape& input_shape() const { return m_input_shape; }
+  const Shape& output_shape() const { return m_output_shape; }
+
+  /// Parameters, in the order they are laid out in the flat buffer.
+  virtual std::vector<ParamInfo> params() const { return {}; }
+  std::int64_t num_params() const {
+    std::int64_t n = 0;
+    for (const auto& p : params()) n += p.shape.size();
+    return n;
+  }
+  /// Points the layer at its slice of the model's flat parameter and gradient buffers.
+  void bind(T* params, T* grads) {
+    m_params = params;
+    m_grads = grads;
+  }
+  /// Fills the parameters (host memory) from the seeded initialisers.
+  virtual void initialize(T* /*host_params*/, std::uint64_t /*seed*/, std::uint64_t /*stream*/) const {}
+
+  /// Extra scratch elements per sample this layer needs in training (pre-activations, ...).
+  virtual std::int64_t workspace_per_sample() const { return 0; }
+
+  /// x is (batch, input_shape...), y is (batch, output_shape...); ws has
+  /// batch * workspace_per_sample() elements in training (null in inference).
+  virtual void forward(std::int64_t batch, const T* x, T* y, T* ws, const Pass& pass) const = 0;
+  /// Given dy, writes dx (skipped when dx is null) and this layer's parameter gradients
+  /// (overwritten, not accumulated). x, y and ws are those of the matching forward.
+  virtual void backward(std::int64_t batch, const T* x, const T* y, const T* dy, T* dx, T* ws,
+                        const Pass& pass) = 0;
+
+ protected:
+  std::string m_name;
+  Shape m_input_shape;
+  Shape m_output_shape;
+  T* m_params = nullptr;
+  T* m_grads = nullptr;
+};
+
+namespace detail {
+/// Checks that a layer receives per-sample vectors (rank 1), naming the layer.
+inline void require_flat(const std::string& type, const std::string& name, const Shape& in) {
+  HEPNN_CHECK(in.rank() == 1, type, " '", name, "': expects flat inputs (features,), got per-sample shape ", in.str(),
+              "; add Flatten{} before it");
+}
+}  // namespace detail
+
+}  // namespace hepnn

@@ -1,0 +1,97 @@
+/// @file ops/elementwise.hpp
+/// @brief Bias, activations, softmax, dropout and reductions. Front door: dispatches on the device tag to backend::cpu or backend::cuda.
+#pragma once
+#include <cstdint>
+#include <type_traits>
+
+#include "hepnn/backend/cpu/elementwise.hpp"
+#include "hepnn/backend/cuda/api.hpp"
+#include "hepnn/core/device.hpp"
+
+namespace hepnn::ops {
+
+/// y (rows,cols) += b (cols) on every row.
+template <class Device, class T>
+void bias_add_forward(std::int64_t rows, std::int64_t cols, const T* b, T* y) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::bias_add_forward(rows, cols, b, y);
+  else return backend::cuda::bias_add_forward(rows, cols, b, y);
+}
+
+/// db (cols) = column sums of dy (rows,cols); overwrites db.
+template <class Device, class T>
+void bias_add_backward(std::int64_t rows, std::int64_t cols, const T* dy, T* db) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::bias_add_backward(rows, cols, dy, db);
+  else return backend::cuda::bias_add_backward(rows, cols, dy, db);
+}
+
+/// y = act(x) element-wise; y may alias x. alpha: slope (LeakyReLU) or scale (ELU).
+template <class Device, class T>
+void activation_forward(Activation a, T alpha, std::int64_t n, const T* x, T* y) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::activation_forward(a, alpha, n, x, y);
+  else return backend::cuda::activation_forward(a, alpha, n, x, y);
+}
+
+/// dx = dy * act'(x), given x and y = act(x); dx may alias dy.
+template <class Device, class T>
+void activation_backward(Activation a, T alpha, std::int64_t n, const T* x, const T* y, const T* dy, T* dx) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::activation_backward(a, alpha, n, x, y, dy, dx);
+  else return backend::cuda::activation_backward(a, alpha, n, x, y, dy, dx);
+}
+
+/// Fused: z += b on every row, then y = act(z). z (rows,cols) keeps the pre-activation.
+template <class Device, class T>
+void bias_activation_forward(Activation a, T alpha, std::int64_t rows, std::int64_t cols, const T* b, T* z, T* y) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::bias_activation_forward(a, alpha, rows, cols, b, z, y);
+  else return backend::cuda::bias_activation_forward(a, alpha, rows, cols, b, z, y);
+}
+
+/// Row-wise softmax (or log-softmax when log) of x (rows,cols); y may alias x.
+template <class Device, class T>
+void softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y, bool log) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::softmax_forward(rows, cols, x, y, log);
+  else return backend::cuda::softmax_forward(rows, cols, x, y, log);
+}
+
+/// Gradient of the row-wise (log-)softmax given its output y.
+template <class Device, class T>
+void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T* dy, T* dx, bool log) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::softmax_backward(rows, cols, y, dy, dx, log);
+  else return backend::cuda::softmax_backward(rows, cols, y, dy, dx, log);
+}
+
+/// Inverted dropout with the Philox mask of (seed, stream): y = keep ? x / (1 - rate) : 0.
+template <class Device, class T>
+void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* x, T* y) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::dropout_forward(n, rate, seed, stream, x, y);
+  else return backend::cuda::dropout_forward(n, rate, seed, stream, x, y);
+}
+
+/// Gradient of dropout_forward with the same (seed, stream): the mask is drawn again.
+template <class Device, class T>
+void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* dy, T* dx) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::dropout_backward(n, rate, seed, stream, dy, dx);
+  else return backend::cuda::dropout_backward(n, rate, seed, stream, dy, dx);
+}
+
+/// Sum (or sum of squares) of n elements, accumulated in double; the same bits for any thread count.
+template <class Device, class T>
+double sum(std::int64_t n, const T* x, bool squares = false) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::sum(n, x, squares);
+  else return backend::cuda::sum(n, x, squares);
+}
+
+/// x *= s.
+template <class Device, class T>
+void scale(std::int64_t n, T s, T* x) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::scale(n, s, x);
+  else return backend::cuda::scale(n, s, x);
+}
+
+/// True when no element is NaN or infinite.
+template <class Device, class T>
+bool all_finite(std::int64_t n, const T* x) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::all_finite(n, x);
+  else return backend::cuda::all_finite(n, x);
+}
+
+}  // namespace hepnn::ops

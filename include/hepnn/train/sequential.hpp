@@ -1,0 +1,572 @@
+/// @file train/sequential.hpp
+/// @brief Sequential<T, Device>: a stack of layers with Keras-like compile / fit / evaluate /
+/// predict / summary.
+///
+/// The parameters of all layers live in one flat buffer (and the gradients in another), so an
+/// optimizer step is one fused pass. Activation buffers are sized once per batch size and
+/// reused: the steady-state training loop does not allocate. predict() and evaluate() are
+/// const and keep their buffers local, so several threads may call them on one model at once.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <numeric>
+#include <optional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "hepnn/core/tensor.hpp"
+#include "hepnn/data/dataset.hpp"
+#include "hepnn/layers/input.hpp"
+#include "hepnn/layers/layer.hpp"
+#include "hepnn/losses/compute.hpp"
+#include "hepnn/optim/optimizer.hpp"
+#include "hepnn/train/callbacks.hpp"
+#include "hepnn/train/history.hpp"
+#include "hepnn/train/metric_spec.hpp"
+#include "hepnn/train/progress.hpp"
+
+namespace hepnn {
+
+struct CompileOptions {
+  LossSpec loss = MeanSquaredError{};
+  OptimizerSpec optimizer = Adam{};
+  std::vector<metrics::MetricSpec> metrics = {};
+  /// When set, re-initialises the weights from this seed (it also keys dropout and shuffling).
+  std::optional<std::uint64_t> seed = {};
+};
+
+/// A reference to a data set in the options of fit (no copy is made).
+template <class T>
+struct DatasetRef {
+  const data::Dataset<T>* ptr = nullptr;
+  DatasetRef() = default;
+  DatasetRef(const data::Dataset<T>& d) : ptr(&d) {}  // NOLINT: implicit on purpose
+};
+
+template <class T>
+struct FitOptions {
+  int epochs = 1;
+  std::int64_t batch_size = 32;
+  bool shuffle = true;                        // reshuffle the training events every epoch
+  DatasetRef<T> validation = {};              // validation events, or
+  double validation_split = 0.0;              // the last fraction of the training events (before shuffling)
+  std::map<int, double> class_weight = {};    // class -> factor on the event weights
+  std::vector<Callback> callbacks = {};
+  int verbose = -1;                           // -1 auto (bar on a terminal), 0 silent, 1 bar, 2 one line per epoch
+  int initial_epoch = 0;
+  std::int64_t validation_batch_size = 1024;
+};
+
+struct EvaluateOptions {
+  std::int64_t batch_size = 1024;
+};
+
+template <class T, class Device = cpu>
+class Sequential {
+ public:
+  static constexpr std::uint64_t default_seed = 42;
+
+  /// requires: the first spec is an Input; each spec fits the output shape of the one before.
+  template <class... Specs>
+  explicit Sequential(const Input& input, const Specs&... specs) : m_input_shape(input.shape) {
+    HEPNN_CHECK(m_input_shape.rank() >= 1 && m_input_shape.size() > 0,
+                "Sequential: Input needs a non-empty per-sample shape, got ", m_input_shape.str());
+    (append(specs), ...);
+    build_parameters();
+  }
+  Sequential(Sequential&&) noexcept = default;
+  Sequential& operator=(Sequential&&) noexcept = default;
+
+  /// Appends a layer. All parameters are re-initialised and the model must be compiled again.
+  template <class Spec>
+  Sequential& add(const Spec& spec) {
+    append(spec);
+    build_parameters();
+    m_compiled = false;
+    return *this;
+  }
+
+  void compile(const CompileOptions& o) {
+    HEPNN_CHECK(!m_layers.empty(), "Sequential::compile: the model has no layers");
+    const Shape& out = output_shape();
+    HEPNN_CHECK(out.rank() == 1, "Sequential::compile: the model output per sample is ", out.str(),
+                "; losses need a flat output (add Flatten{} or Dense{...} at the end)");
+    if (std::holds_alternative<CategoricalCrossEntropy>(o.loss))
+      HEPNN_CHECK(out[0] > 1, "Sequential::compile: CategoricalCrossEntropy needs at least 2 outputs, the last layer '",
+                  m_layers.back()->name(), "' has ", out[0], "; use BinaryCrossEntropy for one output");
+    loss_params(o.loss);  // validates the options
+    if (o.seed) initialize(*o.seed);
+    m_loss = o.loss;
+    m_metrics = o.metrics;
+    m_optimizer = Optimizer<T, Device>(o.optimizer, m_params.size());
+    m_compiled = true;
+  }
+
+  /// Draws all parameters again from `seed` (the seed also keys dropout masks and shuffling).
+  void initialize(std::uint64_t seed) {
+    m_seed = seed;
+    Tensor<T, cpu> host(Shape{m_params.size()}, T(0));
+    for (std::size_t i = 0; i < m_layers.size(); ++i)
+      m_layers[i]->initialize(host.data() + m_offsets[i], seed, rng_stream::init + (std::uint64_t(i) << 33));
+    detail::copy_bytes<Device, cpu>(m_params.data(), host.data(), sizeof(T) * std::size_t(host.size()));
+    if (m_compiled) m_optimizer = Optimizer<T, Device>(m_optimizer.spec(), m_params.size());
+  }
+
+  // ---- inspection ----
+  const Shape& input_shape() const { return m_input_shape; }
+  const Shape& output_shape() const { return m_layers.empty() ? m_input_shape : m_layers.back()->output_shape(); }
+  std::size_t num_layers() const { return m_layers.size(); }
+  const Layer<T, Device>& layer(std::size_t i) const { return *m_layers.at(i); }
+  std::int64_t num_params() const { return m_num_params; }
+  /// The flat parameter buffer (layer after layer, each slice 64-byte aligned) and its gradient.
+  Tensor<T, Device>& parameters() { return m_params; }
+  const Tensor<T, Device>& parameters() const { return m_params; }
+  const Tensor<T, Device>& gradients() const { return m_grads; }
+  /// Offset of layer i's first parameter in the flat buffer.
+  std::int64_t parameter_offset(std::size_t i) const { return m_offsets.at(i); }
+  bool compiled() const { return m_compiled; }
+  std::uint64_t seed() const { return m_seed; }
+  Optimizer<T, Device>& optimizer() { return m_optimizer; }
+  const LossSpec& loss() const { return m_loss; }
+
+  /// Keras-like table of the layers, output shapes and parameter counts.
+  void summary(std::ostream& os = std::cout) const {
+    auto row = [&](const std::string& a, const std::string& b, const std::string& c) {
+      os << a << std::string(std::max<std::size_t>(1, 34 - a.size()), ' ') << b
+         << std::string(std::max<std::size_t>(1, 22 - b.size()), ' ') << c << '\n';
+    };
+    auto batch_shape = [](const Shape& s) {
+      std::string r = "(None";
+      for (int i = 0; i < s.rank(); ++i) r += ", " + std::to_string(s[i]);
+      return r + ")";
+    };
+    const std::string rule(70, '_'), dbl(70, '=');
+    os << "Model: Sequential<" << (std::is_same_v<T, float> ? "float" : "double") << ", " << Device::name << ">\n"
+       << rule << '\n';
+    row("Layer (type)", "Output Shape", "Param #");
+    os << dbl << '\n';
+    row("input (Input)", batch_shape(m_input_shape), "0");
+    for (const auto& l : m_layers) {
+      std::string d = l->describe();
+      row(l->name() + " (" + l->type() + ")", batch_shape(l->output_shape()), group(l->num_params()) + (d.empty() ? "" : "   " + d));
+    }
+    os << dbl << '\n'
+       << "Total params: " << group(m_num_params) << " (" << human_bytes(m_num_params * std::int64_t(sizeof(T)))
+       << ")\nTrainable params: " << group(m_num_params) << "\nNon-trainable params: 0\n";
+    if (m_compiled)
+      os << "Loss: " << loss_name(m_loss) << ", optimizer: " << optimizer_name(m_optimizer.spec()) << '\n';
+    os << rule << '\n';
+  }
+
+  // ---- inference ----
+
+  /// Outputs (N, output_shape...) for inputs (N, input_shape...), in batches. Thread-safe on a
+  /// const model: buffers are local to the call.
+  Tensor<T, cpu> predict(const Tensor<T, cpu>& x, std::int64_t batch_size = 1024) const {
+    check_inputs(x, "predict");
+    HEPNN_CHECK(batch_size > 0, "Sequential::predict: batch_size must be positive, got ", batch_size);
+    const std::int64_t n = x.shape()[0];
+    Tensor<T, cpu> out(output_shape().with_batch(n));
+    Buffers buf;
+    const std::int64_t in_row = m_input_shape.size(), out_row = output_shape().size();
+    for (std::int64_t b0 = 0; b0 < n; b0 += batch_size) {
+      const std::int64_t B = std::min(batch_size, n - b0);
+      ensure(buf, std::min(batch_size, n), false);
+      const T* xin = stage_input(buf, x.data() + b0 * in_row, B);
+      const T* y = forward(buf, xin, B, Pass{false, m_seed, 0, 0});
+      detail::copy_bytes<cpu, Device>(out.data() + b0 * out_row, y, sizeof(T) * std::size_t(B * out_row));
+    }
+    return out;
+  }
+
+  /// Loss and metrics over a data set: the exact weighted means (sum w l / sum w).
+  Logs evaluate(const data::Dataset<T>& d, EvaluateOptions o = {}) const {
+    require_compiled("evaluate");
+    check_dataset(d, "evaluate");
+    const Tensor<T, cpu> out = predict(d.features(), o.batch_size);
+    return score(out, d.targets(), d.weights().data(), "");
+  }
+
+  /// The weighted mean loss of (x, y, w) and its gradient with respect to every parameter,
+  /// written to gradients(); `training` switches dropout on (with the current step's masks).
+  /// For gradient checks and custom training loops.
+  double loss_and_gradients(const Tensor<T, cpu>& x, const Tensor<T, cpu>& y, const Tensor<T, cpu>* w = nullptr,
+                            bool training = false) {
+    require_compiled("loss_and_gradients");
+    const data::Dataset<T> d(x.clone(), y.clone(), w ? w->clone() : Tensor<T, cpu>{});
+    check_dataset(d, "loss_and_gradients");
+    const std::int64_t B = d.size();
+    ensure(m_train, B, true);
+    const double wsum = d.sum_of_weights();
+    HEPNN_CHECK(wsum > 0, "loss_and_gradients: the sum of weights is ", wsum, "; it must be positive");
+    std::vector<std::int64_t> idx(static_cast<std::size_t>(B));
+    std::iota(idx.begin(), idx.end(), std::int64_t{0});
+    return train_batch(d, d.weights().data(), idx.data(), B, wsum, training, false) / wsum;
+  }
+
+  // ---- training ----
+
+  History fit(const data::Dataset<T>& train_in, const FitOptions<T>& o) {
+    require_compiled("fit");
+    HEPNN_CHECK(o.epochs >= 0 && o.initial_epoch >= 0, "fit: epochs (", o.epochs, ") and initial_epoch (",
+                o.initial_epoch, ") must be >= 0");
+    HEPNN_CHECK(o.batch_size > 0, "fit: batch_size must be positive, got ", o.batch_size);
+    HEPNN_CHECK(o.validation_split >= 0 && o.validation_split < 1, "fit: validation_split must be in [0, 1), got ",
+                o.validation_split);
+    HEPNN_CHECK(!(o.validation.ptr && o.validation_split > 0), "fit: give validation data or validation_split, not both");
+    check_dataset(train_in, "fit");
+
+    // A validation_split takes the last events, before any shuffling (as Keras does).
+    data::Dataset<T> split_train, split_val;
+    const data::Dataset<T>* train = &train_in;
+    const data::Dataset<T>* val = o.validation.ptr;
+    if (o.validation_split > 0) {
+      const std::int64_t n_val = std::int64_t(std::llround(o.validation_split * double(train_in.size())));
+      HEPNN_CHECK(n_val > 0 && n_val < train_in.size(), "fit: validation_split ", o.validation_split, " of ",
+                  train_in.size(), " events leaves an empty part");
+      split_train = train_in.slice(0, train_in.size() - n_val);
+      split_val = train_in.slice(train_in.size() - n_val, train_in.size());
+      train = &split_train;
+      val = &split_val;
+    }
+    if (val) check_dataset(*val, "fit (validation data)");
+
+    const std::int64_t n = train->size();
+    const std::vector<T> weights = effective_weights(*train, o.class_weight);
+    double wsum = 0;
+    for (T w : weights) wsum += double(w);
+    HEPNN_CHECK(wsum > 0, "fit: the training events' sum of weights is ", wsum, "; it must be positive");
+    std::vector<T> val_weights;
+    if (val) {
+      val_weights = effective_weights(*val, o.class_weight);
+      double vs = 0;
+      for (T w : val_weights) vs += double(w);
+      HEPNN_CHECK(vs > 0, "fit: the validation events' sum of weights is ", vs, "; it must be positive");
+    }
+    const double mean_w = wsum / double(n);
+    const std::int64_t bs = std::min(o.batch_size, n);
+    const std::int64_t batches = (n + bs - 1) / bs;
+    ensure(m_train, bs, true);
+
+    Control control(*this);
+    std::vector<std::shared_ptr<CallbackBase>> cbs;
+    for (const auto& c : o.callbacks) cbs.push_back(c.instantiate());
+    ProgressBar bar(o.verbose);
+    History history;
+    const std::int64_t out_row = output_shape().size();
+    std::vector<T> epoch_out(m_metrics.empty() ? 0 : std::size_t(n * out_row));
+
+    for (auto& c : cbs) c->on_train_begin(control);
+    for (int epoch = o.initial_epoch; epoch < o.epochs && !control.stopped; ++epoch) {
+      for (auto& c : cbs) c->on_epoch_begin(epoch, control);
+      std::vector<std::int64_t> order =
+          o.shuffle ? data::permutation(n, m_seed, rng_stream::shuffle + std::uint64_t(epoch)) : iota(n);
+      bar.epoch_begin(epoch, o.epochs, batches, n);
+      double loss_sum = 0, seen_w = 0;
+      for (std::int64_t b = 0; b < batches; ++b) {
+        const std::int64_t b0 = b * bs, B = std::min(bs, n - b0);
+        double batch_loss;
+        try {
+          batch_loss = train_batch(*train, weights.data(), order.data() + b0, B, double(B) * mean_w, true, true);
+        } catch (const Error& e) {
+          throw Error(detail::concat("fit: epoch ", epoch + 1, ", batch ", b + 1, " of ", batches, ": ",
+                                     std::string(e.what()).substr(7)));
+        }
+        if (!m_metrics.empty()) {
+          std::vector<T> out(std::size_t(B * out_row));
+          detail::copy_bytes<cpu, Device>(out.data(), m_train.act.back().data(), sizeof(T) * out.size());
+          for (std::int64_t i = 0; i < B; ++i)
+            std::copy_n(out.data() + i * out_row, out_row, epoch_out.data() + order[std::size_t(b0 + i)] * out_row);
+        }
+        loss_sum += batch_loss;
+        for (std::int64_t i = 0; i < B; ++i) seen_w += double(weights[std::size_t(order[std::size_t(b0 + i)])]);
+        const double running = loss_sum / seen_w;
+        bar.batch_end(b, b0 + B, running);
+        for (auto& c : cbs) c->on_batch_end(epoch, b, double(batch_loss) / (double(B) * mean_w), control);
+      }
+      Logs logs;
+      logs["loss"] = loss_sum / wsum;
+      if (!m_metrics.empty()) {
+        const std::vector<T> s = metrics::scores_for_metrics(m_loss, epoch_out.data(), n, out_row);
+        for (const auto& m : m_metrics)
+          logs[metrics::metric_name(m)] =
+              metrics::evaluate_metric(m, s, n, out_row, train->targets().data(), target_cols(*train), weights.data());
+      }
+      if (val) {
+        const Tensor<T, cpu> vout = predict(val->features(), o.validation_batch_size);
+        for (const auto& [k, v] : score(vout, val->targets(), val_weights.data(), "val_")) logs[k] = v;
+      }
+      logs["lr"] = m_optimizer.learning_rate();
+      bar.epoch_end(logs);
+      history.append(epoch, logs);
+      for (auto& c : cbs) c->on_epoch_end(epoch, logs, control);
+    }
+    for (auto& c : cbs) c->on_train_end(control);
+    history.stop_reason = control.reason;
+    return history;
+  }
+
+  /// Convenience: fit on (x, y[, w]) tensors.
+  History fit(const Tensor<T, cpu>& x, const Tensor<T, cpu>& y, const FitOptions<T>& o) {
+    const data::Dataset<T> d(x.clone(), y.clone());
+    return fit(d, o);
+  }
+
+ private:
+  struct Buffers {
+    std::int64_t capacity = 0;
+    bool training = false;
+    std::vector<Tensor<T, Device>> act;   // act[0]: staged input (GPU only), act[i + 1]: output of layer i
+    std::vector<Tensor<T, Device>> grad;  // grad[i]: d loss / d act[i]
+    std::vector<Tensor<T, Device>> ws;    // per-layer training workspace
+    Tensor<T, Device> target, weight;
+  };
+
+  class Control final : public TrainingControl {
+   public:
+    explicit Control(Sequential& m) : m_model(m) {}
+    double learning_rate() const override { return m_model.m_optimizer.learning_rate(); }
+    double learning_rate_factor() const override { return m_model.m_optimizer.factor(); }
+    void set_learning_rate_factor(double f) override { m_model.m_optimizer.set_factor(f); }
+    void stop_training(const std::string& why) override {
+      stopped = true;
+      reason = why;
+    }
+    std::vector<double> get_weights() const override {
+      const std::vector<T> h = m_model.m_params.to_vector();
+      return std::vector<double>(h.begin(), h.end());
+    }
+    void set_weights(const std::vector<double>& w) override {
+      HEPNN_CHECK(std::int64_t(w.size()) == m_model.m_params.size(), "set_weights: ", w.size(),
+                  " values for a model with ", m_model.m_params.size(), " parameters");
+      const std::vector<T> h(w.begin(), w.end());
+      detail::copy_bytes<Device, cpu>(m_model.m_params.data(), h.data(), sizeof(T) * h.size());
+    }
+    bool stopped = false;
+    std::string reason;
+
+   private:
+    Sequential& m_model;
+  };
+
+  static std::vector<std::int64_t> iota(std::int64_t n) {
+    std::vector<std::int64_t> v(static_cast<std::size_t>(n));
+    std::iota(v.begin(), v.end(), std::int64_t{0});
+    return v;
+  }
+  static std::string group(std::int64_t v) {
+    const std::string digits = std::to_string(v);
+    std::string s;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+      if (i > 0 && (digits.size() - i) % 3 == 0 && digits[i - 1] != '-') s.push_back(',');
+      s.push_back(digits[i]);
+    }
+    return s;
+  }
+  static std::string human_bytes(std::int64_t b) {
+    char buf[32];
+    if (b < 1024) std::snprintf(buf, sizeof buf, "%lld B", (long long)b);
+    else if (b < 1024 * 1024) std::snprintf(buf, sizeof buf, "%.2f KB", double(b) / 1024);
+    else std::snprintf(buf, sizeof buf, "%.2f MB", double(b) / 1048576);
+    return buf;
+  }
+
+  template <class Spec>
+  void append(const Spec& spec) {
+    if constexpr (std::is_same_v<Spec, Input>) {
+      throw Error("Sequential: Input may only be the first entry");
+    } else {
+      const std::string base = Spec::type_name;
+      const std::string auto_name = base + "_" + std::to_string(++m_name_counts[base]);
+      auto layer = spec.template build<T, Device>(output_shape(), auto_name);
+      for (const auto& l : m_layers)
+        HEPNN_CHECK(l->name() != layer->name(), "Sequential: two layers are named '", layer->name(), "'");
+      m_layers.push_back(std::move(layer));
+    }
+  }
+
+  void build_parameters() {
+    constexpr std::int64_t align = std::int64_t(storage_alignment / sizeof(T));
+    m_offsets.clear();
+    std::int64_t total = 0;
+    m_num_params = 0;
+    for (const auto& l : m_layers) {
+      m_offsets.push_back(total);
+      const std::int64_t n = l->num_params();
+      m_num_params += n;
+      total += (n + align - 1) / align * align;
+    }
+    m_params = Tensor<T, Device>(Shape{total});
+    m_grads = Tensor<T, Device>(Shape{total});
+    if (total > 0) {
+      Tensor<T, cpu> zeros(Shape{total}, T(0));
+      detail::copy_bytes<Device, cpu>(m_grads.data(), zeros.data(), sizeof(T) * std::size_t(total));
+    }
+    for (std::size_t i = 0; i < m_layers.size(); ++i)
+      m_layers[i]->bind(m_params.data() + m_offsets[i], m_grads.data() + m_offsets[i]);
+    m_train = Buffers{};
+    initialize(m_seed);
+  }
+
+  void require_compiled(const char* what) const {
+    HEPNN_CHECK(m_compiled, "Sequential::", what, ": call compile() first");
+  }
+
+  std::int64_t target_cols(const data::Dataset<T>& d) const { return d.size() ? d.targets().size() / d.size() : 0; }
+
+  void check_inputs(const Tensor<T, cpu>& x, const char* who) const {
+    HEPNN_CHECK(x.rank() >= 1 && x.shape().tail() == m_input_shape, who, ": inputs of shape ", x.shape().str(),
+                " have per-sample shape ", x.rank() ? x.shape().tail().str() : std::string("()"),
+                ", but the first layer '", m_layers.empty() ? std::string("input") : m_layers.front()->name(),
+                "' expects the model input ", m_input_shape.str());
+    data::check_finite(x, std::string(who) + ": inputs");
+  }
+
+  void check_dataset(const data::Dataset<T>& d, const char* who) const {
+    HEPNN_CHECK(!d.empty(), who, ": the data set is empty");
+    check_inputs(d.features(), who);
+    const std::int64_t C = output_shape().size(), tc = target_cols(d);
+    const bool labels = std::holds_alternative<CategoricalCrossEntropy>(m_loss) && tc == 1 && C > 1;
+    HEPNN_CHECK(tc == C || labels, who, ": targets of shape ", d.targets().shape().str(), " do not fit the output (",
+                C, ",) of the last layer '", m_layers.back()->name(), "'");
+    data::check_finite(d.targets(), std::string(who) + ": targets");
+    data::check_finite(d.weights(), std::string(who) + ": weights");
+    if (labels)
+      for (std::int64_t i = 0; i < d.size(); ++i) {
+        const T y = d.targets().data()[i];
+        HEPNN_CHECK(y >= 0 && y < T(C) && y == std::floor(y), who, ": target ", y, " of event ", i,
+                    " is not a class label in [0, ", C, ")");
+      }
+  }
+
+  std::vector<T> effective_weights(const data::Dataset<T>& d, const std::map<int, double>& cw) const {
+    std::vector<T> w(d.weights().begin(), d.weights().end());
+    if (cw.empty()) return w;
+    const std::int64_t tc = target_cols(d);
+    for (std::int64_t i = 0; i < d.size(); ++i) {
+      const T* t = d.targets().data() + i * tc;
+      const int label = tc == 1 ? int(std::lround(double(t[0]))) : int(std::max_element(t, t + tc) - t);
+      auto it = cw.find(label);
+      if (it != cw.end()) w[std::size_t(i)] = T(double(w[std::size_t(i)]) * it->second);
+    }
+    return w;
+  }
+
+  void ensure(Buffers& b, std::int64_t batch, bool training) const {
+    if (b.capacity >= batch && (b.training || !training)) return;
+    b = Buffers{};
+    b.capacity = batch;
+    b.training = training;
+    b.act.emplace_back(std::is_same_v<Device, cpu> ? Shape{0} : m_input_shape.with_batch(batch));
+    for (const auto& l : m_layers) {
+      b.act.emplace_back(l->output_shape().with_batch(batch));
+      if (training) {
+        b.grad.emplace_back(l->input_shape().with_batch(batch));
+        b.ws.emplace_back(Shape{batch * l->workspace_per_sample()});
+      }
+    }
+    if (training) {
+      b.grad.emplace_back(output_shape().with_batch(batch));
+      b.target = Tensor<T, Device>(Shape{batch * std::max<std::int64_t>(output_shape().size(), 1)});
+      b.weight = Tensor<T, Device>(Shape{batch});
+    }
+  }
+
+  /// On the CPU the layers read the caller's rows in place; other devices get a copy.
+  const T* stage_input(Buffers& b, const T* host_rows, std::int64_t B) const {
+    if constexpr (std::is_same_v<Device, cpu>) {
+      return host_rows;
+    } else {
+      detail::copy_bytes<Device, cpu>(b.act[0].data(), host_rows, sizeof(T) * std::size_t(B * m_input_shape.size()));
+      return b.act[0].data();
+    }
+  }
+
+  const T* forward(Buffers& b, const T* x, std::int64_t B, Pass pass) const {
+    const T* in = x;
+    for (std::size_t i = 0; i < m_layers.size(); ++i) {
+      pass.layer_index = std::int64_t(i);
+      T* ws = pass.training && !b.ws.empty() ? b.ws[i].data() : nullptr;
+      m_layers[i]->forward(B, in, b.act[i + 1].data(), ws, pass);
+      in = b.act[i + 1].data();
+    }
+    return in;
+  }
+
+  /// Forward, loss, backward and (when step) an optimizer update on the events idx[0..B).
+  /// Returns sum_i w_i l_i of the batch; gradients are normalised by `norm`.
+  double train_batch(const data::Dataset<T>& d, const T* weights, const std::int64_t* idx, std::int64_t B,
+                     double norm, bool training, bool step) {
+    Buffers& b = m_train;
+    const std::int64_t in_row = m_input_shape.size(), C = output_shape().size(), tc = target_cols(d);
+    // Gather the batch rows on the host (the staging buffers), then hand them to the device.
+    m_stage_x.resize(std::size_t(B * in_row));
+    m_stage_y.resize(std::size_t(B * tc));
+    m_stage_w.resize(std::size_t(B));
+    data::Dataset<T>::gather_rows(d.features(), idx, B, m_stage_x.data());
+    data::Dataset<T>::gather_rows(d.targets(), idx, B, m_stage_y.data());
+    for (std::int64_t i = 0; i < B; ++i) m_stage_w[std::size_t(i)] = weights[idx[i]];
+    const T* x = stage_input(b, m_stage_x.data(), B);
+    const T *y = m_stage_y.data(), *w = m_stage_w.data();
+    if constexpr (!std::is_same_v<Device, cpu>) {
+      detail::copy_bytes<Device, cpu>(b.target.data(), y, sizeof(T) * m_stage_y.size());
+      detail::copy_bytes<Device, cpu>(b.weight.data(), w, sizeof(T) * m_stage_w.size());
+      y = b.target.data();
+      w = b.weight.data();
+    }
+    Pass pass{training, m_seed, std::uint64_t(m_optimizer.iterations()), 0};
+    const T* out = forward(b, x, B, pass);
+    const double loss = ops::loss_forward_backward<Device>(loss_params(m_loss), B, C, tc, out, y, w, norm,
+                                                           b.grad.back().data());
+    HEPNN_CHECK(std::isfinite(loss), "the loss became ", loss,
+                "; lower the learning rate, check the inputs for extreme values, or set clip_norm");
+    for (std::size_t i = m_layers.size(); i-- > 0;) {
+      pass.layer_index = std::int64_t(i);
+      const T* xin = i == 0 ? x : b.act[i].data();
+      T* dx = i == 0 ? nullptr : b.grad[i].data();
+      T* ws = b.ws[i].data();
+      m_layers[i]->backward(B, xin, b.act[i + 1].data(), b.grad[i + 1].data(), dx, ws, pass);
+    }
+    if (step) m_optimizer.step(m_params.data(), m_grads.data());
+    return loss;
+  }
+
+  /// Loss and metrics of host outputs against targets, keys prefixed.
+  Logs score(const Tensor<T, cpu>& out, const Tensor<T, cpu>& targets, const T* w, const std::string& prefix) const {
+    const std::int64_t n = out.shape()[0], C = output_shape().size(), tc = targets.size() / n;
+    double wsum = 0;
+    for (std::int64_t i = 0; i < n; ++i) wsum += double(w[i]);
+    HEPNN_CHECK(wsum > 0, "evaluate: the sum of weights is ", wsum, "; it must be positive");
+    Logs logs;
+    logs[prefix + "loss"] =
+        backend::cpu::loss_forward_backward(loss_params(m_loss), n, C, tc, out.data(), targets.data(), w, wsum,
+                                            static_cast<T*>(nullptr)) / wsum;
+    if (!m_metrics.empty()) {
+      const std::vector<T> s = metrics::scores_for_metrics(m_loss, out.data(), n, C);
+      for (const auto& m : m_metrics)
+        logs[prefix + metrics::metric_name(m)] = metrics::evaluate_metric(m, s, n, C, targets.data(), tc, w);
+    }
+    return logs;
+  }
+
+  Shape m_input_shape;
+  std::vector<std::unique_ptr<Layer<T, Device>>> m_layers;
+  std::map<std::string, int> m_name_counts;
+  std::vector<std::int64_t> m_offsets;
+  std::int64_t m_num_params = 0;
+  Tensor<T, Device> m_params, m_grads;
+  std::uint64_t m_seed = default_seed;
+  bool m_compiled = false;
+  LossSpec m_loss = MeanSquaredError{};
+  std::vector<metrics::MetricSpec> m_metrics;
+  Optimizer<T, Device> m_optimizer;
+  Buffers m_train;
+  std::vector<T> m_stage_x, m_stage_y, m_stage_w;
+};
+
+}  // namespace hepnn
