@@ -1,8 +1,7 @@
 /// @file tests/metrics/test_metrics.cpp
 /// @brief Event-weighted metrics against hand-worked values and brute-force formulas.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <functional>
 #include <initializer_list>
@@ -186,8 +185,8 @@ TEMPLATE_TEST_CASE("metrics: AUC equals the brute-force pairwise formula on rand
     }
 }
 
-TEMPLATE_TEST_CASE("metrics: ROC points match brute-force efficiencies; endpoints and monotonicity", "[metrics]",
-                   float, double) {
+TEMPLATE_TEST_CASE("metrics: ROC points match brute-force efficiencies; endpoints and monotonicity", "[metrics]", float,
+                   double) {
   std::vector<TestType> s, y, w;
   for (unsigned seed = 10; seed <= 13; ++seed)
     for (bool negative : {false, true}) {
@@ -236,7 +235,7 @@ TEMPLATE_TEST_CASE("metrics: working-point interpolation on a hand-computed curv
   CHECK(rej(0.625) == Approx(5.0 / 6));
   CHECK(rej(0.475) == Approx(0.9));
   CHECK(rej(0.25) == Approx(1.0));
-  CHECK(rej(0.1) == Approx(1.0));  // on the vertical segment at fpr 0
+  CHECK(rej(0.1) == Approx(1.0));      // on the vertical segment at fpr 0
   CHECK(rej(1.0) == Approx(2.0 / 3));  // the flat segment's left end, fpr 1/3
   CHECK(rej(0.0) == Approx(1.0));
   // Unweighted curve: (0, 0), (0, 1/2), (1/2, 1), (1, 1); fpr 1/4 -> tpr 3/4.
@@ -252,7 +251,7 @@ TEMPLATE_TEST_CASE("metrics: regression metrics against hand values", "[metrics]
   CHECK(mae(sp(p), sp(t)) == Approx(3.5 / 4));
   // mean t = 2.875; sum (t - mean)^2 = 13.1875; R^2 = 1 - 5.25 / 13.1875 = 127 / 211.
   CHECK(r2(sp(p), sp(t)) == Approx(127.0 / 211));
-  const auto w = vec<TestType>({1, 3, 2, 2});  // W = 8
+  const auto w = vec<TestType>({1, 3, 2, 2});            // W = 8
   CHECK(mse(sp(p), sp(t), sp(w)) == Approx(10.25 / 8));  // 0.25 + 0 + 2 + 8
   CHECK(mae(sp(p), sp(t), sp(w)) == Approx(6.5 / 8));    // 0.5 + 0 + 2 + 4
   // mean_w t = 23.5 / 8; sum w (t - mean)^2 = 25.21875; R^2 = 1 - 10.25 / 25.21875 = 479 / 807.
@@ -311,7 +310,8 @@ TEMPLATE_TEST_CASE("metrics: binary and ROC metrics reject invalid input", "[met
     REQUIRE_HEPNN_ERROR(f(sp(s), sp(y_bad), {}), name + ": labels[2] is 2; expected 0 or 1");
   }
   // Normalisers.
-  REQUIRE_HEPNN_ERROR(accuracy_binary(sp(s), sp(y), sp(vec<T>({1, -2, 1}))), "accuracy_binary: the event weights sum to 0");
+  REQUIRE_HEPNN_ERROR(accuracy_binary(sp(s), sp(y), sp(vec<T>({1, -2, 1}))),
+                      "accuracy_binary: the event weights sum to 0");
   REQUIRE_HEPNN_ERROR(accuracy_binary(sp(s), sp(y), {}, std::nan("")), "accuracy_binary: threshold is NaN");
   const auto all_bkg = vec<T>({0, 0, 0});
   REQUIRE_HEPNN_ERROR(auc(sp(s), sp(all_bkg)), "auc: the signal (label 1) weights sum to 0");
@@ -338,7 +338,8 @@ TEMPLATE_TEST_CASE("metrics: accuracy_categorical rejects invalid input", "[metr
   REQUIRE_HEPNN_ERROR(accuracy_categorical(sp(s), 3, sp(vec<T>({1, 0, 1}))), err("2 rows of scores but 3 labels"));
   REQUIRE_HEPNN_ERROR(accuracy_categorical(sp(s), 3, sp(idx), sp(vec<T>({1}))), err("2 rows of scores but 1 weights"));
   REQUIRE_HEPNN_ERROR(accuracy_categorical(std::span<const T>{}, 3, {}), err("empty input"));
-  REQUIRE_HEPNN_ERROR(accuracy_categorical(sp(s), 3, sp(vec<T>({1, 3}))), err("labels[1] is 3; expected a class index"));
+  REQUIRE_HEPNN_ERROR(accuracy_categorical(sp(s), 3, sp(vec<T>({1, 3}))),
+                      err("labels[1] is 3; expected a class index"));
   REQUIRE_HEPNN_ERROR(accuracy_categorical(sp(s), 3, sp(vec<T>({1.5, 0}))), err("labels[0] is 1.5"));
   REQUIRE_HEPNN_ERROR(accuracy_categorical(sp(s), 3, sp(vec<T>({1, -1}))), err("labels[1] is -1"));
   auto s_nan = s;

@@ -5,6 +5,7 @@
 #pragma once
 #include <algorithm>
 #include <initializer_list>
+#include <utility>
 #include <vector>
 
 #include "hepnn/core/shape.hpp"
@@ -38,8 +39,15 @@ class Tensor {
 
   Tensor(const Tensor&) = delete;
   Tensor& operator=(const Tensor&) = delete;
-  Tensor(Tensor&&) noexcept = default;
-  Tensor& operator=(Tensor&&) noexcept = default;
+  /// A moved-from tensor is empty, shape (0,), like a default-constructed one.
+  Tensor(Tensor&& o) noexcept : m_shape(std::exchange(o.m_shape, empty_shape())), m_storage(std::move(o.m_storage)) {}
+  Tensor& operator=(Tensor&& o) noexcept {
+    if (this != &o) {
+      m_shape = std::exchange(o.m_shape, empty_shape());
+      m_storage = std::move(o.m_storage);
+    }
+    return *this;
+  }
 
   const Shape& shape() const { return m_shape; }
   int rank() const { return m_shape.rank(); }
@@ -107,6 +115,8 @@ class Tensor {
     }
     return off;
   }
+
+  static Shape empty_shape() noexcept { return Shape{0}; }  // the (0,) shape of Tensor()
 
   Shape m_shape;
   Storage<T, Device> m_storage;

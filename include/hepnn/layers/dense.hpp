@@ -45,10 +45,10 @@ class DenseLayer final : public Layer<T, Device> {
   }
   std::int64_t workspace_per_sample() const override { return m_activation == Activation::linear ? 0 : m_units; }
 
-  // x is (B, in), y is (B, units); ws (training, with an activation) keeps z = x W + b
-  void forward(std::int64_t B, const T* x, T* y, T* ws, const Pass& pass) const override {
+  // x is (B, in), y is (B, units); ws (given when backward follows) keeps z = x W + b
+  void forward(std::int64_t B, const T* x, T* y, T* ws, const Pass&) const override {
     const T* W = this->m_params;
-    const bool keep_z = pass.training && m_activation != Activation::linear;
+    const bool keep_z = ws != nullptr && m_activation != Activation::linear;
     T* z = keep_z ? ws : y;
     ops::gemm<Device>(false, false, B, m_units, m_in, T(1), x, W, T(0), z);
     if (m_activation == Activation::linear) {

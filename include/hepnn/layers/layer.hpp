@@ -67,7 +67,7 @@ class Layer {
   virtual std::int64_t workspace_per_sample() const { return 0; }
 
   /// x is (batch, input_shape...), y is (batch, output_shape...); ws has
-  /// batch * workspace_per_sample() elements in training (null in inference).
+  /// batch * workspace_per_sample() elements when a backward pass follows (null otherwise).
   virtual void forward(std::int64_t batch, const T* x, T* y, T* ws, const Pass& pass) const = 0;
   /// Given dy, writes dx (skipped when dx is null) and this layer's parameter gradients
   /// (overwritten, not accumulated). x, y and ws are those of the matching forward.

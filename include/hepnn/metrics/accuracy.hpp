@@ -45,8 +45,7 @@ double accuracy_categorical(std::span<const T> scores, std::int64_t num_classes,
   const bool one_hot = C > 1 && labels.size() == n * C;
   HEPNN_CHECK(labels.size() == n || one_hot, who, ": ", n, " rows of scores but ", labels.size(), " labels (expected ",
               n, " class indices or ", n * C, " one-hot values)");
-  HEPNN_CHECK(weights.empty() || weights.size() == n, who, ": ", n, " rows of scores but ", weights.size(),
-              " weights");
+  HEPNN_CHECK(weights.empty() || weights.size() == n, who, ": ", n, " rows of scores but ", weights.size(), " weights");
   HEPNN_CHECK(n > 0, who, ": empty input");
   detail::check_finite(who, scores, "scores");
   detail::check_finite(who, labels, "labels");

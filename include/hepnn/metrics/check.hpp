@@ -31,8 +31,8 @@ void check_finite(const char* who, std::span<const T> v, const char* name) {
 
 /// The contract every per-event metric shares: equal lengths, at least one event, finite values.
 template <class T>
-void check_events(const char* who, std::span<const T> x, const char* x_name, std::span<const T> y,
-                  const char* y_name, std::span<const T> w) {
+void check_events(const char* who, std::span<const T> x, const char* x_name, std::span<const T> y, const char* y_name,
+                  std::span<const T> w) {
   HEPNN_CHECK(x.size() == y.size(), who, ": ", x.size(), " ", x_name, " but ", y.size(), " ", y_name);
   HEPNN_CHECK(w.empty() || w.size() == x.size(), who, ": ", x.size(), " ", x_name, " but ", w.size(), " weights");
   HEPNN_CHECK(!x.empty(), who, ": empty input");
@@ -44,8 +44,7 @@ void check_events(const char* who, std::span<const T> x, const char* x_name, std
 template <class T>
 void check_binary_labels(const char* who, std::span<const T> labels) {
   for (std::size_t i = 0; i < labels.size(); ++i)
-    HEPNN_CHECK(labels[i] == T(0) || labels[i] == T(1), who, ": labels[", i, "] is ", labels[i],
-                "; expected 0 or 1");
+    HEPNN_CHECK(labels[i] == T(0) || labels[i] == T(1), who, ": labels[", i, "] is ", labels[i], "; expected 0 or 1");
 }
 
 /// Negative weights are legal (NLO Monte Carlo), so only an exactly vanishing normaliser is an error.

@@ -14,8 +14,8 @@ namespace detail {
 
 /// sum_i w_i f(pred_i, target_i) / sum_i w_i of already validated inputs.
 template <class T, class F>
-double weighted_mean(const char* who, std::span<const T> pred, std::span<const T> target,
-                     std::span<const T> weights, F f) {
+double weighted_mean(const char* who, std::span<const T> pred, std::span<const T> target, std::span<const T> weights,
+                     F f) {
   double sum = 0, total = 0;
   for (std::size_t i = 0; i < pred.size(); ++i) {
     const double w = weight_at(weights, i);
@@ -50,8 +50,8 @@ template <class T>
 double r2(std::span<const T> pred, EventSpan<T> target, EventSpan<T> weights = {}) {
   constexpr const char* who = "r2";
   detail::check_events(who, pred, "predictions", target, "targets", weights);
-  const double residual = detail::weighted_mean(who, pred, target, weights,
-                                                [](double p, double y) { return (p - y) * (p - y); });
+  const double residual =
+      detail::weighted_mean(who, pred, target, weights, [](double p, double y) { return (p - y) * (p - y); });
   // The mean is taken relative to a target of nonzero weight so that constant targets give exactly 0 variance
   // instead of rounding noise.
   std::size_t ref = 0;
@@ -59,8 +59,8 @@ double r2(std::span<const T> pred, EventSpan<T> target, EventSpan<T> weights = {
   const double y0 = double(target[ref]);
   const double shift = detail::weighted_mean(who, target, target, weights, [y0](double y, double) { return y - y0; });
   const double ybar = y0 + shift;
-  const double variance = detail::weighted_mean(who, target, target, weights,
-                                                [ybar](double y, double) { return (y - ybar) * (y - ybar); });
+  const double variance =
+      detail::weighted_mean(who, target, target, weights, [ybar](double y, double) { return (y - ybar) * (y - ybar); });
   HEPNN_CHECK(variance != 0, who, ": the weighted variance of the targets is 0; R^2 is undefined");
   return 1 - residual / variance;
 }

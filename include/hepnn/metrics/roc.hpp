@@ -51,8 +51,7 @@ RocSums roc_sums(const char* who, std::span<const T> scores, std::span<const T> 
 }
 
 template <class T>
-RocCurve roc_points(const char* who, std::span<const T> scores, std::span<const T> labels,
-                    std::span<const T> weights) {
+RocCurve roc_points(const char* who, std::span<const T> scores, std::span<const T> labels, std::span<const T> weights) {
   auto s = roc_sums(who, scores, labels, weights);
   // The totals are the last cumulative sums themselves, so the curve ends at exactly (1, 1).
   const double Wb = s.fp.back(), Ws = s.tp.back();

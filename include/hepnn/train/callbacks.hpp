@@ -185,11 +185,11 @@ struct CSVLogger {
 
 /// User lambdas for any of the hooks.
 struct LambdaCallback {
-  std::function<void(TrainingControl&)> on_train_begin;
-  std::function<void(int epoch, TrainingControl&)> on_epoch_begin;
-  std::function<void(int epoch, std::int64_t batch, double loss, TrainingControl&)> on_batch_end;
-  std::function<void(int epoch, const Logs&, TrainingControl&)> on_epoch_end;
-  std::function<void(TrainingControl&)> on_train_end;
+  std::function<void(TrainingControl&)> on_train_begin = {};
+  std::function<void(int epoch, TrainingControl&)> on_epoch_begin = {};
+  std::function<void(int epoch, std::int64_t batch, double loss, TrainingControl&)> on_batch_end = {};
+  std::function<void(int epoch, const Logs&, TrainingControl&)> on_epoch_end = {};
+  std::function<void(TrainingControl&)> on_train_end = {};
 
   std::shared_ptr<CallbackBase> make() const {
     struct Impl : CallbackBase {

@@ -491,7 +491,7 @@ class Sequential {
     const T* in = x;
     for (std::size_t i = 0; i < m_layers.size(); ++i) {
       pass.layer_index = std::int64_t(i);
-      T* ws = pass.training && !b.ws.empty() ? b.ws[i].data() : nullptr;
+      T* ws = b.ws.empty() ? nullptr : b.ws[i].data();  // training buffers: keep what backward needs
       m_layers[i]->forward(B, in, b.act[i + 1].data(), ws, pass);
       in = b.act[i + 1].data();
     }
