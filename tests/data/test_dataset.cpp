@@ -22,7 +22,7 @@ data::Dataset<double> numbered(std::int64_t n) {
 }
 }  // namespace
 
-TEST_CASE("dataset: targets of rank 1 become one column; weights default to one", "[data]") {
+TEST_CASE("dataset: targets of rank 1 become one column, weights default to one", "[data]") {
   data::Dataset<double> d(Tensor<double>(Shape{3, 2}, 0.0), Tensor<double>(Shape{3}, 1.0));
   CHECK(d.targets().shape() == Shape{3, 1});
   CHECK(!d.weighted());

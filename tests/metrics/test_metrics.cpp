@@ -185,7 +185,7 @@ TEMPLATE_TEST_CASE("metrics: AUC equals the brute-force pairwise formula on rand
     }
 }
 
-TEMPLATE_TEST_CASE("metrics: ROC points match brute-force efficiencies; endpoints and monotonicity", "[metrics]", float,
+TEMPLATE_TEST_CASE("metrics: ROC points match brute-force efficiencies, endpoints and monotonicity", "[metrics]", float,
                    double) {
   std::vector<TestType> s, y, w;
   for (unsigned seed = 10; seed <= 13; ++seed)

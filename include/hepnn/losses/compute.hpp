@@ -5,6 +5,7 @@
 
 #include "hepnn/core/tensor.hpp"
 #include "hepnn/losses/loss.hpp"
+#include "hepnn/ops/elementwise.hpp"
 #include "hepnn/ops/loss.hpp"
 
 namespace hepnn {

@@ -73,7 +73,7 @@ template <class T, class Device>
 class Optimizer {
  public:
   Optimizer() = default;
-  Optimizer(const OptimizerSpec& spec, std::int64_t n) : m_spec(spec), m_n(n) {
+  Optimizer(const OptimizerSpec& spec, std::int64_t n) : m_spec(spec), m_n(n), m_ready(true) {
     std::visit([&](const auto& o) { validate(o); }, m_spec);
     const int buffers = std::holds_alternative<Adam>(spec) || std::holds_alternative<AdamW>(spec) ? 2
                         : std::holds_alternative<SGD>(spec) ? (std::get<SGD>(spec).momentum != 0 ? 1 : 0)
@@ -104,6 +104,7 @@ class Optimizer {
   /// One update of p (n) from g (n). Clips g in place first when clip_norm is set.
   /// Returns the global gradient norm before clipping.
   double step(T* p, T* g) {
+    HEPNN_CHECK(m_ready, "Optimizer: default-constructed; create it with a spec and the parameter count");
     const double lr = learning_rate();
     const double clip = std::visit([](const auto& o) { return o.clip_norm; }, m_spec);
     const double norm = std::sqrt(ops::sum<Device>(m_n, g, true));
@@ -114,19 +115,20 @@ class Optimizer {
   }
 
  private:
-  static void check_common(const char* who, double lr, double wd, double clip) {
+  static void check_common(const char* who, double lr, double wd, double clip, const Schedule& schedule) {
+    scheduled_learning_rate(schedule, lr, 0);  // validates the schedule's options now, not at the first step
     HEPNN_CHECK(lr > 0 && std::isfinite(lr), who, ": learning_rate must be positive, got ", lr);
     HEPNN_CHECK(wd >= 0, who, ": weight_decay must be >= 0, got ", wd);
     HEPNN_CHECK(clip >= 0, who, ": clip_norm must be >= 0, got ", clip);
   }
   static void validate(const SGD& o) {
-    check_common("SGD", o.learning_rate, o.weight_decay, o.clip_norm);
+    check_common("SGD", o.learning_rate, o.weight_decay, o.clip_norm, o.schedule);
     HEPNN_CHECK(o.momentum >= 0 && o.momentum < 1, "SGD: momentum must be in [0, 1), got ", o.momentum);
     HEPNN_CHECK(!o.nesterov || o.momentum > 0, "SGD: nesterov needs momentum > 0");
   }
   template <class A>
   static void validate_adam(const char* who, const A& o) {
-    check_common(who, o.learning_rate, o.weight_decay, o.clip_norm);
+    check_common(who, o.learning_rate, o.weight_decay, o.clip_norm, o.schedule);
     HEPNN_CHECK(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1, who,
                 ": beta1 and beta2 must be in [0, 1), got ", o.beta1, " and ", o.beta2);
     HEPNN_CHECK(o.epsilon > 0, who, ": epsilon must be positive, got ", o.epsilon);
@@ -134,12 +136,12 @@ class Optimizer {
   static void validate(const Adam& o) { validate_adam("Adam", o); }
   static void validate(const AdamW& o) { validate_adam("AdamW", o); }
   static void validate(const RMSprop& o) {
-    check_common("RMSprop", o.learning_rate, o.weight_decay, o.clip_norm);
+    check_common("RMSprop", o.learning_rate, o.weight_decay, o.clip_norm, o.schedule);
     HEPNN_CHECK(o.rho >= 0 && o.rho < 1, "RMSprop: rho must be in [0, 1), got ", o.rho);
     HEPNN_CHECK(o.epsilon > 0, "RMSprop: epsilon must be positive, got ", o.epsilon);
   }
   static void validate(const Adagrad& o) {
-    check_common("Adagrad", o.learning_rate, o.weight_decay, o.clip_norm);
+    check_common("Adagrad", o.learning_rate, o.weight_decay, o.clip_norm, o.schedule);
     HEPNN_CHECK(o.initial_accumulator_value >= 0, "Adagrad: initial_accumulator_value must be >= 0");
     HEPNN_CHECK(o.epsilon > 0, "Adagrad: epsilon must be positive, got ", o.epsilon);
   }
@@ -165,6 +167,7 @@ class Optimizer {
 
   OptimizerSpec m_spec = Adam{};
   std::int64_t m_n = 0;
+  bool m_ready = false;
   std::int64_t m_step = 0;
   double m_factor = 1.0;
   std::vector<Tensor<T, Device>> m_state;

@@ -93,7 +93,7 @@ struct EarlyStopping {
           if (o.restore_best) best_weights = c.get_weights();
         } else if (++wait > o.patience) {
           c.stop_training("EarlyStopping: " + o.monitor + " did not improve for " + std::to_string(wait) +
-                          " epochs (best " + std::to_string(best) + " at epoch " + std::to_string(best_epoch) + ")");
+                          " epochs (best " + std::to_string(best) + " at epoch " + std::to_string(best_epoch + 1) + ")");
         }
       }
       void on_train_end(TrainingControl& c) override {

@@ -56,7 +56,7 @@ class ProgressBar {
     line << " - " << rate(m_samples, s);
     for (const auto& [k, v] : logs)
       if (k != "lr") line << " - " << k << ": " << number(v);
-    m_os << line.str() << "          \n" << std::flush;
+    m_os << line.str() << (m_mode == 1 ? "          \n" : "\n") << std::flush;  // spaces clear the bar
   }
 
  private:

@@ -192,6 +192,12 @@ class Sequential {
     return score(out, d.targets(), d.weights().data(), "");
   }
 
+  /// Convenience: evaluate on (x, y) tensors, with event weights w when given.
+  Logs evaluate(const Tensor<T, cpu>& x, const Tensor<T, cpu>& y, const Tensor<T, cpu>* w = nullptr,
+                EvaluateOptions o = {}) const {
+    return evaluate(data::Dataset<T>(x.clone(), y.clone(), w ? w->clone() : Tensor<T, cpu>{}), o);
+  }
+
   /// The weighted mean loss of (x, y, w) and its gradient with respect to every parameter,
   /// written to gradients(); `training` switches dropout on (with the current step's masks).
   /// For gradient checks and custom training loops.
@@ -311,10 +317,12 @@ class Sequential {
     return history;
   }
 
-  /// Convenience: fit on (x, y[, w]) tensors.
+  /// Convenience: fit on (x, y) tensors, or (x, y, w) with event weights w (N).
   History fit(const Tensor<T, cpu>& x, const Tensor<T, cpu>& y, const FitOptions<T>& o) {
-    const data::Dataset<T> d(x.clone(), y.clone());
-    return fit(d, o);
+    return fit(data::Dataset<T>(x.clone(), y.clone()), o);
+  }
+  History fit(const Tensor<T, cpu>& x, const Tensor<T, cpu>& y, const Tensor<T, cpu>& w, const FitOptions<T>& o) {
+    return fit(data::Dataset<T>(x.clone(), y.clone(), w.clone()), o);
   }
 
  private:

@@ -23,11 +23,11 @@ void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64
   using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   using CMap = Eigen::Map<const Mat>;
   if (M == 0 || N == 0) return;
-  Eigen::Map<Mat> c(C, M, N);
-  if (K == 0) {
-    if (beta == T(0)) c.setZero(); else c *= beta;
+  if (K == 0) {  // a plain loop: Eigen's vector code here trips GCC's -Warray-bounds on tiny C
+    for (std::int64_t i = 0; i < M * N; ++i) C[i] = beta == T(0) ? T(0) : beta * C[i];
     return;
   }
+  Eigen::Map<Mat> c(C, M, N);
   const CMap a(A, trans_a ? K : M, trans_a ? M : K);
   const CMap b(B, trans_b ? N : K, trans_b ? K : N);
   // Rows of C in fixed chunks: the same partition (and so the same bits) for any thread count.

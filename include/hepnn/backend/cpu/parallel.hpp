@@ -51,7 +51,9 @@ namespace backend::cpu {
 /// `flops` (an estimate of the total work) is large enough to pay for waking them.
 template <class F>
 void parallel_chunks(std::int64_t n_chunks, double flops, F&& f) {
-  constexpr double min_flops_per_thread = 2.0e5;
+  // A parallel region costs a few microseconds, and much more when the machine is busy and
+  // OpenMP threads spin waiting for a core: only work of >= 1 MFLOP per thread is split.
+  constexpr double min_flops_per_thread = 1.0e6;
   int threads = static_cast<int>(std::min<double>({static_cast<double>(num_threads()), static_cast<double>(n_chunks),
                                                    flops / min_flops_per_thread}));
 #if defined(_OPENMP)
