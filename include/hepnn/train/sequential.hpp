@@ -169,27 +169,14 @@ class Sequential {
   /// const model: buffers are local to the call.
   Tensor<T, cpu> predict(const Tensor<T, cpu>& x, std::int64_t batch_size = 1024) const {
     check_inputs(x, "predict");
-    HEPNN_CHECK(batch_size > 0, "Sequential::predict: batch_size must be positive, got ", batch_size);
-    const std::int64_t n = x.shape()[0];
-    Tensor<T, cpu> out(output_shape().with_batch(n));
-    Buffers buf;
-    const std::int64_t in_row = m_input_shape.size(), out_row = output_shape().size();
-    for (std::int64_t b0 = 0; b0 < n; b0 += batch_size) {
-      const std::int64_t B = std::min(batch_size, n - b0);
-      ensure(buf, std::min(batch_size, n), false);
-      const T* xin = stage_input(buf, x.data() + b0 * in_row, B);
-      const T* y = forward(buf, xin, B, Pass{false, m_seed, 0, 0});
-      detail::copy_bytes<cpu, Device>(out.data() + b0 * out_row, y, sizeof(T) * std::size_t(B * out_row));
-    }
-    return out;
+    return predict_checked(x, batch_size);
   }
 
   /// Loss and metrics over a data set: the exact weighted means (sum w l / sum w).
   Logs evaluate(const data::Dataset<T>& d, EvaluateOptions o = {}) const {
     require_compiled("evaluate");
     check_dataset(d, "evaluate");
-    const Tensor<T, cpu> out = predict(d.features(), o.batch_size);
-    return score(out, d.targets(), d.weights().data(), "");
+    return score(predict_checked(d.features(), o.batch_size), d.targets(), d.weights().data(), "");
   }
 
   /// Convenience: evaluate on (x, y) tensors, with event weights w when given.
@@ -244,14 +231,12 @@ class Sequential {
 
     const std::int64_t n = train->size();
     const std::vector<T> weights = effective_weights(*train, o.class_weight);
-    double wsum = 0;
-    for (T w : weights) wsum += double(w);
+    const double wsum = sum(weights);
     HEPNN_CHECK(wsum > 0, "fit: the training events' sum of weights is ", wsum, "; it must be positive");
     std::vector<T> val_weights;
     if (val) {
       val_weights = effective_weights(*val, o.class_weight);
-      double vs = 0;
-      for (T w : val_weights) vs += double(w);
+      const double vs = sum(val_weights);
       HEPNN_CHECK(vs > 0, "fit: the validation events' sum of weights is ", vs, "; it must be positive");
     }
     const double mean_w = wsum / double(n);
@@ -266,6 +251,7 @@ class Sequential {
     History history;
     const std::int64_t out_row = output_shape().size();
     std::vector<T> epoch_out(m_metrics.empty() ? 0 : std::size_t(n * out_row));
+    std::vector<T> batch_out(m_metrics.empty() ? 0 : std::size_t(bs * out_row));  // reused every batch
 
     for (auto& c : cbs) c->on_train_begin(control);
     for (int epoch = o.initial_epoch; epoch < o.epochs && !control.stopped; ++epoch) {
@@ -284,10 +270,10 @@ class Sequential {
                                      std::string(e.what()).substr(7)));
         }
         if (!m_metrics.empty()) {
-          std::vector<T> out(std::size_t(B * out_row));
-          detail::copy_bytes<cpu, Device>(out.data(), m_train.act.back().data(), sizeof(T) * out.size());
+          detail::copy_bytes<cpu, Device>(batch_out.data(), m_train.act.back().data(),
+                                          sizeof(T) * std::size_t(B * out_row));
           for (std::int64_t i = 0; i < B; ++i)
-            std::copy_n(out.data() + i * out_row, out_row, epoch_out.data() + order[std::size_t(b0 + i)] * out_row);
+            std::copy_n(batch_out.data() + i * out_row, out_row, epoch_out.data() + order[std::size_t(b0 + i)] * out_row);
         }
         loss_sum += batch_loss;
         for (std::int64_t i = 0; i < B; ++i) seen_w += double(weights[std::size_t(order[std::size_t(b0 + i)])]);
@@ -304,7 +290,7 @@ class Sequential {
               metrics::evaluate_metric(m, s, n, out_row, train->targets().data(), target_cols(*train), weights.data());
       }
       if (val) {
-        const Tensor<T, cpu> vout = predict(val->features(), o.validation_batch_size);
+        const Tensor<T, cpu> vout = predict_checked(val->features(), o.validation_batch_size);
         for (const auto& [k, v] : score(vout, val->targets(), val_weights.data(), "val_")) logs[k] = v;
       }
       logs["lr"] = m_optimizer.learning_rate();
@@ -361,6 +347,29 @@ class Sequential {
    private:
     Sequential& m_model;
   };
+
+  /// predict() for inputs already checked (shape and finiteness).
+  Tensor<T, cpu> predict_checked(const Tensor<T, cpu>& x, std::int64_t batch_size) const {
+    HEPNN_CHECK(batch_size > 0, "Sequential::predict: batch_size must be positive, got ", batch_size);
+    const std::int64_t n = x.shape()[0];
+    Tensor<T, cpu> out(output_shape().with_batch(n));
+    Buffers buf;
+    ensure(buf, std::min(batch_size, n), false);
+    const std::int64_t in_row = m_input_shape.size(), out_row = output_shape().size();
+    for (std::int64_t b0 = 0; b0 < n; b0 += batch_size) {
+      const std::int64_t B = std::min(batch_size, n - b0);
+      const T* xin = stage_input(buf, x.data() + b0 * in_row, B);
+      const T* y = forward(buf, xin, B, Pass{false, m_seed, 0, 0});
+      detail::copy_bytes<cpu, Device>(out.data() + b0 * out_row, y, sizeof(T) * std::size_t(B * out_row));
+    }
+    return out;
+  }
+
+  static double sum(const std::vector<T>& v) {
+    double s = 0;
+    for (T x : v) s += double(x);
+    return s;
+  }
 
   static std::vector<std::int64_t> iota(std::int64_t n) {
     std::vector<std::int64_t> v(static_cast<std::size_t>(n));
