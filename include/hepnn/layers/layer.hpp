@@ -63,6 +63,23 @@ class Layer {
   /// Fills the parameters (host memory) from the seeded initialisers.
   virtual void initialize(T* /*host_params*/, std::uint64_t /*seed*/, std::uint64_t /*stream*/) const {}
 
+  /// Non-trainable state (BatchNormalization's moving mean and variance), in the order it is laid
+  /// out in the model's flat state buffer. It is saved with the model, restored by
+  /// EarlyStopping(restore_best) and changed only by update_state(), never by the optimizer.
+  virtual std::vector<ParamInfo> state_params() const { return {}; }
+  std::int64_t num_state() const {
+    std::int64_t n = 0;
+    for (const auto& p : state_params()) n += p.shape.size();
+    return n;
+  }
+  /// Points the layer at its slice of the model's flat state buffer.
+  void bind_state(T* state) { m_state = state; }
+  /// Fills the state (host memory) with its initial values.
+  virtual void initialize_state(T* /*host_state*/) const {}
+  /// Called once per training step, after backward, with the x and ws of that step's forward
+  /// pass: the place to update running statistics (forward stays const).
+  virtual void update_state(std::int64_t /*batch*/, const T* /*x*/, const T* /*ws*/, const Pass& /*pass*/) {}
+
   /// Extra scratch elements per sample this layer needs in training (pre-activations, ...).
   virtual std::int64_t workspace_per_sample() const { return 0; }
 
@@ -80,6 +97,7 @@ class Layer {
   Shape m_output_shape;
   T* m_params = nullptr;
   T* m_grads = nullptr;
+  T* m_state = nullptr;
 };
 
 namespace detail {

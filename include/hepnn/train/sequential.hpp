@@ -114,6 +114,7 @@ class Sequential {
     for (std::size_t i = 0; i < m_layers.size(); ++i)
       m_layers[i]->initialize(host.data() + m_offsets[i], seed, rng_stream::init + (std::uint64_t(i) << 33));
     detail::copy_bytes<Device, cpu>(m_params.data(), host.data(), sizeof(T) * std::size_t(host.size()));
+    reset_state();
     if (m_compiled) m_optimizer = Optimizer<T, Device>(m_optimizer.spec(), m_params.size());
   }
 
@@ -129,6 +130,19 @@ class Sequential {
   const Tensor<T, Device>& gradients() const { return m_grads; }
   /// Offset of layer i's first parameter in the flat buffer.
   std::int64_t parameter_offset(std::size_t i) const { return m_offsets.at(i); }
+  /// Non-trainable state of all layers (BatchNormalization's moving statistics), laid out like
+  /// the parameters: layer after layer, each slice 64-byte aligned. Empty when no layer has state.
+  Tensor<T, Device>& state() { return m_state; }
+  const Tensor<T, Device>& state() const { return m_state; }
+  std::int64_t state_offset(std::size_t i) const { return m_state_offsets.at(i); }
+  std::int64_t num_state() const { return m_num_state; }
+  /// Puts every layer's state back to its initial value (moving mean 0, moving variance 1).
+  void reset_state() {
+    if (m_state.size() == 0) return;
+    Tensor<T, cpu> host(Shape{m_state.size()}, T(0));
+    for (std::size_t i = 0; i < m_layers.size(); ++i) m_layers[i]->initialize_state(host.data() + m_state_offsets[i]);
+    detail::copy_bytes<Device, cpu>(m_state.data(), host.data(), sizeof(T) * std::size_t(host.size()));
+  }
   bool compiled() const { return m_compiled; }
   std::uint64_t seed() const { return m_seed; }
   Optimizer<T, Device>& optimizer() { return m_optimizer; }
@@ -153,11 +167,13 @@ class Sequential {
     row("input (Input)", batch_shape(m_input_shape), "0");
     for (const auto& l : m_layers) {
       std::string d = l->describe();
-      row(l->name() + " (" + l->type() + ")", batch_shape(l->output_shape()), group(l->num_params()) + (d.empty() ? "" : "   " + d));
+      row(l->name() + " (" + l->type() + ")", batch_shape(l->output_shape()),
+          group(l->num_params() + l->num_state()) + (d.empty() ? "" : "   " + d));
     }
     os << dbl << '\n'
-       << "Total params: " << group(m_num_params) << " (" << human_bytes(m_num_params * std::int64_t(sizeof(T)))
-       << ")\nTrainable params: " << group(m_num_params) << "\nNon-trainable params: 0\n";
+       << "Total params: " << group(m_num_params + m_num_state) << " ("
+       << human_bytes((m_num_params + m_num_state) * std::int64_t(sizeof(T))) << ")\nTrainable params: "
+       << group(m_num_params) << "\nNon-trainable params: " << group(m_num_state) << '\n';
     if (m_compiled)
       os << "Loss: " << loss_name(m_loss) << ", optimizer: " << optimizer_name(m_optimizer.spec()) << '\n';
     os << rule << '\n';
@@ -331,15 +347,20 @@ class Sequential {
       stopped = true;
       reason = why;
     }
+    /// The parameters followed by the non-trainable state.
     std::vector<double> get_weights() const override {
-      const std::vector<T> h = m_model.m_params.to_vector();
-      return std::vector<double>(h.begin(), h.end());
+      const std::vector<T> h = m_model.m_params.to_vector(), s = m_model.m_state.to_vector();
+      std::vector<double> r(h.begin(), h.end());
+      r.insert(r.end(), s.begin(), s.end());
+      return r;
     }
     void set_weights(const std::vector<double>& w) override {
-      HEPNN_CHECK(std::int64_t(w.size()) == m_model.m_params.size(), "set_weights: ", w.size(),
-                  " values for a model with ", m_model.m_params.size(), " parameters");
-      const std::vector<T> h(w.begin(), w.end());
+      const std::int64_t np = m_model.m_params.size(), ns = m_model.m_state.size();
+      HEPNN_CHECK(std::int64_t(w.size()) == np + ns, "set_weights: ", w.size(), " values for a model with ", np,
+                  " parameters and ", ns, " state values");
+      const std::vector<T> h(w.begin(), w.begin() + np), s(w.begin() + np, w.end());
       detail::copy_bytes<Device, cpu>(m_model.m_params.data(), h.data(), sizeof(T) * h.size());
+      if (ns) detail::copy_bytes<Device, cpu>(m_model.m_state.data(), s.data(), sizeof(T) * s.size());
     }
     bool stopped = false;
     std::string reason;
@@ -418,6 +439,17 @@ class Sequential {
       m_num_params += n;
       total += (n + align - 1) / align * align;
     }
+    m_state_offsets.clear();
+    std::int64_t state_total = 0;
+    m_num_state = 0;
+    for (const auto& l : m_layers) {
+      m_state_offsets.push_back(state_total);
+      const std::int64_t n = l->num_state();
+      m_num_state += n;
+      state_total += (n + align - 1) / align * align;
+    }
+    m_state = Tensor<T, Device>(Shape{state_total});
+    for (std::size_t i = 0; i < m_layers.size(); ++i) m_layers[i]->bind_state(m_state.data() + m_state_offsets[i]);
     m_params = Tensor<T, Device>(Shape{total});
     m_grads = Tensor<T, Device>(Shape{total});
     if (total > 0) {
@@ -549,7 +581,13 @@ class Sequential {
       T* ws = b.ws[i].data();
       m_layers[i]->backward(B, xin, b.act[i + 1].data(), b.grad[i + 1].data(), dx, ws, pass);
     }
-    if (step) m_optimizer.step(m_params.data(), m_grads.data());
+    if (step) {
+      for (std::size_t i = 0; i < m_layers.size(); ++i) {
+        pass.layer_index = std::int64_t(i);
+        m_layers[i]->update_state(B, i == 0 ? x : b.act[i].data(), b.ws[i].data(), pass);
+      }
+      m_optimizer.step(m_params.data(), m_grads.data());
+    }
     return loss;
   }
 
@@ -577,6 +615,9 @@ class Sequential {
   std::vector<std::int64_t> m_offsets;
   std::int64_t m_num_params = 0;
   Tensor<T, Device> m_params, m_grads;
+  std::vector<std::int64_t> m_state_offsets;
+  std::int64_t m_num_state = 0;
+  Tensor<T, Device> m_state;
   std::uint64_t m_seed = default_seed;
   bool m_compiled = false;
   LossSpec m_loss = MeanSquaredError{};
