@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   // The last Dense layer has no activation: it returns logits, and the loss applies the softmax
   // itself (from_logits = true), which is more accurate than a Softmax layer followed by a log.
   // Matrix products of this size use both cores well (set_num_threads(0) = all cores).
-  set_num_threads(0);
+  set_num_threads(1);
   Sequential<float> model(Input{784}, Dropout{0.2}, Dense{500, Activation::relu}, Dropout{0.5},
                           Dense{300, Activation::relu}, Dropout{0.5}, Dense{10});
   model.compile({.loss = CategoricalCrossEntropy{.from_logits = true},

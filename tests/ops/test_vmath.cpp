@@ -75,7 +75,7 @@ TEST_CASE("vmath: a float activation depends on the value only, not on its place
     CHECK(in_place == whole);
     bool same = true;  // one value at a time, and pieces starting at odd places
     for (std::size_t i = 0; i < x.size(); ++i) {
-      float one;
+      float one = 0.0f;
       hepnn::backend::cpu::activation_block<float>(a, 1.0f, 1, x.data() + i, &one);
       same = same && one == whole[i];
     }

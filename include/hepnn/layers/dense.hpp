@@ -7,6 +7,7 @@
 
 #include "hepnn/init/initializers.hpp"
 #include "hepnn/layers/layer.hpp"
+#include "hepnn/ops/dense.hpp"
 #include "hepnn/ops/elementwise.hpp"
 #include "hepnn/ops/gemm.hpp"
 
@@ -47,17 +48,9 @@ class DenseLayer final : public Layer<T, Device> {
 
   // x is (B, in), y is (B, units); ws (given when backward follows) keeps z = x W + b
   void forward(std::int64_t B, const T* x, T* y, T* ws, const Pass&) const override {
-    const T* W = this->m_params;
     const bool keep_z = ws != nullptr && m_activation != Activation::linear;
-    T* z = keep_z ? ws : y;
-    ops::gemm<Device>(false, false, B, m_units, m_in, T(1), x, W, T(0), z);
-    if (m_activation == Activation::linear) {
-      if (m_use_bias) ops::bias_add_forward<Device>(B, m_units, bias(), y);
-    } else if (m_use_bias) {
-      ops::bias_activation_forward<Device>(m_activation, m_alpha, B, m_units, bias(), z, y);
-    } else {
-      ops::activation_forward<Device>(m_activation, m_alpha, B * m_units, z, y);
-    }
+    ops::dense_forward<Device>(B, m_in, m_units, x, this->m_params, m_use_bias ? bias() : nullptr, m_activation,
+                               m_alpha, keep_z ? ws : y, y);
   }
 
   // dW = x^T dz, db = sum_rows dz, dx = dz W^T with dz = dy * act'(z)

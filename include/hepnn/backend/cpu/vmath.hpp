@@ -34,26 +34,40 @@ namespace detail {
 /// on the buffer's length (Eigen's dynamic-size loops finish with scalar std:: calls, which
 /// round differently).
 inline constexpr int vm_lanes = 16;
+/// The expressions, for a fixed-size block X (an aligned array or an unaligned map) into Y.
+template <class In, class Out>
+inline bool float_expr(Activation a, float alpha, const In& X, Out&& Y) {
+  switch (a) {
+    case Activation::tanh: Y = X.tanh(); return true;
+    // 1 / (1 + e^-x); Eigen's exp stops at e^88, so the tail below x = -88 is set to its limit 0
+    case Activation::sigmoid: Y = (X < -88.0f).select(0.0f, (1.0f + (-X).exp()).inverse()); return true;
+    // min(x, 0) and max(x, -80) keep expm1 in its range on the branch select() discards
+    case Activation::elu: Y = (X > 0.0f).select(X, alpha * X.min(0.0f).max(-80.0f).expm1()); return true;
+    case Activation::selu:
+      Y = float(act::selu_scale) * (X > 0.0f).select(X, float(act::selu_alpha) * X.min(0.0f).max(-80.0f).expm1());
+      return true;
+    // past |x| = 87, log1p(e^-|x|) is below float resolution next to |x| (and Eigen's exp would
+    // stop at e^-88 instead of reaching 0), so the tail is set to 0 exactly
+    case Activation::softplus: Y = X.max(0.0f) + (X.abs() > 87.0f).select(0.0f, (-X.abs()).exp().log1p()); return true;
+    default: return false;
+  }
+}
+
+/// One block of `count` <= vm_lanes values: full blocks straight from memory, a shorter one
+/// through an aligned, zero-padded copy (the same packet instructions either way).
 inline bool float_block(Activation a, float alpha, const float* x, float* y, int count) {
   using A = Eigen::Array<float, vm_lanes, 1>;
+  if (count == vm_lanes) {
+    alignas(64) A Y;  // x and y may be the same buffer: evaluate into a temporary first
+    if (!float_expr(a, alpha, Eigen::Map<const A>(x), Y)) return false;
+    Eigen::Map<A> out(y);
+    out = Y;
+    return true;
+  }
   alignas(64) A X, Y;
   for (int i = 0; i < count; ++i) X[i] = x[i];
   for (int i = count; i < vm_lanes; ++i) X[i] = 0.0f;
-  switch (a) {
-    case Activation::tanh: Y = X.tanh(); break;
-    // 1 / (1 + e^-x): e^-x overflows to +inf for x < -88, giving the right limit 0, never NaN
-    // (Eigen's exp stops at e^88, so the tail below x = -88 is set to its limit 0 exactly)
-    case Activation::sigmoid: Y = (X < -88.0f).select(0.0f, (1.0f + (-X).exp()).inverse()); break;
-    // min(x, 0) and max(x, -80) keep expm1 in its range on the branch select() discards
-    case Activation::elu: Y = (X > 0.0f).select(X, alpha * X.min(0.0f).max(-80.0f).expm1()); break;
-    case Activation::selu:
-      Y = float(act::selu_scale) * (X > 0.0f).select(X, float(act::selu_alpha) * X.min(0.0f).max(-80.0f).expm1());
-      break;
-    // past |x| = 87, log1p(e^-|x|) is below float resolution next to |x|; Eigen's exp would stop at
-    // e^-88 instead of reaching 0, so the tail is set to 0 exactly
-    case Activation::softplus: Y = X.max(0.0f) + (X.abs() > 87.0f).select(0.0f, (-X.abs()).exp().log1p()); break;
-    default: return false;
-  }
+  if (!float_expr(a, alpha, X, Y)) return false;
   for (int i = 0; i < count; ++i) y[i] = Y[i];
   return true;
 }
