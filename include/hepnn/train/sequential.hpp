@@ -477,8 +477,9 @@ class Sequential {
   void check_inputs(const Tensor<T, cpu>& x, const char* who) const {
     HEPNN_CHECK(x.rank() >= 1 && x.shape().tail() == m_input_shape, who, ": inputs of shape ", x.shape().str(),
                 " have per-sample shape ", x.rank() ? x.shape().tail().str() : std::string("()"),
-                ", but the first layer '", m_layers.empty() ? std::string("input") : m_layers.front()->name(),
-                "' expects the model input ", m_input_shape.str());
+                ", but the first layer '", m_layers.empty() ? std::string("input") : m_layers.front()->name(), "'",
+                m_layers.empty() ? std::string() : " (" + m_layers.front()->type() + ")", " expects the model input ",
+                m_input_shape.str());
     data::check_finite(x, std::string(who) + ": inputs");
   }
 
