@@ -1,6 +1,6 @@
 // Tutorial 04: a convolutional network for Fashion-MNIST (28x28 grey images of clothes, 10 classes).
 //
-//   conv 5x5x32 (ReLU) -> max-pool 2 -> conv 5x5x64 (ReLU) -> max-pool 2 -> dense 128 (ReLU)
+//   conv 5x5x32 "same" (ReLU) -> max-pool 2 -> conv 5x5x64 "same" (ReLU) -> max-pool 2 -> dense 128 (ReLU)
 //   -> dropout 0.5 -> dense 10 (logits)
 //
 // Trains for 5 epochs with Adam and reports the test accuracy (about 91%) and the accuracy of
