@@ -23,7 +23,8 @@ struct Dims {
 
 // Includes 1-extents, sizes that are not multiples of 32 and M above 64 (several row chunks).
 const Dims dims[] = {{1, 1, 1},  {1, 7, 1},   {5, 1, 3},   {1, 1, 9},   {3, 4, 1},    {2, 3, 5},
-                     {32, 32, 32}, {33, 31, 17}, {64, 5, 70}, {65, 40, 37}, {100, 3, 70}, {129, 65, 33}};
+                     {32, 32, 32}, {33, 31, 17}, {64, 5, 70}, {65, 40, 37}, {100, 3, 70}, {129, 65, 33},
+                     {300, 257, 70}, {70, 300, 120}};  // the last two: several BLAS pieces, cut by rows and by columns
 
 /// Reference: C = alpha op(A) op(B) + beta C0 in double (beta == 0 ignores C0), plus the bound on the
 /// rounding error of a T computation: |alpha| sum_k |op(A)_ik op(B)_kj| + |beta C0_ij|.

@@ -323,3 +323,57 @@ TEST_CASE("sequential: const predict from several threads equals one thread", "[
   for (auto& th : pool) th.join();
   for (const auto& r : results) CHECK(r == reference);
 }
+
+TEST_CASE("sequential: allocation-free predict with a Workspace equals predict, per thread", "[train][threads]") {
+  auto d = blobs<float>(600, 9);
+  auto m = mlp_with_dropout();
+  m.compile({.loss = CategoricalCrossEntropy{.from_logits = true}});
+  m.fit(d, {.epochs = 1, .batch_size = 50, .verbose = 0});
+  const auto& cm = m;
+  const Tensor<float> reference = cm.predict(d.features());
+  const std::span<const float> x(d.features().data(), std::size_t(d.features().size()));
+
+  // The whole set: the same batch as predict's, so the same bits. Single events and small
+  // batches through one reused workspace: the same values to float rounding (a product of
+  // another shape may sum in another order, or go to Eigen instead of BLAS).
+  Sequential<float>::Workspace ws;
+  std::vector<float> out(std::size_t(reference.size()));
+  cm.predict(x, std::span<float>(out), ws);
+  CHECK(out == reference.to_vector());
+  auto near = [](float a, float b) { return std::abs(a - b) <= 1e-5f * (1.0f + std::abs(b)); };
+  bool same = true;
+  for (std::int64_t i = 0; i < 600; i += 7) {
+    const std::int64_t n = std::min<std::int64_t>(1 + i % 5, 600 - i);
+    std::vector<float> o(std::size_t(n * 3));
+    cm.predict(x.subspan(std::size_t(i * 2), std::size_t(n * 2)), std::span<float>(o), ws);
+    for (std::int64_t k = 0; k < n * 3; ++k) same = same && near(o[std::size_t(k)], reference.data()[i * 3 + k]);
+  }
+  CHECK(same);
+
+  // one workspace per thread
+  std::vector<std::vector<float>> results(3, std::vector<float>(out.size()));
+  std::vector<std::thread> pool;
+  for (int t = 0; t < 3; ++t)
+    pool.emplace_back([&, t] {
+      Sequential<float>::Workspace mine;
+      for (std::int64_t i = 0; i < 600; ++i)
+        cm.predict(x.subspan(std::size_t(i * 2), 2), std::span<float>(results[std::size_t(t)]).subspan(std::size_t(i * 3), 3),
+                   mine);
+    });
+  for (auto& th : pool) th.join();
+  std::vector<float> single(out.size());  // one thread, one event at a time
+  for (std::int64_t i = 0; i < 600; ++i)
+    cm.predict(x.subspan(std::size_t(i * 2), 2), std::span<float>(single).subspan(std::size_t(i * 3), 3), ws);
+  for (const auto& r : results) CHECK(r == single);
+  bool close = true;
+  for (std::size_t k = 0; k < single.size(); ++k) close = close && near(single[k], reference.data()[k]);
+  CHECK(close);
+
+  // sizes that do not fit, and non-finite inputs, are errors that say what was wrong
+  std::vector<float> small(2);
+  CHECK_THROWS_WITH(cm.predict(x.first(4), std::span<float>(small), ws), Catch::Contains("do not fit events of (2,)"));
+  CHECK_THROWS_WITH(cm.predict(x.first(3), std::span<float>(out).first(3), ws), Catch::Contains("do not fit"));
+  std::vector<float> bad{1.0f, std::nanf("")}, o3(3);
+  CHECK_THROWS_WITH(cm.predict(std::span<const float>(bad), std::span<float>(o3), ws),
+                    Catch::Contains("event 0 (feature 1) is not finite"));
+}

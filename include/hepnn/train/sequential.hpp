@@ -15,6 +15,7 @@
 #include <numeric>
 #include <optional>
 #include <memory>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -68,6 +69,16 @@ struct EvaluateOptions {
 
 template <class T, class Device = cpu>
 class Sequential {
+ private:
+  struct Buffers {
+    std::int64_t capacity = 0;
+    bool training = false;
+    std::vector<Tensor<T, Device>> act;   // act[0]: staged input (GPU only), act[i + 1]: output of layer i
+    std::vector<Tensor<T, Device>> grad;  // grad[i]: d loss / d act[i]
+    std::vector<Tensor<T, Device>> ws;    // per-layer training workspace
+    Tensor<T, Device> target, weight;
+  };
+
  public:
   static constexpr std::uint64_t default_seed = 42;
 
@@ -187,6 +198,37 @@ class Sequential {
 
   // ---- inference ----
 
+  /// Scratch buffers for allocation-free inference. Give each thread its own: a Workspace may
+  /// not be used by two calls at once, the model may.
+  class Workspace {
+   public:
+    Workspace() = default;
+
+   private:
+    friend class Sequential;
+    Buffers buf;
+  };
+
+  /// The hot path for event loops: outputs of the n = x.size() / input size events in x
+  /// (row-major, as predict's tensors) written to out, using ws's buffers. After the first call
+  /// with a given (or larger) number of events, nothing is allocated. Inputs are checked for
+  /// NaN and infinity; sizes must match exactly.
+  void predict(std::span<const T> x, std::span<T> out, Workspace& ws) const {
+    const std::int64_t in_row = m_input_shape.size(), out_row = output_shape().size();
+    const std::int64_t n = std::int64_t(x.size()) / in_row;
+    HEPNN_CHECK(std::int64_t(x.size()) == n * in_row && std::int64_t(out.size()) == n * out_row,
+                "Sequential::predict: ", x.size(), " input values and room for ", out.size(),
+                " outputs do not fit events of ", m_input_shape.str(), " -> ", output_shape().str());
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (!std::isfinite(x[i]))
+        throw Error(detail::concat("Sequential::predict: input value ", x[i], " of event ", std::int64_t(i) / in_row,
+                                   " (feature ", std::int64_t(i) % in_row, ") is not finite"));
+    if (n == 0) return;
+    ensure(ws.buf, n, false);
+    const T* y = forward(ws.buf, stage_input(ws.buf, x.data(), n), n, Pass{false, m_seed, 0, 0});
+    detail::copy_bytes<cpu, Device>(out.data(), y, sizeof(T) * std::size_t(n * out_row));
+  }
+
   /// Outputs (N, output_shape...) for inputs (N, input_shape...), in batches. Thread-safe on a
   /// const model: buffers are local to the call.
   Tensor<T, cpu> predict(const Tensor<T, cpu>& x, std::int64_t batch_size = 1024) const {
@@ -225,6 +267,24 @@ class Sequential {
   }
 
   // ---- training ----
+
+  /// One optimizer step on all events of `batch` (as one batch), like Keras' train_on_batch:
+  /// for custom training loops and benchmarks. Returns the batch's weighted mean loss (before
+  /// the step). Gradients are normalised by the batch's own sum of weights. No allocation after
+  /// the first call with a batch of this size or larger.
+  double train_on_batch(const data::Dataset<T>& batch) {
+    require_compiled("train_on_batch");
+    check_dataset(batch, "train_on_batch");
+    const std::int64_t B = batch.size();
+    const double wsum = batch.sum_of_weights();
+    HEPNN_CHECK(wsum > 0, "train_on_batch: the sum of weights is ", wsum, "; it must be positive");
+    ensure(m_train, B, true);
+    if (std::int64_t(m_batch_index.size()) < B) {
+      m_batch_index.resize(std::size_t(B));
+      std::iota(m_batch_index.begin(), m_batch_index.end(), std::int64_t{0});
+    }
+    return train_batch(batch, batch.weights().data(), m_batch_index.data(), B, wsum, true, true) / wsum;
+  }
 
   History fit(const data::Dataset<T>& train_in, const FitOptions<T>& o) {
     require_compiled("fit");
@@ -334,14 +394,6 @@ class Sequential {
   }
 
  private:
-  struct Buffers {
-    std::int64_t capacity = 0;
-    bool training = false;
-    std::vector<Tensor<T, Device>> act;   // act[0]: staged input (GPU only), act[i + 1]: output of layer i
-    std::vector<Tensor<T, Device>> grad;  // grad[i]: d loss / d act[i]
-    std::vector<Tensor<T, Device>> ws;    // per-layer training workspace
-    Tensor<T, Device> target, weight;
-  };
 
   class Control final : public TrainingControl {
    public:
@@ -632,6 +684,7 @@ class Sequential {
   Optimizer<T, Device> m_optimizer;
   Buffers m_train;
   std::vector<T> m_stage_x, m_stage_y, m_stage_w;
+  std::vector<std::int64_t> m_batch_index;  // 0, 1, 2, ... for train_on_batch
 };
 
 }  // namespace hepnn

@@ -3,10 +3,13 @@
 /// compiler vectorises, cut into fixed chunks for threads.
 #pragma once
 #include <algorithm>
+#include <bit>
+#include <type_traits>
 #include <cmath>
 #include <cstdint>
 
 #include "hepnn/backend/cpu/parallel.hpp"
+#include "hepnn/backend/cpu/vmath.hpp"
 #include "hepnn/core/philox.hpp"
 #include "hepnn/ops/activation_kind.hpp"
 
@@ -43,15 +46,7 @@ void bias_add_backward(std::int64_t rows, std::int64_t cols, const T* dy, T* db)
 template <class T>
 void activation_forward(Activation a, T alpha, std::int64_t n, const T* x, T* y) {
   parallel_range(n, elementwise_grain, 10.0, [&](std::int64_t i0, std::int64_t i1) {
-    switch (a) {  // one loop per kind, so each loop body is branch-free and vectorisable
-#define HEPNN_ACT_CASE(kind) \
-  case Activation::kind:     \
-    for (std::int64_t i = i0; i < i1; ++i) y[i] = act::forward(Activation::kind, alpha, x[i]); \
-    break;
-      HEPNN_ACT_CASE(linear) HEPNN_ACT_CASE(relu) HEPNN_ACT_CASE(leaky_relu) HEPNN_ACT_CASE(elu)
-      HEPNN_ACT_CASE(selu) HEPNN_ACT_CASE(tanh) HEPNN_ACT_CASE(sigmoid) HEPNN_ACT_CASE(softplus) HEPNN_ACT_CASE(gelu)
-#undef HEPNN_ACT_CASE
-    }
+    activation_block(a, alpha, i1 - i0, x + i0, y + i0);
   });
 }
 
@@ -59,15 +54,7 @@ void activation_forward(Activation a, T alpha, std::int64_t n, const T* x, T* y)
 template <class T>
 void activation_backward(Activation a, T alpha, std::int64_t n, const T* x, const T* y, const T* dy, T* dx) {
   parallel_range(n, elementwise_grain, 10.0, [&](std::int64_t i0, std::int64_t i1) {
-    switch (a) {
-#define HEPNN_ACT_CASE(kind) \
-  case Activation::kind:     \
-    for (std::int64_t i = i0; i < i1; ++i) dx[i] = dy[i] * act::derivative(Activation::kind, alpha, x[i], y[i]); \
-    break;
-      HEPNN_ACT_CASE(linear) HEPNN_ACT_CASE(relu) HEPNN_ACT_CASE(leaky_relu) HEPNN_ACT_CASE(elu)
-      HEPNN_ACT_CASE(selu) HEPNN_ACT_CASE(tanh) HEPNN_ACT_CASE(sigmoid) HEPNN_ACT_CASE(softplus) HEPNN_ACT_CASE(gelu)
-#undef HEPNN_ACT_CASE
-    }
+    activation_backward_block(a, alpha, i1 - i0, x + i0, y + i0, dy + i0, dx + i0);
   });
 }
 
@@ -78,12 +65,9 @@ void bias_activation_forward(Activation a, T alpha, std::int64_t rows, std::int6
                  [&](std::int64_t r0, std::int64_t r1) {
                    for (std::int64_t r = r0; r < r1; ++r) {
                      T* zr = z + r * cols;
-                     T* yr = y + r * cols;
-                     for (std::int64_t c = 0; c < cols; ++c) {
-                       zr[c] += b[c];
-                       yr[c] = act::forward(a, alpha, zr[c]);
-                     }
+                     for (std::int64_t c = 0; c < cols; ++c) zr[c] += b[c];
                    }
+                   activation_block(a, alpha, (r1 - r0) * cols, z + r0 * cols, y + r0 * cols);
                  });
 }
 
@@ -134,13 +118,34 @@ void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T*
 
 // Inverted dropout: element i is kept when philox_uniform(seed, stream, i) >= rate, and scaled
 // by 1 / (1 - rate). Backward draws the same numbers again, so no mask is stored.
+// y[k] = u[k] >> 8 >= threshold ? x[k] * scale : 0; y may alias x. A function of its own, with
+// every operand a value or a pointer parameter, so that the compiler vectorises the loop.
+template <class T>
+void dropout_apply(std::int64_t m, const std::uint32_t* __restrict u, std::uint32_t threshold, T scale, const T* x,
+                   T* y) {
+  for (std::int64_t k = 0; k < m; ++k) {
+    // a bit mask instead of a ?: on floats, which GCC does not vectorise (it may trap)
+    using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+    const U mask = U(0) - U((u[k] >> 8) >= threshold);
+    y[k] = std::bit_cast<T>(std::bit_cast<U>(x[k] * scale) & mask);
+  }
+}
+
 template <class T>
 void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* x, T* y) {
   const T scale = T(1) / (T(1) - rate);
-  const float r = static_cast<float>(rate);
+  // Element i is kept when philox_uniform(seed, stream, i) >= rate (as a float). That uniform is
+  // u / 2^24 with u = philox_u32 >> 8, and scaling by 2^24 is exact in float, so the test is
+  // u >= ceil(rate * 2^24): the same decision made on integers.
+  const std::uint32_t threshold = static_cast<std::uint32_t>(std::ceil(double(static_cast<float>(rate)) * 16777216.0));
   parallel_range(n, elementwise_grain, 40.0, [&](std::int64_t i0, std::int64_t i1) {
-    for (std::int64_t i = i0; i < i1; ++i)
-      y[i] = philox_uniform(seed, stream, static_cast<std::uint64_t>(i)) >= r ? x[i] * scale : T(0);
+    constexpr std::int64_t block = 1024;
+    std::uint32_t u[block];
+    for (std::int64_t b0 = i0; b0 < i1; b0 += block) {
+      const std::int64_t m = std::min(block, i1 - b0);
+      philox_fill_u32(seed, stream, static_cast<std::uint64_t>(b0), m, u);
+      dropout_apply(m, u, threshold, scale, x + b0, y + b0);
+    }
   });
 }
 template <class T>
@@ -153,19 +158,13 @@ template <class T>
 double sum(std::int64_t n, const T* x, bool squares = false) {
   constexpr std::int64_t grain = 1 << 16;
   const std::int64_t chunks = (n + grain - 1) / grain;
-  if (chunks <= 1) {
-    double s = 0;
-    for (std::int64_t i = 0; i < n; ++i) s += squares ? double(x[i]) * double(x[i]) : double(x[i]);
-    return s;
-  }
+  if (chunks <= 1) return sum_block(n, x, squares);
   double partial[64] = {};
   const std::int64_t per = (chunks + 63) / 64;  // at most 64 partial sums
   const std::int64_t groups = (chunks + per - 1) / per;
   parallel_chunks(groups, 2.0 * double(n), [&](std::int64_t g) {
     const std::int64_t i0 = g * per * grain, i1 = std::min(n, (g + 1) * per * grain);
-    double s = 0;
-    for (std::int64_t i = i0; i < i1; ++i) s += squares ? double(x[i]) * double(x[i]) : double(x[i]);
-    partial[g] = s;
+    partial[g] = sum_block(i1 - i0, x + i0, squares);
   });
   double s = 0;
   for (std::int64_t g = 0; g < groups; ++g) s += partial[g];

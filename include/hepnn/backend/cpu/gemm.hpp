@@ -1,7 +1,11 @@
 /// @file backend/cpu/gemm.hpp
-/// @brief Matrix products on the CPU through Eigen (the only file of hepnn that includes Eigen).
+/// @brief Matrix products on the CPU: OpenBLAS when hepnn is built with it (HEPNN_USE_OPENBLAS,
+/// set by CMake's HEPNN_BLAS option), Eigen otherwise and for products too small to pay for
+/// a BLAS call.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 // hepnn threads products itself (row chunks, see parallel.hpp) so that results do not depend
 // on the thread count and several user threads can predict at once without oversubscription.
@@ -12,7 +16,41 @@
 
 #include "hepnn/backend/cpu/parallel.hpp"
 
+#if defined(HEPNN_USE_OPENBLAS)
+#include <cblas.h>
+extern "C" void openblas_set_num_threads(int);  // declared here: not every cblas.h declares it
+#endif
+
 namespace hepnn::backend::cpu {
+
+#if defined(HEPNN_USE_OPENBLAS)
+/// Products below this many flops go to Eigen: a BLAS call costs about a microsecond of
+/// set-up, which dominates single-event inference (measured in docs/benchmarks.md).
+inline constexpr double blas_min_flops = 2.0e5;
+
+namespace detail {
+/// hepnn threads products itself, so OpenBLAS must not start threads of its own inside ours.
+/// This sets OpenBLAS to one thread for the whole process (once); see docs/architecture.md.
+inline void openblas_single_thread() {
+  static const bool once = [] {
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)once;
+}
+
+/// C = alpha op(A) op(B) + beta C for a block of C, row-major, through cblas.
+template <class T>
+void blas_gemm(bool ta, bool tb, std::int64_t M, std::int64_t N, std::int64_t K, T alpha, const T* A,
+               std::int64_t lda, const T* B, std::int64_t ldb, T beta, T* C, std::int64_t ldc) {
+  const auto opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasRowMajor, opa, opb, int(M), int(N), int(K), alpha, A, int(lda), B, int(ldb), beta, C, int(ldc));
+  else
+    cblas_dgemm(CblasRowMajor, opa, opb, int(M), int(N), int(K), alpha, A, int(lda), B, int(ldb), beta, C, int(ldc));
+}
+}  // namespace detail
+#endif
 
 /// C = alpha * op(A) * op(B) + beta * C, all row-major.
 /// A is (M, K), or (K, M) when trans_a; B is (K, N), or (N, K) when trans_b; C is (M, N).
@@ -27,6 +65,30 @@ void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64
     for (std::int64_t i = 0; i < M * N; ++i) C[i] = beta == T(0) ? T(0) : beta * C[i];
     return;
   }
+#if defined(HEPNN_USE_OPENBLAS)
+  const double flops = 2.0 * double(M) * double(N) * double(K);
+  if (flops >= blas_min_flops) {
+    detail::openblas_single_thread();
+    // C is cut along its larger extent into a number of pieces that depends on the shape only
+    // (so the bits do not depend on the thread count); each piece is one BLAS call. Cutting
+    // the larger extent keeps the operand every piece packs again (the other one) small.
+    const bool by_rows = M >= N;
+    const std::int64_t extent = by_rows ? M : N;
+    const std::int64_t pieces = flops >= 4.0e6 ? std::clamp<std::int64_t>(extent / 32, 1, 4) : 1;
+    const std::int64_t lda = trans_a ? M : K, ldb = trans_b ? K : N;
+    parallel_chunks(pieces, flops, [&](std::int64_t p) {
+      const std::int64_t e0 = extent * p / pieces / 8 * 8, e1 = p + 1 == pieces ? extent : extent * (p + 1) / pieces / 8 * 8;
+      if (e1 <= e0) return;
+      if (by_rows)
+        detail::blas_gemm(trans_a, trans_b, e1 - e0, N, K, alpha, trans_a ? A + e0 : A + e0 * K, lda, B, ldb, beta,
+                          C + e0 * N, N);
+      else
+        detail::blas_gemm(trans_a, trans_b, M, e1 - e0, K, alpha, A, lda, trans_b ? B + e0 * K : B + e0, ldb, beta,
+                          C + e0, N);
+    });
+    return;
+  }
+#endif
   Eigen::Map<Mat> c(C, M, N);
   const CMap a(A, trans_a ? K : M, trans_a ? M : K);
   const CMap b(B, trans_b ? N : K, trans_b ? K : N);

@@ -4,11 +4,15 @@
 #include <cmath>
 #include <cstdint>
 
+#include <algorithm>
+
 #include "hepnn/backend/cpu/parallel.hpp"
+#include "hepnn/backend/cpu/vmath.hpp"
 
 namespace hepnn::backend::cpu {
 
 inline constexpr std::int64_t optim_grain = 1 << 14;
+inline constexpr std::int64_t opt_block = 256;  // divides optim_grain
 
 // SGD with optional momentum and Nesterov momentum (PyTorch's formulation):
 //   g' = g + wd p;  v = mu v + g';  p -= lr * (nesterov ? g' + mu v : v)   (v unused when mu = 0)
@@ -37,14 +41,25 @@ void adam_update(std::int64_t n, T* p, const T* g, T* m, T* v, T lr, T beta1, T 
   const T bc2 = T(1) - static_cast<T>(std::pow(double(beta2), double(step)));
   const T step_size = lr / bc1;
   const T inv_sqrt_bc2 = T(1) / std::sqrt(bc2);
+  const T l2 = decoupled ? T(0) : weight_decay, shrink = decoupled ? T(1) - lr * weight_decay : T(1);
   parallel_range(n, optim_grain, 12.0, [&](std::int64_t i0, std::int64_t i1) {
-    for (std::int64_t i = i0; i < i1; ++i) {
-      T gi = g[i];
-      if (decoupled) p[i] -= lr * weight_decay * p[i];
-      else gi += weight_decay * p[i];
-      m[i] = beta1 * m[i] + (T(1) - beta1) * gi;
-      v[i] = beta2 * v[i] + (T(1) - beta2) * gi * gi;
-      p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+    // Blocks small enough for L1: a vectorisable loop for the moments, Eigen's SIMD sqrt (the
+    // compiler does not vectorise std::sqrt, which may set errno), a vectorisable update.
+    T root[opt_block];
+    for (std::int64_t b0 = i0; b0 < i1; b0 += opt_block) {
+      const std::int64_t k1 = std::min(opt_block, i1 - b0);
+      T* __restrict pb = p + b0;
+      const T* __restrict gb = g + b0;
+      T* __restrict mb = m + b0;
+      T* __restrict vb = v + b0;
+      for (std::int64_t k = 0; k < k1; ++k) {
+        const T gi = gb[k] + l2 * pb[k];
+        pb[k] *= shrink;
+        mb[k] = beta1 * mb[k] + (T(1) - beta1) * gi;
+        vb[k] = beta2 * vb[k] + (T(1) - beta2) * gi * gi;
+      }
+      sqrt_block(k1, vb, root);
+      for (std::int64_t k = 0; k < k1; ++k) pb[k] -= step_size * mb[k] / (root[k] * inv_sqrt_bc2 + eps);
     }
   });
 }
@@ -53,10 +68,18 @@ void adam_update(std::int64_t n, T* p, const T* g, T* m, T* v, T lr, T beta1, T 
 template <class T>
 void rmsprop_update(std::int64_t n, T* p, const T* g, T* s, T lr, T rho, T eps, T weight_decay) {
   parallel_range(n, optim_grain, 8.0, [&](std::int64_t i0, std::int64_t i1) {
-    for (std::int64_t i = i0; i < i1; ++i) {
-      const T gi = g[i] + weight_decay * p[i];
-      s[i] = rho * s[i] + (T(1) - rho) * gi * gi;
-      p[i] -= lr * gi / (std::sqrt(s[i]) + eps);
+    T root[opt_block];
+    for (std::int64_t b0 = i0; b0 < i1; b0 += opt_block) {
+      const std::int64_t k1 = std::min(opt_block, i1 - b0);
+      T* __restrict pb = p + b0;
+      const T* __restrict gb = g + b0;
+      T* __restrict sb = s + b0;
+      for (std::int64_t k = 0; k < k1; ++k) {
+        const T gi = gb[k] + weight_decay * pb[k];
+        sb[k] = rho * sb[k] + (T(1) - rho) * gi * gi;
+      }
+      sqrt_block(k1, sb, root);
+      for (std::int64_t k = 0; k < k1; ++k) pb[k] -= lr * (gb[k] + weight_decay * pb[k]) / (root[k] + eps);
     }
   });
 }
@@ -65,10 +88,18 @@ void rmsprop_update(std::int64_t n, T* p, const T* g, T* s, T lr, T rho, T eps, 
 template <class T>
 void adagrad_update(std::int64_t n, T* p, const T* g, T* a, T lr, T eps, T weight_decay) {
   parallel_range(n, optim_grain, 6.0, [&](std::int64_t i0, std::int64_t i1) {
-    for (std::int64_t i = i0; i < i1; ++i) {
-      const T gi = g[i] + weight_decay * p[i];
-      a[i] += gi * gi;
-      p[i] -= lr * gi / (std::sqrt(a[i]) + eps);
+    T root[opt_block];
+    for (std::int64_t b0 = i0; b0 < i1; b0 += opt_block) {
+      const std::int64_t k1 = std::min(opt_block, i1 - b0);
+      T* __restrict pb = p + b0;
+      const T* __restrict gb = g + b0;
+      T* __restrict ab = a + b0;
+      for (std::int64_t k = 0; k < k1; ++k) {
+        const T gi = gb[k] + weight_decay * pb[k];
+        ab[k] += gi * gi;
+      }
+      sqrt_block(k1, ab, root);
+      for (std::int64_t k = 0; k < k1; ++k) pb[k] -= lr * (gb[k] + weight_decay * pb[k]) / (root[k] + eps);
     }
   });
 }

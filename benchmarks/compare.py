@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""hepnn against libtorch, side by side on the same machine in the same run.
+
+Runs the paired programs alternately (hepnn, libtorch, hepnn, libtorch, ...) for --rounds
+rounds at each thread count, each peer in its own best configuration, and prints the medians
+and the hepnn/libtorch ratios. Workloads:
+  train  benchmarks/train_mlp vs peers/torch_train_mlp: 784-500-300-10 MLP with dropout on
+         Fashion-MNIST, Adam, batch 128; samples/s = median over the epochs of one run
+  infer  benchmarks/infer_mlp vs peers/torch_infer_mlp: 20-64-64-1 MLP, batch 1 ... 4096;
+         us per call and events/s = median over repetitions inside one run
+Usage: compare.py --build BUILD_DIR [--rounds 3] [--epochs 2] [--threads 1 2] [--raw FILE]
+Only the Python standard library is needed.
+"""
+import argparse
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+RESULT = re.compile(r"^RESULT (.*)$")
+
+
+def parse(line):
+    return dict(kv.split("=", 1) for kv in line.split())
+
+
+def run(cmd, env_extra, raw):
+    env = dict(os.environ)
+    env.update(env_extra)
+    t0 = time.time()
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    header = "$ " + " ".join(f"{k}={v}" for k, v in env_extra.items()) + " " + " ".join(cmd)
+    raw.write(f"{header}\n{p.stdout}{p.stderr}# exit {p.returncode}, {time.time() - t0:.1f} s\n")
+    raw.flush()
+    if p.returncode != 0:
+        sys.exit(f"compare.py: {' '.join(cmd)} failed with exit code {p.returncode}:\n{p.stderr}")
+    return [parse(m.group(1)) for m in map(RESULT.match, p.stdout.splitlines()) if m]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", required=True, help="build directory configured with -DHEPNN_BUILD_BENCHMARKS=ON")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=2, help="epochs per training run (throughput only)")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--workloads", nargs="+", default=["train", "infer"], choices=["train", "infer"])
+    ap.add_argument("--raw", default="-", help="file for the raw output of every run (default: stdout)")
+    a = ap.parse_args()
+    bench = os.path.join(a.build, "benchmarks")
+    for prog in ["train_mlp", "infer_mlp", "torch_train_mlp", "torch_infer_mlp"]:
+        if not os.path.exists(os.path.join(bench, prog)):
+            sys.exit(f"compare.py: {bench}/{prog} is missing; configure with -DHEPNN_BUILD_BENCHMARKS=ON "
+                     "and install libtorch-dev for the peers")
+    raw = sys.stdout if a.raw == "-" else open(a.raw, "a")
+
+    # Each peer in its own best configuration (measured, see docs/benchmarks.md):
+    # libtorch: its intra-op threads = t and OpenBLAS single-threaded (OpenBLAS threads inside
+    # libtorch's threads oversubscribe the cores); hepnn: threads = t (it sets OpenBLAS to one
+    # thread itself).
+    def peers(workload, t):
+        hep = [os.path.join(bench, f"{workload}_mlp"), "--threads", str(t)]
+        tor = [os.path.join(bench, f"torch_{workload}_mlp"), "--threads", str(t)]
+        if workload == "train":
+            hep += ["--epochs", str(a.epochs)]
+            tor += ["--epochs", str(a.epochs)]
+        return [("hepnn", hep, {}), ("libtorch", tor, {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": str(t)})]
+
+    results = {}  # (workload, threads, batch, peer) -> list of values
+    for workload in a.workloads:
+        for t in a.threads:
+            for r in range(a.rounds):
+                for peer, cmd, env in peers(workload, t):
+                    for res in run(cmd, env, raw):
+                        if workload == "train":
+                            key, val = (workload, t, 128, peer), float(res["median_samples_per_s"])
+                        else:
+                            key, val = (workload, t, int(res["batch"]), peer), float(res["events_per_s"])
+                        results.setdefault(key, []).append(val)
+
+    print(f"# compare.py {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} on {platform.node()}, "
+          f"{os.cpu_count()} logical CPUs, rounds={a.rounds}, epochs={a.epochs}")
+    env = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith(("OPENBLAS", "OMP", "MKL", "GOMP")))
+    print("# env: " + (env or "no OPENBLAS/OMP/MKL variables set") + " (libtorch runs add OPENBLAS_NUM_THREADS=1)")
+    print(f"{'workload':8} {'threads':>7} {'batch':>6} {'hepnn':>14} {'libtorch':>14} {'ratio':>7}  unit")
+    for workload in a.workloads:
+        unit = "samples/s" if workload == "train" else "events/s"
+        for t in a.threads:
+            batches = sorted({k[2] for k in results if k[0] == workload and k[1] == t})
+            for b in batches:
+                h = statistics.median(results[(workload, t, b, "hepnn")])
+                p = statistics.median(results[(workload, t, b, "libtorch")])
+                print(f"{workload:8} {t:>7} {b:>6} {h:>14,.0f} {p:>14,.0f} {h / p:>7.2f}  {unit} (median of {a.rounds})")
+    if raw is not sys.stdout:
+        raw.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+// Inference benchmark: the 20-64-64-1 MLP (tanh, tanh, sigmoid) of an event-level classifier,
+// called with batches of 1, 16, 256, 1024 and 4096 events through the allocation-free
+// Sequential::predict(span, span, Workspace&). For each batch size: median over `--reps`
+// repetitions of the time per call, each repetition timing enough calls to last >= 20 ms.
+//   usage: infer_mlp [--threads T] [--reps R]
+// Output lines (benchmarks/compare.py reads them):
+//   RESULT peer=hepnn threads=T batch=B us_per_call=... events_per_s=...
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "hepnn/hepnn.hpp"
+
+using namespace hepnn;
+
+int main(int argc, char** argv) {
+  int threads = 1, reps = 7;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--threads") threads = std::atoi(argv[i + 1]);
+    else if (a == "--reps") reps = std::atoi(argv[i + 1]);
+    else { std::fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
+  }
+  set_num_threads(threads);
+  const Sequential<float> model(Input{20}, Dense{64, Activation::tanh}, Dense{64, Activation::tanh},
+                                Dense{1, Activation::sigmoid});
+  Sequential<float>::Workspace ws;
+  const std::int64_t max_batch = 4096;
+  std::vector<float> x(std::size_t(max_batch * 20)), out(static_cast<std::size_t>(max_batch));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(philox_normal(7, 0, i));
+  double checksum = 0;
+  for (std::int64_t batch : {1, 16, 256, 1024, 4096}) {
+    const std::span<const float> xs(x.data(), std::size_t(batch * 20));
+    const std::span<float> os(out.data(), std::size_t(batch));
+    model.predict(xs, os, ws);  // warm-up: sizes the workspace
+    std::int64_t calls = 1;
+    for (;;) {  // calls per repetition: enough for >= 20 ms
+      const auto t0 = std::chrono::steady_clock::now();
+      for (std::int64_t c = 0; c < calls; ++c) model.predict(xs, os, ws);
+      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() >= 0.02) break;
+      calls *= 2;
+    }
+    std::vector<double> per_call;
+    for (int r = 0; r < reps; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (std::int64_t c = 0; c < calls; ++c) model.predict(xs, os, ws);
+      per_call.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(calls));
+      checksum += double(out[0]);
+    }
+    std::sort(per_call.begin(), per_call.end());
+    const double med = per_call[per_call.size() / 2];
+    std::printf("RESULT peer=hepnn threads=%d batch=%lld us_per_call=%.4f events_per_s=%.0f\n", threads,
+                (long long)batch, med * 1e6, double(batch) / med);
+  }
+  std::printf("# checksum %.6f\n", checksum);
+}

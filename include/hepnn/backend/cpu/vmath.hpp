@@ -1,0 +1,143 @@
+/// @file backend/cpu/vmath.hpp
+/// @brief Vectorised activation functions on the CPU.
+///
+/// In float, the transcendental activations (tanh, sigmoid, ELU, SELU, softplus) go through
+/// Eigen's SIMD implementations of tanh, exp, expm1 and log1p: the compiler cannot vectorise
+/// calls to std::tanh or std::exp, and one scalar tanh costs about as much as 30 multiply-adds,
+/// which made the activations, not the matrix products, the bulk of small networks' time.
+/// The results agree with the std:: functions to a few float ulps (tests/ops/test_vmath.cpp).
+/// In double, where hepnn runs gradient checks and accuracy matters more than speed, every
+/// function stays the scalar std:: one (act::forward in ops/activation_kind.hpp).
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+
+#ifndef EIGEN_DONT_PARALLELIZE
+#define EIGEN_DONT_PARALLELIZE
+#endif
+#include <Eigen/Core>
+
+#include "hepnn/ops/activation_kind.hpp"
+
+namespace hepnn::backend::cpu {
+
+namespace detail {
+/// y = f(x) for the float transcendental activations on one block of `lanes` values, entirely
+/// in SIMD packets (a fixed-size, aligned Eigen array), so that every value gets the same
+/// instruction sequence: the result depends on x alone, not on its position in the buffer or
+/// on the buffer's length (Eigen's dynamic-size loops finish with scalar std:: calls, which
+/// round differently).
+inline constexpr int vm_lanes = 16;
+inline bool float_block(Activation a, float alpha, const float* x, float* y, int count) {
+  using A = Eigen::Array<float, vm_lanes, 1>;
+  alignas(64) A X, Y;
+  for (int i = 0; i < count; ++i) X[i] = x[i];
+  for (int i = count; i < vm_lanes; ++i) X[i] = 0.0f;
+  switch (a) {
+    case Activation::tanh: Y = X.tanh(); break;
+    // 1 / (1 + e^-x): e^-x overflows to +inf for x < -88, giving the right limit 0, never NaN
+    // (Eigen's exp stops at e^88, so the tail below x = -88 is set to its limit 0 exactly)
+    case Activation::sigmoid: Y = (X < -88.0f).select(0.0f, (1.0f + (-X).exp()).inverse()); break;
+    // min(x, 0) and max(x, -80) keep expm1 in its range on the branch select() discards
+    case Activation::elu: Y = (X > 0.0f).select(X, alpha * X.min(0.0f).max(-80.0f).expm1()); break;
+    case Activation::selu:
+      Y = float(act::selu_scale) * (X > 0.0f).select(X, float(act::selu_alpha) * X.min(0.0f).max(-80.0f).expm1());
+      break;
+    // past |x| = 87, log1p(e^-|x|) is below float resolution next to |x|; Eigen's exp would stop at
+    // e^-88 instead of reaching 0, so the tail is set to 0 exactly
+    case Activation::softplus: Y = X.max(0.0f) + (X.abs() > 87.0f).select(0.0f, (-X.abs()).exp().log1p()); break;
+    default: return false;
+  }
+  for (int i = 0; i < count; ++i) y[i] = Y[i];
+  return true;
+}
+}  // namespace detail
+
+/// y = act(x) for n elements, one thread; x and y may be the same buffer.
+template <class T>
+void activation_block(Activation a, T alpha, std::int64_t n, const T* x, T* y) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (a == Activation::tanh || a == Activation::sigmoid || a == Activation::elu || a == Activation::selu ||
+        a == Activation::softplus) {
+      for (std::int64_t i = 0; i < n; i += detail::vm_lanes)
+        detail::float_block(a, alpha, x + i, y + i, int(std::min<std::int64_t>(detail::vm_lanes, n - i)));
+      return;
+    }
+  }
+  switch (a) {  // one loop per kind, so each loop body is branch-free and vectorisable
+#define HEPNN_ACT_CASE(kind) \
+  case Activation::kind:     \
+    for (std::int64_t i = 0; i < n; ++i) y[i] = act::forward(Activation::kind, alpha, x[i]); \
+    break;
+    HEPNN_ACT_CASE(linear) HEPNN_ACT_CASE(relu) HEPNN_ACT_CASE(leaky_relu) HEPNN_ACT_CASE(elu)
+    HEPNN_ACT_CASE(selu) HEPNN_ACT_CASE(tanh) HEPNN_ACT_CASE(sigmoid) HEPNN_ACT_CASE(softplus) HEPNN_ACT_CASE(gelu)
+#undef HEPNN_ACT_CASE
+  }
+}
+
+/// dx = dy * act'(x), using y = act(x) where cheaper, n elements, one thread; dx may alias dy.
+template <class T>
+void activation_backward_block(Activation a, T alpha, std::int64_t n, const T* x, const T* y, const T* dy, T* dx) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (a == Activation::softplus) {  // softplus' = sigmoid(x), through the same SIMD sigmoid
+      float s[detail::vm_lanes];
+      for (std::int64_t i = 0; i < n; i += detail::vm_lanes) {
+        const int c = int(std::min<std::int64_t>(detail::vm_lanes, n - i));
+        detail::float_block(Activation::sigmoid, 0.0f, x + i, s, c);
+        for (int k = 0; k < c; ++k) dx[i + k] = dy[i + k] * s[k];
+      }
+      return;
+    }
+  }
+  switch (a) {
+#define HEPNN_ACT_CASE(kind) \
+  case Activation::kind:     \
+    for (std::int64_t i = 0; i < n; ++i) dx[i] = dy[i] * act::derivative(Activation::kind, alpha, x[i], y[i]); \
+    break;
+    HEPNN_ACT_CASE(linear) HEPNN_ACT_CASE(relu) HEPNN_ACT_CASE(leaky_relu) HEPNN_ACT_CASE(elu)
+    HEPNN_ACT_CASE(selu) HEPNN_ACT_CASE(tanh) HEPNN_ACT_CASE(sigmoid) HEPNN_ACT_CASE(softplus) HEPNN_ACT_CASE(gelu)
+#undef HEPNN_ACT_CASE
+  }
+}
+
+/// r = sqrt(x) for n elements, correctly rounded (the same bits as std::sqrt), vectorised with
+/// the AVX square-root instruction where the compiler targets AVX. (std::sqrt may set errno, so
+/// compilers do not vectorise it; Eigen's sqrt is an approximation under EIGEN_FAST_MATH.)
+template <class T>
+void sqrt_block(std::int64_t n, const T* x, T* r) {
+  std::int64_t i = 0;
+#if defined(__AVX__)
+  if constexpr (std::is_same_v<T, float>)
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(r + i, _mm256_sqrt_ps(_mm256_loadu_ps(x + i)));
+  else
+    for (; i + 4 <= n; i += 4) _mm256_storeu_pd(r + i, _mm256_sqrt_pd(_mm256_loadu_pd(x + i)));
+#endif
+  for (; i < n; ++i) r[i] = std::sqrt(x[i]);
+}
+
+/// The sum of x (or of its squares) in double, one thread: 8 partial sums, each of every 8th
+/// element, so the loop vectorises without reordering any one sum; the result depends on n and
+/// x only.
+template <class T>
+double sum_block(std::int64_t n, const T* x, bool squares) {
+  double acc[8] = {};
+  std::int64_t i = 0;
+  if (squares) {
+    for (; i + 8 <= n; i += 8)
+      for (int j = 0; j < 8; ++j) acc[j] += double(x[i + j]) * double(x[i + j]);
+    for (; i < n; ++i) acc[0] += double(x[i]) * double(x[i]);
+  } else {
+    for (; i + 8 <= n; i += 8)
+      for (int j = 0; j < 8; ++j) acc[j] += double(x[i + j]);
+    for (; i < n; ++i) acc[0] += double(x[i]);
+  }
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+}  // namespace hepnn::backend::cpu
