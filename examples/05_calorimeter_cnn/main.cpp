@@ -71,9 +71,9 @@ struct Rng {
         v = 1.0 + c * x;
       } while (v <= 0);
       v = v * v * v;
-      const double u = uniform();
+      const double u = 1.0 - uniform();  // in (0, 1]: the logarithm is finite
       if (u < 1.0 - 0.0331 * x * x * x * x) return d * v / b;
-      if (std::log(1.0 - u) < 0.5 * x * x + d * (1.0 - v + std::log(v))) return d * v / b;
+      if (std::log(u) < 0.5 * x * x + d * (1.0 - v + std::log(v))) return d * v / b;
     }
   }
 };
