@@ -20,6 +20,7 @@ void copy_device_to_device(void* dst, const void* src, std::size_t bytes);
 #include <cstdint>
 
 #include "hepnn/ops/activation_kind.hpp"
+#include "hepnn/ops/conv_geometry.hpp"
 #include "hepnn/ops/loss_kind.hpp"
 
 namespace hepnn::backend::cuda {
@@ -55,4 +56,28 @@ void adam_update(std::int64_t n, T* p, const T* g, T* m, T* v, T lr, T beta1, T 
                  T weight_decay, bool decoupled);
 template <class T> void rmsprop_update(std::int64_t n, T* p, const T* g, T* s, T lr, T rho, T eps, T weight_decay);
 template <class T> void adagrad_update(std::int64_t n, T* p, const T* g, T* a, T lr, T eps, T weight_decay);
+// Convolution, pooling and batch normalisation (ops/conv.hpp, ops/pooling.hpp, ops/batchnorm.hpp).
+template <class T> void im2col(const Conv2DGeometry& g, std::int64_t S, const T* x, T* col);
+template <class T> void col2im(const Conv2DGeometry& g, std::int64_t S, const T* col, T* dx);
+std::int64_t conv2d_scratch_size(const Conv2DGeometry& g, std::int64_t batch);
+template <class T>
+void conv2d_forward(const Conv2DGeometry& g, std::int64_t B, const T* x, const T* w, const T* b, T* y, T* scratch);
+template <class T>
+void conv2d_backward(const Conv2DGeometry& g, std::int64_t B, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db,
+                     T* scratch);
+template <class T> void maxpool2d_forward(const Conv2DGeometry& g, std::int64_t B, const T* x, T* y, T* argmax);
+template <class T> void maxpool2d_backward(const Conv2DGeometry& g, std::int64_t B, const T* dy, const T* argmax, T* dx);
+template <class T> void avgpool2d_forward(const Conv2DGeometry& g, std::int64_t B, const T* x, T* y);
+template <class T> void avgpool2d_backward(const Conv2DGeometry& g, std::int64_t B, const T* dy, T* dx);
+template <class T>
+void batchnorm_forward_training(std::int64_t B, std::int64_t C, std::int64_t inner, const T* x, const T* gamma,
+                                const T* beta, T eps, T* y, T* xhat, T* mean, T* var);
+template <class T>
+void batchnorm_forward_inference(std::int64_t B, std::int64_t C, std::int64_t inner, const T* x, const T* gamma,
+                                 const T* beta, const T* mean, const T* var, T eps, T* y, T* xhat);
+template <class T>
+void batchnorm_backward(std::int64_t B, std::int64_t C, std::int64_t inner, const T* dy, const T* xhat, const T* gamma,
+                        const T* var, T eps, bool training, T* dx, T* dgamma, T* dbeta);
+template <class T>
+void batchnorm_update_moving(std::int64_t C, const T* mean, const T* var, T momentum, T* moving_mean, T* moving_var);
 }  // namespace hepnn::backend::cuda
