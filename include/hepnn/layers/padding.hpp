@@ -18,7 +18,7 @@ struct Size2 {
   constexpr Size2() = default;
   constexpr Size2(std::int64_t n) : h(n), w(n) {}  // NOLINT: implicit, like Keras' kernel_size=3
   constexpr Size2(std::int64_t height, std::int64_t width) : h(height), w(width) {}
-  std::string str() const { return std::to_string(h) + "x" + std::to_string(w); }
+  std::string str() const { return detail::concat(h, "x", w); }
   friend constexpr bool operator==(const Size2&, const Size2&) = default;
 };
 
@@ -39,8 +39,7 @@ struct Padding {
   std::string str() const {
     if (mode == Mode::valid) return "valid";
     if (mode == Mode::same) return "same";
-    return "(" + std::to_string(top) + ", " + std::to_string(bottom) + ", " + std::to_string(left) + ", " +
-           std::to_string(right) + ")";
+    return detail::concat("(", top, ", ", bottom, ", ", left, ", ", right, ")");
   }
 };
 inline constexpr Padding Padding::valid{Padding::Mode::valid, 0, 0, 0, 0};

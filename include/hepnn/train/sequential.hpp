@@ -150,16 +150,22 @@ class Sequential {
 
   /// Keras-like table of the layers, output shapes and parameter counts.
   void summary(std::ostream& os = std::cout) const {
-    auto row = [&](const std::string& a, const std::string& b, const std::string& c) {
-      os << a << std::string(std::max<std::size_t>(1, 34 - a.size()), ' ') << b
-         << std::string(std::max<std::size_t>(1, 22 - b.size()), ' ') << c << '\n';
-    };
     auto batch_shape = [](const Shape& s) {
       std::string r = "(None";
       for (int i = 0; i < s.rank(); ++i) r += ", " + std::to_string(s[i]);
       return r + ")";
     };
-    const std::string rule(70, '_'), dbl(70, '=');
+    // Columns as wide as Keras' or as the longest entry ("batch_normalization_1 (BatchNormalization)").
+    std::size_t w1 = 34, w2 = 22;
+    for (const auto& l : m_layers) {
+      w1 = std::max(w1, l->name().size() + l->type().size() + 5);
+      w2 = std::max(w2, batch_shape(l->output_shape()).size() + 2);
+    }
+    auto row = [&](const std::string& a, const std::string& b, const std::string& c) {
+      os << a << std::string(w1 > a.size() ? w1 - a.size() : 1, ' ') << b
+         << std::string(w2 > b.size() ? w2 - b.size() : 1, ' ') << c << '\n';
+    };
+    const std::string rule(w1 + w2 + 14, '_'), dbl(w1 + w2 + 14, '=');
     os << "Model: Sequential<" << (std::is_same_v<T, float> ? "float" : "double") << ", " << Device::name << ">\n"
        << rule << '\n';
     row("Layer (type)", "Output Shape", "Param #");
@@ -471,8 +477,9 @@ class Sequential {
   void check_inputs(const Tensor<T, cpu>& x, const char* who) const {
     HEPNN_CHECK(x.rank() >= 1 && x.shape().tail() == m_input_shape, who, ": inputs of shape ", x.shape().str(),
                 " have per-sample shape ", x.rank() ? x.shape().tail().str() : std::string("()"),
-                ", but the first layer '", m_layers.empty() ? std::string("input") : m_layers.front()->name(),
-                "' expects the model input ", m_input_shape.str());
+                ", but the first layer '", m_layers.empty() ? std::string("input") : m_layers.front()->name(), "'",
+                m_layers.empty() ? std::string() : " (" + m_layers.front()->type() + ")", " expects the model input ",
+                m_input_shape.str());
     data::check_finite(x, std::string(who) + ": inputs");
   }
 

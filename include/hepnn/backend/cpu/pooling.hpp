@@ -23,14 +23,21 @@ void for_planes(const Conv2DGeometry& g, std::int64_t B, double flops_per_plane,
     for (std::int64_t p = p0; p < p1; ++p) f(p);
   });
 }
-/// The rows [i0, i1) and columns [j0, j1) of the window of output pixel (oh, ow) inside the image.
-struct Window {
-  std::int64_t i0, i1, j0, j1;
+/// The outputs [o0, o1) along one axis whose window offset k (0 <= k < K) lands inside [0, n):
+/// o * stride - pad + k in [0, n).
+struct Range {
+  std::int64_t o0, o1;
 };
-inline Window window(const Conv2DGeometry& g, std::int64_t oh, std::int64_t ow) {
-  const std::int64_t h0 = oh * g.SH - g.PT, w0 = ow * g.SW - g.PL;
-  return {std::max<std::int64_t>(h0, 0), std::min(h0 + g.KH, g.H), std::max<std::int64_t>(w0, 0),
-          std::min(w0 + g.KW, g.W)};
+inline Range valid_outputs(std::int64_t k, std::int64_t n, std::int64_t stride, std::int64_t pad, std::int64_t outs) {
+  const std::int64_t off = k - pad;  // input index = o * stride + off
+  const std::int64_t o0 = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  const std::int64_t o1 = n - off <= 0 ? 0 : (n - off - 1) / stride + 1;
+  return {std::min(o0, outs), std::max(std::min(o1, outs), std::min(o0, outs))};
+}
+/// Number of real pixels in the window of output o along one axis.
+inline std::int64_t real_count(std::int64_t o, std::int64_t n, std::int64_t stride, std::int64_t pad, std::int64_t K) {
+  const std::int64_t a = o * stride - pad;
+  return std::max<std::int64_t>(0, std::min(a + K, n) - std::max<std::int64_t>(a, 0));
 }
 }  // namespace pool_detail
 
@@ -41,21 +48,36 @@ void maxpool2d_forward(const Conv2DGeometry& g, std::int64_t B, const T* x, T* y
   const std::int64_t HW = g.H * g.W, P = g.pixels();
   pool_detail::for_planes(g, B, double(P * g.KH * g.KW), [&](std::int64_t plane) {
     const T* xp = x + plane * HW;
-    for (std::int64_t oh = 0; oh < g.OH; ++oh)
-      for (std::int64_t ow = 0; ow < g.OW; ++ow) {
-        const pool_detail::Window w = pool_detail::window(g, oh, ow);
-        T best = -std::numeric_limits<T>::infinity();
-        std::int64_t at = -1;
-        for (std::int64_t i = w.i0; i < w.i1; ++i)
-          for (std::int64_t j = w.j0; j < w.j1; ++j)
-            if (at < 0 || xp[i * g.W + j] > best) {
-              best = xp[i * g.W + j];
-              at = i * g.W + j;
+    T* yp = y + plane * P;
+    T* ap = argmax ? argmax + plane * P : nullptr;
+    std::fill(yp, yp + P, -std::numeric_limits<T>::infinity());
+    if (ap) std::fill(ap, ap + P, T(-1));
+    // Window offsets (i, j) in row-major order, each swept over the outputs it reaches: for every
+    // output the pixels are visited in row-major order, so strict > keeps the first maximum.
+    for (std::int64_t i = 0; i < g.KH; ++i) {
+      const pool_detail::Range rh = pool_detail::valid_outputs(i, g.H, g.SH, g.PT, g.OH);
+      for (std::int64_t oh = rh.o0; oh < rh.o1; ++oh) {
+        const std::int64_t ih = oh * g.SH - g.PT + i;
+        const T* src = xp + ih * g.W;
+        T* yr = yp + oh * g.OW;
+        T* ar = ap ? ap + oh * g.OW : nullptr;
+        for (std::int64_t j = 0; j < g.KW; ++j) {
+          const pool_detail::Range rw = pool_detail::valid_outputs(j, g.W, g.SW, g.PL, g.OW);
+          const std::int64_t off = j - g.PL;
+          if (ar) {
+            for (std::int64_t ow = rw.o0; ow < rw.o1; ++ow) {
+              const T v = src[ow * g.SW + off];
+              if (v > yr[ow] || ar[ow] < T(0)) {
+                yr[ow] = v;
+                ar[ow] = T(ih * g.W + ow * g.SW + off);
+              }
             }
-        const std::int64_t o = plane * P + oh * g.OW + ow;
-        y[o] = at < 0 ? T(0) : best;
-        if (argmax) argmax[o] = T(at);
+          } else {
+            for (std::int64_t ow = rw.o0; ow < rw.o1; ++ow) yr[ow] = std::max(yr[ow], src[ow * g.SW + off]);
+          }
+        }
       }
+    }
   });
 }
 
@@ -79,15 +101,27 @@ void avgpool2d_forward(const Conv2DGeometry& g, std::int64_t B, const T* x, T* y
   const std::int64_t HW = g.H * g.W, P = g.pixels();
   pool_detail::for_planes(g, B, double(P * g.KH * g.KW), [&](std::int64_t plane) {
     const T* xp = x + plane * HW;
-    for (std::int64_t oh = 0; oh < g.OH; ++oh)
-      for (std::int64_t ow = 0; ow < g.OW; ++ow) {
-        const pool_detail::Window w = pool_detail::window(g, oh, ow);
-        T s = T(0);
-        for (std::int64_t i = w.i0; i < w.i1; ++i)
-          for (std::int64_t j = w.j0; j < w.j1; ++j) s += xp[i * g.W + j];
-        const std::int64_t n = (w.i1 - w.i0) * (w.j1 - w.j0);
-        y[plane * P + oh * g.OW + ow] = n > 0 ? s / T(n) : T(0);
+    T* yp = y + plane * P;
+    std::fill(yp, yp + P, T(0));
+    for (std::int64_t i = 0; i < g.KH; ++i) {
+      const pool_detail::Range rh = pool_detail::valid_outputs(i, g.H, g.SH, g.PT, g.OH);
+      for (std::int64_t oh = rh.o0; oh < rh.o1; ++oh) {
+        const T* src = xp + (oh * g.SH - g.PT + i) * g.W;
+        T* yr = yp + oh * g.OW;
+        for (std::int64_t j = 0; j < g.KW; ++j) {
+          const pool_detail::Range rw = pool_detail::valid_outputs(j, g.W, g.SW, g.PL, g.OW);
+          const std::int64_t off = j - g.PL;
+          for (std::int64_t ow = rw.o0; ow < rw.o1; ++ow) yr[ow] += src[ow * g.SW + off];
+        }
       }
+    }
+    for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+      const std::int64_t nh = pool_detail::real_count(oh, g.H, g.SH, g.PT, g.KH);
+      for (std::int64_t ow = 0; ow < g.OW; ++ow) {
+        const std::int64_t n = nh * pool_detail::real_count(ow, g.W, g.SW, g.PL, g.KW);
+        yp[oh * g.OW + ow] = n > 0 ? yp[oh * g.OW + ow] / T(n) : T(0);
+      }
+    }
   });
 }
 
@@ -97,16 +131,22 @@ void avgpool2d_backward(const Conv2DGeometry& g, std::int64_t B, const T* dy, T*
   const std::int64_t HW = g.H * g.W, P = g.pixels();
   pool_detail::for_planes(g, B, double(HW + P * g.KH * g.KW), [&](std::int64_t plane) {
     T* dxp = dx + plane * HW;
+    const T* dyp = dy + plane * P;
     std::fill(dxp, dxp + HW, T(0));
-    for (std::int64_t oh = 0; oh < g.OH; ++oh)
-      for (std::int64_t ow = 0; ow < g.OW; ++ow) {
-        const pool_detail::Window w = pool_detail::window(g, oh, ow);
-        const std::int64_t n = (w.i1 - w.i0) * (w.j1 - w.j0);
-        if (n == 0) continue;
-        const T v = dy[plane * P + oh * g.OW + ow] / T(n);
-        for (std::int64_t i = w.i0; i < w.i1; ++i)
-          for (std::int64_t j = w.j0; j < w.j1; ++j) dxp[i * g.W + j] += v;
+    for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+      const std::int64_t nh = pool_detail::real_count(oh, g.H, g.SH, g.PT, g.KH);
+      for (std::int64_t i = 0; i < g.KH; ++i) {
+        const std::int64_t ih = oh * g.SH - g.PT + i;
+        if (ih < 0 || ih >= g.H) continue;
+        T* dst = dxp + ih * g.W;
+        for (std::int64_t j = 0; j < g.KW; ++j) {
+          const pool_detail::Range rw = pool_detail::valid_outputs(j, g.W, g.SW, g.PL, g.OW);
+          const std::int64_t off = j - g.PL;
+          for (std::int64_t ow = rw.o0; ow < rw.o1; ++ow)
+            dst[ow * g.SW + off] += dyp[oh * g.OW + ow] / T(nh * pool_detail::real_count(ow, g.W, g.SW, g.PL, g.KW));
+        }
       }
+    }
   });
 }
 
