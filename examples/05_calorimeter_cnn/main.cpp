@@ -291,7 +291,8 @@ struct WorkingPoint {
   double inverse() const { return 1.0 / std::max(1e-9, 1.0 - rejection); }  // 1 / background efficiency
 };
 WorkingPoint measure(std::span<const float> scores, std::span<const float> labels) {
-  return {metrics::auc<float>(scores, labels), metrics::background_rejection_at_efficiency<float>(scores, labels, {}, 0.9)};
+  return {metrics::auc<float>(scores, labels),
+          metrics::background_rejection_at_efficiency<float>(scores, labels, {}, 0.9)};
 }
 
 int main(int argc, char** argv) {
@@ -349,7 +350,8 @@ int main(int argc, char** argv) {
       std::array<double, calo::n_layers> layer{};
       double sum = 0, sum2 = 0;
       for (int i = 0; i < n; ++i) {
-        calo::Rng rng{data_seed, (std::uint64_t(2 + int(particle)) << 32) + (std::uint64_t(energy) << 16) + std::uint64_t(i)};
+        const std::uint64_t stream = (std::uint64_t(2 + int(particle)) << 32) + (std::uint64_t(energy) << 16);
+        calo::Rng rng{data_seed, stream + std::uint64_t(i)};
         const calo::Image im = calo::generate(particle, energy, rng);
         double e = 0;
         for (std::size_t k = 0; k < calo::image_size; ++k) {
@@ -360,8 +362,9 @@ int main(int argc, char** argv) {
         sum2 += e * e;
       }
       const double mean = sum / n, rms = std::sqrt(std::max(0.0, sum2 / n - mean * mean));
-      std::printf("%-9s %6.0f %8.3f %8.3f %8.3f %9.3f %9.2f%%\n", particle == calo::Particle::electron ? "electron" : "pi0",
-                  energy, layer[0] / sum, layer[1] / sum, layer[2] / sum, mean / energy, 100 * rms / mean);
+      std::printf("%-9s %6.0f %8.3f %8.3f %8.3f %9.3f %9.2f%%\n",
+                  particle == calo::Particle::electron ? "electron" : "pi0", energy, layer[0] / sum,
+                  layer[1] / sum, layer[2] / sum, mean / energy, 100 * rms / mean);
     }
 
   // The network inputs: each image divided by its total energy, then multiplied by 10 so that the
@@ -391,8 +394,9 @@ int main(int argc, char** argv) {
   images = {};  // free the raw images
 
   // ---- 2. Split: 60% training, 20% validation, 20% test ------------------------------------------
-  const data::Dataset<float> all(std::move(x), Tensor<float>(Shape{n_events}, labels));
-  const data::Split<float> split = all.split({.validation = 0.2, .test = 0.2});
+  // (The temporary Dataset holding all events is freed at the end of the statement.)
+  const data::Split<float> split = data::Dataset<float>(std::move(x), Tensor<float>(Shape{n_events}, labels))
+                                       .split({.validation = 0.2, .test = 0.2});
   const std::int64_t first_test = split.train.size() + split.validation.size();
   std::printf("\n%lld events: %lld training, %lld validation, %lld test\n", (long long)n_events,
               (long long)split.train.size(), (long long)split.validation.size(), (long long)split.test.size());
@@ -447,12 +451,13 @@ int main(int argc, char** argv) {
   };
   auto train = [&](Sequential<float, cpu>& model, const char* name, int epochs) {
     const auto t0 = std::chrono::steady_clock::now();
+    const std::string log = (out_dir / (std::string(name) + "_training_log.csv")).string();
     const History h = model.fit(
         split.train, {.epochs = epochs,
                       .batch_size = batch_size,
                       .validation = split.validation,
                       .callbacks = {EarlyStopping{.monitor = "val_loss", .patience = 5, .restore_best = true},
-                                    CSVLogger{.filename = (out_dir / (std::string(name) + "_training_log.csv")).string()}}});
+                                    CSVLogger{.filename = log}}});
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("%s: trained %zu epochs in %.1f s. %s\n", name, h.epochs.size(), s, h.stop_reason.c_str());
   };
@@ -470,10 +475,11 @@ int main(int argc, char** argv) {
   // to the main one; a narrow core in the front layer) is recognised everywhere. Max-pooling halves
   // the image after each convolution, so the second convolution sees 6 x 6 cells of the original
   // image, about 3 Moliere radii: the whole core of a shower and its neighbourhood.
+  constexpr auto relu = Activation::relu;
   Sequential<float, cpu> cnn{Input{calo::n_layers, calo::n_cells, calo::n_cells},
-                             Conv2D{.filters = 16, .kernel_size = 3, .padding = Padding::same, .activation = Activation::relu},
+                             Conv2D{.filters = 16, .kernel_size = 3, .padding = Padding::same, .activation = relu},
                              MaxPool2D{.pool_size = 2},
-                             Conv2D{.filters = 32, .kernel_size = 3, .padding = Padding::same, .activation = Activation::relu},
+                             Conv2D{.filters = 32, .kernel_size = 3, .padding = Padding::same, .activation = relu},
                              MaxPool2D{.pool_size = 2},
                              Flatten{},
                              Dense{.units = 64, .activation = Activation::relu}, Dropout{.rate = 0.2},
