@@ -6,6 +6,8 @@ rounds at each thread count, each peer in its own best configuration, and prints
 and the hepnn/libtorch ratios. Workloads:
   train  benchmarks/train_mlp vs peers/torch_train_mlp: 784-500-300-10 MLP with dropout on
          Fashion-MNIST, Adam, batch 128; samples/s = median over the epochs of one run
+  cnn    benchmarks/train_cnn vs peers/torch_train_cnn: the CNN of examples/04 on the first
+         6400 Fashion-MNIST images, batch 128; samples/s of one epoch
   infer  benchmarks/infer_mlp vs peers/torch_infer_mlp: 20-64-64-1 MLP, batch 1 ... 4096;
          us per call and events/s = median over repetitions inside one run
 Usage: compare.py --build BUILD_DIR [--rounds 3] [--epochs 2] [--threads 1 2] [--raw FILE]
@@ -46,11 +48,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=2, help="epochs per training run (throughput only)")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--workloads", nargs="+", default=["train", "infer"], choices=["train", "infer"])
+    ap.add_argument("--workloads", nargs="+", default=["train", "cnn", "infer"], choices=["train", "cnn", "infer"])
     ap.add_argument("--raw", default="-", help="file for the raw output of every run (default: stdout)")
     a = ap.parse_args()
     bench = os.path.join(a.build, "benchmarks")
-    for prog in ["train_mlp", "infer_mlp", "torch_train_mlp", "torch_infer_mlp"]:
+    progs = {"train": ["train_mlp", "torch_train_mlp"], "cnn": ["train_cnn", "torch_train_cnn"],
+             "infer": ["infer_mlp", "torch_infer_mlp"]}
+    for prog in [p for w in a.workloads for p in progs[w]]:
         if not os.path.exists(os.path.join(bench, prog)):
             sys.exit(f"compare.py: {bench}/{prog} is missing; configure with -DHEPNN_BUILD_BENCHMARKS=ON "
                      "and install libtorch-dev for the peers")
@@ -61,8 +65,9 @@ def main():
     # libtorch's threads oversubscribe the cores); hepnn: threads = t (it sets OpenBLAS to one
     # thread itself).
     def peers(workload, t):
-        hep = [os.path.join(bench, f"{workload}_mlp"), "--threads", str(t)]
-        tor = [os.path.join(bench, f"torch_{workload}_mlp"), "--threads", str(t)]
+        name = {"train": "train_mlp", "cnn": "train_cnn", "infer": "infer_mlp"}[workload]
+        hep = [os.path.join(bench, name), "--threads", str(t)]
+        tor = [os.path.join(bench, "torch_" + name), "--threads", str(t)]
         if workload == "train":
             hep += ["--epochs", str(a.epochs)]
             tor += ["--epochs", str(a.epochs)]
@@ -74,7 +79,7 @@ def main():
             for r in range(a.rounds):
                 for peer, cmd, env in peers(workload, t):
                     for res in run(cmd, env, raw):
-                        if workload == "train":
+                        if workload in ("train", "cnn"):
                             key, val = (workload, t, 128, peer), float(res["median_samples_per_s"])
                         else:
                             key, val = (workload, t, int(res["batch"]), peer), float(res["events_per_s"])
@@ -86,7 +91,7 @@ def main():
     print("# env: " + (env or "no OPENBLAS/OMP/MKL variables set") + " (libtorch runs add OPENBLAS_NUM_THREADS=1)")
     print(f"{'workload':8} {'threads':>7} {'batch':>6} {'hepnn':>14} {'libtorch':>14} {'ratio':>7}  unit")
     for workload in a.workloads:
-        unit = "samples/s" if workload == "train" else "events/s"
+        unit = "events/s" if workload == "infer" else "samples/s"
         for t in a.threads:
             batches = sorted({k[2] for k in results if k[0] == workload and k[1] == t})
             for b in batches:
