@@ -33,7 +33,7 @@ void bm_infer_small_mlp(benchmark::State& state) {
   set_num_threads(int(state.range(1)));
   const Sequential<float> model(Input{20}, Dense{64, Activation::tanh}, Dense{64, Activation::tanh},
                                 Dense{1, Activation::sigmoid});
-  std::vector<float> x(std::size_t(B * 20)), out(std::size_t(B));
+  std::vector<float> x(static_cast<std::size_t>(B * 20)), out(static_cast<std::size_t>(B));
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(philox_normal(7, 0, i));
   Sequential<float>::Workspace ws;
   model.predict(std::span<const float>(x), std::span<float>(out), ws);
