@@ -21,6 +21,7 @@
 
 #include "hepnn/core/tensor.hpp"
 #include "hepnn/data/dataset.hpp"
+#include "hepnn/data/input_transform.hpp"
 #include "hepnn/layers/input.hpp"
 #include "hepnn/layers/layer.hpp"
 #include "hepnn/losses/compute.hpp"
@@ -146,6 +147,16 @@ class Sequential {
   bool compiled() const { return m_compiled; }
   std::uint64_t seed() const { return m_seed; }
   Optimizer<T, Device>& optimizer() { return m_optimizer; }
+  const Optimizer<T, Device>& optimizer() const { return m_optimizer; }
+  const std::vector<metrics::MetricSpec>& metrics() const { return m_metrics; }
+
+  /// Preprocessing applied to every input at the start of predict, evaluate and fit (fitted on
+  /// the training part: data/preprocessing.hpp); saved in model files. An empty one removes it.
+  void set_input_transform(data::InputTransform<T> t) {
+    t.check(m_input_shape.size());
+    m_transform = std::move(t);
+  }
+  const data::InputTransform<T>& input_transform() const { return m_transform; }
   const LossSpec& loss() const { return m_loss; }
 
   /// Keras-like table of the layers, output shapes and parameter counts.
@@ -377,9 +388,16 @@ class Sequential {
     Buffers buf;
     ensure(buf, std::min(batch_size, n), false);
     const std::int64_t in_row = m_input_shape.size(), out_row = output_shape().size();
+    std::vector<T> transformed;  // the batch after the input transform, when the model has one
     for (std::int64_t b0 = 0; b0 < n; b0 += batch_size) {
       const std::int64_t B = std::min(batch_size, n - b0);
-      const T* xin = stage_input(buf, x.data() + b0 * in_row, B);
+      const T* rows = x.data() + b0 * in_row;
+      if (!m_transform.empty()) {
+        transformed.assign(rows, rows + B * in_row);
+        m_transform.apply(transformed.data(), B, in_row);
+        rows = transformed.data();
+      }
+      const T* xin = stage_input(buf, rows, B);
       const T* y = forward(buf, xin, B, Pass{false, m_seed, 0, 0});
       detail::copy_bytes<cpu, Device>(out.data() + b0 * out_row, y, sizeof(T) * std::size_t(B * out_row));
     }
@@ -558,6 +576,7 @@ class Sequential {
     m_stage_y.resize(std::size_t(B * tc));
     m_stage_w.resize(std::size_t(B));
     data::Dataset<T>::gather_rows(d.features(), idx, B, m_stage_x.data());
+    m_transform.apply(m_stage_x.data(), B, in_row);
     data::Dataset<T>::gather_rows(d.targets(), idx, B, m_stage_y.data());
     for (std::int64_t i = 0; i < B; ++i) m_stage_w[std::size_t(i)] = weights[idx[i]];
     const T* x = stage_input(b, m_stage_x.data(), B);
@@ -625,6 +644,7 @@ class Sequential {
   Optimizer<T, Device> m_optimizer;
   Buffers m_train;
   std::vector<T> m_stage_x, m_stage_y, m_stage_w;
+  data::InputTransform<T> m_transform;
 };
 
 }  // namespace hepnn
