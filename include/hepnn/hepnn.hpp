@@ -13,6 +13,7 @@
 #include "hepnn/data/csv.hpp"
 #include "hepnn/data/dataset.hpp"
 #include "hepnn/data/input_transform.hpp"
+#include "hepnn/data/preprocessing.hpp"
 #include "hepnn/init/initializers.hpp"
 #include "hepnn/layers/activations.hpp"
 #include "hepnn/layers/dense.hpp"

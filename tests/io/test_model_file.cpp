@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "hepnn/data/preprocessing.hpp"
 #include "hepnn/io/data_file.hpp"
 #include "hepnn/io/model_file.hpp"
 #include "hepnn/layers/activations.hpp"
@@ -59,9 +60,12 @@ TEST_CASE("model file: a loaded model predicts bitwise the same and keeps its co
   const std::string p = dir.file("m.h5");
   auto m = make_model();
   const auto d = toy<float>(256, 3);
+  m.set_input_transform(data::fit_standardization(d.features()));
   m.fit(d, {.epochs = 2, .batch_size = 32, .verbose = 0});
   io::save_model(m, p);
   const auto l = io::load_model<float>(p);
+  CHECK(l.input_transform().kind == "standardize");
+  CHECK(l.input_transform().scale == m.input_transform().scale);
   CHECK(l.predict(d.features()).to_vector() == m.predict(d.features()).to_vector());
   REQUIRE(l.num_layers() == m.num_layers());
   for (std::size_t i = 0; i < m.num_layers(); ++i) {

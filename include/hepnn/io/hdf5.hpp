@@ -11,11 +11,14 @@
 #error "hepnn/io needs the HDF5 C library (Debian: libhdf5-dev); link the CMake target hepnn::io, or do not include hepnn/io.hpp"
 #endif
 #include <hdf5.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <type_traits>
@@ -417,3 +420,25 @@ class File {
 };
 
 }  // namespace hepnn::io::h5
+
+namespace hepnn::io::detail {
+/// Writes through a temporary file next to `path`, flushed to disk, then renamed into place.
+template <class Write>
+void atomic_write(const std::string& path, Write&& write) {
+  static std::atomic<unsigned> counter{0};
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  try {
+    h5::File f(tmp, h5::File::Mode::create);
+    write(f);
+    f.close();
+    const int fd = ::open(tmp.c_str(), O_RDONLY);
+    HEPNN_CHECK(fd >= 0 && ::fsync(fd) == 0, "file '", tmp, "': cannot flush it to disk");
+    ::close(fd);
+    HEPNN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "file '", path, "': cannot move '", tmp,
+                "' into place");
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+}
+}  // namespace hepnn::io::detail

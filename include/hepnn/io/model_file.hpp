@@ -130,25 +130,6 @@ inline std::int64_t file_size(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? std::int64_t(st.st_size) : 0;
 }
 
-/// Writes through a temporary file next to `path`, flushed to disk, then renamed into place.
-template <class Write>
-void atomic_write(const std::string& path, Write&& write) {
-  static std::atomic<unsigned> counter{0};
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  try {
-    h5::File f(tmp, h5::File::Mode::create);
-    write(f);
-    f.close();
-    const int fd = ::open(tmp.c_str(), O_RDONLY);
-    HEPNN_CHECK(fd >= 0 && ::fsync(fd) == 0, "file '", tmp, "': cannot flush it to disk");
-    ::close(fd);
-    HEPNN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "file '", path, "': cannot move '", tmp,
-                "' into place");
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-}
 }  // namespace detail
 
 /// Saves the model (any device; arrays are copied to the host) to one HDF5 file, atomically.

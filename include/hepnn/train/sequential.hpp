@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "hepnn/core/tensor.hpp"
+#include "hepnn/data/batch_source.hpp"
 #include "hepnn/data/dataset.hpp"
 #include "hepnn/data/input_transform.hpp"
 #include "hepnn/layers/input.hpp"
@@ -328,6 +329,91 @@ class Sequential {
     for (auto& c : cbs) c->on_train_end(control);
     history.stop_reason = control.reason;
     return history;
+  }
+
+  /// Training from a batch source (a file larger than memory: io::StreamingSource). Like fit on
+  /// a data set, except: the source decides the order (shuffle asks it for a new one each
+  /// epoch), validation data must be given in memory (no validation_split), and training
+  /// metrics are not computed (validation metrics are).
+  History fit(data::BatchSource<T>& src, const FitOptions<T>& o) {
+    require_compiled("fit");
+    HEPNN_CHECK(o.epochs >= 0 && o.initial_epoch >= 0 && o.batch_size > 0, "fit: epochs, initial_epoch must be >= 0 and batch_size > 0");
+    HEPNN_CHECK(o.validation_split == 0 && o.class_weight.empty(),
+                "fit: with a batch source, give validation data instead of validation_split; class_weight is not supported");
+    const std::int64_t n = src.size();
+    const double wsum = src.sum_of_weights();
+    HEPNN_CHECK(n > 0 && wsum > 0, "fit: the batch source has ", n, " events of weight sum ", wsum, "; both must be positive");
+    const data::Dataset<T>* val = o.validation.ptr;
+    if (val) check_dataset(*val, "fit (validation data)");
+    const double mean_w = wsum / double(n);
+    const std::int64_t bs = std::min(o.batch_size, n);
+    ensure(m_train, bs, true);
+    Control control(*this);
+    std::vector<std::shared_ptr<CallbackBase>> cbs;
+    for (const auto& c : o.callbacks) cbs.push_back(c.instantiate());
+    ProgressBar bar(o.verbose);
+    History history;
+    std::vector<std::int64_t> idx = iota(bs);
+    data::Dataset<T> batch;
+    for (auto& c : cbs) c->on_train_begin(control);
+    for (int epoch = o.initial_epoch; epoch < o.epochs && !control.stopped; ++epoch) {
+      for (auto& c : cbs) c->on_epoch_begin(epoch, control);
+      src.start_epoch(epoch, o.shuffle);
+      const std::int64_t batches = (n + bs - 1) / bs;
+      bar.epoch_begin(epoch, o.epochs, batches, n);
+      double loss_sum = 0, seen_w = 0;
+      std::int64_t b = 0, seen = 0;
+      while (src.next(bs, batch)) {
+        check_dataset(batch, "fit (batch source)");
+        const std::int64_t B = batch.size();
+        double batch_loss;
+        try {
+          batch_loss = train_batch(batch, batch.weights().data(), idx.data(), B, double(B) * mean_w, true, true);
+        } catch (const Error& e) {
+          throw Error(detail::concat("fit: epoch ", epoch + 1, ", batch ", b + 1, ": ", std::string(e.what()).substr(7)));
+        }
+        loss_sum += batch_loss;
+        seen_w += batch.sum_of_weights();
+        seen += B;
+        bar.batch_end(b, seen, loss_sum / seen_w);
+        for (auto& c : cbs) c->on_batch_end(epoch, b, batch_loss / (double(B) * mean_w), control);
+        ++b;
+      }
+      HEPNN_CHECK(seen == n, "fit: the batch source gave ", seen, " events in epoch ", epoch + 1, ", expected ", n);
+      Logs logs;
+      logs["loss"] = loss_sum / wsum;
+      if (val) {
+        const Tensor<T, cpu> vout = predict_checked(val->features(), o.validation_batch_size);
+        for (const auto& [k, v] : score(vout, val->targets(), val->weights().data(), "val_")) logs[k] = v;
+      }
+      logs["lr"] = m_optimizer.learning_rate();
+      bar.epoch_end(logs);
+      history.append(epoch, logs);
+      for (auto& c : cbs) c->on_epoch_end(epoch, logs, control);
+    }
+    for (auto& c : cbs) c->on_train_end(control);
+    history.stop_reason = control.reason;
+    return history;
+  }
+
+  /// The weighted mean loss over a batch source (metrics need every prediction at once: use
+  /// evaluate on a data set for those).
+  Logs evaluate(data::BatchSource<T>& src, EvaluateOptions o = {}) const {
+    require_compiled("evaluate");
+    src.start_epoch(0, false);
+    data::Dataset<T> batch;
+    double loss = 0, wsum = 0;
+    while (src.next(o.batch_size, batch)) {
+      check_dataset(batch, "evaluate (batch source)");
+      const double w = batch.sum_of_weights();
+      const Tensor<T, cpu> out = predict_checked(batch.features(), o.batch_size);
+      loss += backend::cpu::loss_forward_backward(loss_params(m_loss), batch.size(), output_shape().size(),
+                                                  target_cols(batch), out.data(), batch.targets().data(),
+                                                  batch.weights().data(), 1.0, static_cast<T*>(nullptr));
+      wsum += w;
+    }
+    HEPNN_CHECK(wsum > 0, "evaluate: the sum of weights is ", wsum, "; it must be positive");
+    return Logs{{"loss", loss / wsum}};
   }
 
   /// Convenience: fit on (x, y) tensors, or (x, y, w) with event weights w (N).
