@@ -11,3 +11,4 @@
 #include "hepnn/io/hdf5.hpp"
 #include "hepnn/io/layer_registry.hpp"
 #include "hepnn/io/model_file.hpp"
+#include "hepnn/io/streaming.hpp"

@@ -33,6 +33,13 @@ struct StreamOptions {
 };
 
 namespace detail {
+/// "b<k>/" (built step by step: GCC 12 warns falsely on "b" + std::to_string(k) at -O3)
+inline std::string bucket_group(int k) {
+  std::string g(1, 'b');
+  g += std::to_string(k);
+  g += '/';
+  return g;
+}
 /// Rows of features, targets and weights read in one piece.
 template <class T>
 struct Chunk {
@@ -332,7 +339,7 @@ int shuffle_file(const std::string& in, const std::string& out, const ShuffleOpt
   {
     h5::File b(tmp, h5::File::Mode::create);
     for (int k = 0; k < K; ++k) {
-      const std::string g = "b" + std::to_string(k) + "/";
+      const std::string g = detail::bucket_group(k);
       if (count[std::size_t(k)] == 0) continue;
       b.write<T>(g + "x", with_rows(xi.shape, count[std::size_t(k)]), nullptr, chunk_rows);
       b.write<T>(g + "y", with_rows(yi.shape, count[std::size_t(k)]), nullptr, chunk_rows);
@@ -362,7 +369,7 @@ int shuffle_file(const std::string& in, const std::string& out, const ShuffleOpt
           std::copy_n(y.data() + ids[std::size_t(j)] * yrow, yrow, sy.data() + j * yrow);
           sw[std::size_t(j)] = w[std::size_t(ids[std::size_t(j)])];
         }
-        const std::string g = "b" + std::to_string(k) + "/";
+        const std::string g = detail::bucket_group(k);
         b.write_rows<T>(g + "x", fill[std::size_t(k)], c, sx.data());
         b.write_rows<T>(g + "y", fill[std::size_t(k)], c, sy.data());
         b.write_rows<T>(g + "w", fill[std::size_t(k)], c, sw.data());
@@ -382,7 +389,7 @@ int shuffle_file(const std::string& in, const std::string& out, const ShuffleOpt
     for (int k = 0; k < K; ++k) {
       const std::int64_t c = count[std::size_t(k)];
       if (c == 0) continue;
-      const std::string g = "b" + std::to_string(k) + "/";
+      const std::string g = detail::bucket_group(k);
       x.resize(std::size_t(c * xrow));
       y.resize(std::size_t(c * yrow));
       w.resize(std::size_t(c));
