@@ -26,6 +26,13 @@ inline std::string to_string(Init i) {
   return "?";
 }
 
+inline Init init_from_string(const std::string& s) {
+  for (Init i : {Init::zeros, Init::ones, Init::glorot_uniform, Init::glorot_normal, Init::he_uniform, Init::he_normal,
+                 Init::lecun_uniform, Init::lecun_normal})
+    if (to_string(i) == s) return i;
+  throw Error("unknown initializer '" + s + "'");
+}
+
 /// Fills p[0..n) with the initialiser's distribution, drawn from Philox stream `stream` of `seed`.
 /// Uniform variants draw from U(-limit, limit): limit = sqrt(6 / (fan_in + fan_out)) (Glorot),
 /// sqrt(6 / fan_in) (He), sqrt(3 / fan_in) (LeCun). Normal variants draw from an untruncated

@@ -23,6 +23,11 @@ class ActivationLayer final : public Layer<T, Device> {
                ? detail::concat("alpha=", double(m_alpha))
                : "";
   }
+  LayerConfig config() const override {
+    LayerConfig c{m_type, this->m_name, {}};
+    if (m_activation == Activation::leaky_relu || m_activation == Activation::elu) c.options["alpha"] = double(m_alpha);
+    return c;
+  }
   void forward(std::int64_t B, const T* x, T* y, T*, const Pass&) const override {
     ops::activation_forward<Device>(m_activation, m_alpha, B * this->m_input_shape.size(), x, y);
   }
@@ -65,6 +70,7 @@ class SoftmaxLayer final : public Layer<T, Device> {
   struct Spec {                                                                                         \
     std::string name = {};                                                                              \
     static constexpr const char* type_name = lower;                                                     \
+    static Spec from_config(const LayerConfig& c) { return Spec{c.name}; }                              \
     template <class T, class Device>                                                                    \
     std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {      \
       return std::make_unique<ActivationLayer<T, Device>>(name.empty() ? auto_name : name, in, #Spec,  \
@@ -84,6 +90,7 @@ struct LeakyReLU {
   double alpha = 0.01;
   std::string name = {};
   static constexpr const char* type_name = "leaky_re_lu";
+  static LeakyReLU from_config(const LayerConfig& c) { return LeakyReLU{c.get<double>("alpha"), c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
     return std::make_unique<ActivationLayer<T, Device>>(name.empty() ? auto_name : name, in, "LeakyReLU",
@@ -96,6 +103,7 @@ struct ELU {
   double alpha = 1.0;
   std::string name = {};
   static constexpr const char* type_name = "elu";
+  static ELU from_config(const LayerConfig& c) { return ELU{c.get<double>("alpha"), c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
     return std::make_unique<ActivationLayer<T, Device>>(name.empty() ? auto_name : name, in, "ELU", Activation::elu,
@@ -107,6 +115,7 @@ struct ELU {
 struct Softmax {
   std::string name = {};
   static constexpr const char* type_name = "softmax";
+  static Softmax from_config(const LayerConfig& c) { return Softmax{c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
     return std::make_unique<SoftmaxLayer<T, Device>>(name.empty() ? auto_name : name, in, false);
@@ -117,6 +126,7 @@ struct Softmax {
 struct LogSoftmax {
   std::string name = {};
   static constexpr const char* type_name = "log_softmax";
+  static LogSoftmax from_config(const LayerConfig& c) { return LogSoftmax{c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
     return std::make_unique<SoftmaxLayer<T, Device>>(name.empty() ? auto_name : name, in, true);

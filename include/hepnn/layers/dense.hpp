@@ -35,6 +35,16 @@ class DenseLayer final : public Layer<T, Device> {
   std::string describe() const override {
     return m_activation == Activation::linear ? "" : "activation=" + to_string(m_activation);
   }
+  LayerConfig config() const override {
+    LayerConfig c{type(), this->m_name, {}};
+    c.options["units"] = m_units;
+    c.options["activation"] = to_string(m_activation);
+    c.options["alpha"] = double(m_alpha);
+    c.options["use_bias"] = m_use_bias;
+    c.options["kernel_initializer"] = to_string(m_kernel_init);
+    c.options["bias_initializer"] = to_string(m_bias_init);
+    return c;
+  }
   std::vector<ParamInfo> params() const override {
     std::vector<ParamInfo> p{{"kernel", Shape{m_in, m_units}}};
     if (m_use_bias) p.push_back({"bias", Shape{m_units}});
@@ -90,6 +100,12 @@ struct Dense {
   std::string name = {};
 
   static constexpr const char* type_name = "dense";
+  static Dense from_config(const LayerConfig& c) {
+    return Dense{c.get<std::int64_t>("units"), activation_from_string(c.get<std::string>("activation")),
+                 c.get<double>("alpha"), c.get<bool>("use_bias"),
+                 init_from_string(c.get<std::string>("kernel_initializer")),
+                 init_from_string(c.get<std::string>("bias_initializer")), c.name};
+  }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
     return std::make_unique<DenseLayer<T, Device>>(name.empty() ? auto_name : name, in, units, activation,

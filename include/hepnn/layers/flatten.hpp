@@ -28,6 +28,7 @@ class FlattenLayer final : public Layer<T, Device> {
 struct Flatten {
   std::string name = {};
   static constexpr const char* type_name = "flatten";
+  static Flatten from_config(const LayerConfig& c) { return Flatten{c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
     return std::make_unique<FlattenLayer<T, Device>>(name.empty() ? auto_name : name, in);

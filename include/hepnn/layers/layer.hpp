@@ -14,6 +14,7 @@
 #include "hepnn/core/device.hpp"
 #include "hepnn/core/error.hpp"
 #include "hepnn/core/shape.hpp"
+#include "hepnn/layers/layer_config.hpp"
 
 namespace hepnn {
 
@@ -43,6 +44,9 @@ class Layer {
   virtual std::string type() const = 0;
   /// Keras-like one-line description of the options, for summary().
   virtual std::string describe() const { return ""; }
+  /// Type, name and the options that rebuild the layer's spec (model files; io/layer_registry.hpp).
+  /// Layers with options override it and add them.
+  virtual LayerConfig config() const { return {type(), m_name, {}}; }
   const std::string& name() const { return m_name; }
   /// Per-sample shapes (no batch extent).
   const Shape& input_shape() const { return m_input_shape; }

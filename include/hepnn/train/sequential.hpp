@@ -21,7 +21,9 @@
 #include <vector>
 
 #include "hepnn/core/tensor.hpp"
+#include "hepnn/data/batch_source.hpp"
 #include "hepnn/data/dataset.hpp"
+#include "hepnn/data/input_transform.hpp"
 #include "hepnn/layers/input.hpp"
 #include "hepnn/layers/layer.hpp"
 #include "hepnn/losses/compute.hpp"
@@ -157,6 +159,16 @@ class Sequential {
   bool compiled() const { return m_compiled; }
   std::uint64_t seed() const { return m_seed; }
   Optimizer<T, Device>& optimizer() { return m_optimizer; }
+  const Optimizer<T, Device>& optimizer() const { return m_optimizer; }
+  const std::vector<metrics::MetricSpec>& metrics() const { return m_metrics; }
+
+  /// Preprocessing applied to every input at the start of predict, evaluate and fit (fitted on
+  /// the training part: data/preprocessing.hpp); saved in model files. An empty one removes it.
+  void set_input_transform(data::InputTransform<T> t) {
+    t.check(m_input_shape.size());
+    m_transform = std::move(t);
+  }
+  const data::InputTransform<T>& input_transform() const { return m_transform; }
   const LossSpec& loss() const { return m_loss; }
 
   /// Keras-like table of the layers, output shapes and parameter counts.
@@ -207,6 +219,7 @@ class Sequential {
    private:
     friend class Sequential;
     Buffers buf;
+    std::vector<T> transformed;  // inputs after the model's input transform, when it has one
   };
 
   /// The hot path for event loops: outputs of the n = x.size() / input size events in x
@@ -225,7 +238,13 @@ class Sequential {
                                    " (feature ", std::int64_t(i) % in_row, ") is not finite"));
     if (n == 0) return;
     ensure(ws.buf, n, false);
-    const T* y = forward(ws.buf, stage_input(ws.buf, x.data(), n), n, Pass{false, m_seed, 0, 0});
+    const T* rows = x.data();
+    if (!m_transform.empty()) {  // the model's stored preprocessing, on a copy in the workspace
+      ws.transformed.assign(rows, rows + n * in_row);
+      m_transform.apply(ws.transformed.data(), n, in_row);
+      rows = ws.transformed.data();
+    }
+    const T* y = forward(ws.buf, stage_input(ws.buf, rows, n), n, Pass{false, m_seed, 0, 0});
     detail::copy_bytes<cpu, Device>(out.data(), y, sizeof(T) * std::size_t(n * out_row));
   }
 
@@ -385,6 +404,91 @@ class Sequential {
     return history;
   }
 
+  /// Training from a batch source (a file larger than memory: io::StreamingSource). Like fit on
+  /// a data set, except: the source decides the order (shuffle asks it for a new one each
+  /// epoch), validation data must be given in memory (no validation_split), and training
+  /// metrics are not computed (validation metrics are).
+  History fit(data::BatchSource<T>& src, const FitOptions<T>& o) {
+    require_compiled("fit");
+    HEPNN_CHECK(o.epochs >= 0 && o.initial_epoch >= 0 && o.batch_size > 0, "fit: epochs, initial_epoch must be >= 0 and batch_size > 0");
+    HEPNN_CHECK(o.validation_split == 0 && o.class_weight.empty(),
+                "fit: with a batch source, give validation data instead of validation_split; class_weight is not supported");
+    const std::int64_t n = src.size();
+    const double wsum = src.sum_of_weights();
+    HEPNN_CHECK(n > 0 && wsum > 0, "fit: the batch source has ", n, " events of weight sum ", wsum, "; both must be positive");
+    const data::Dataset<T>* val = o.validation.ptr;
+    if (val) check_dataset(*val, "fit (validation data)");
+    const double mean_w = wsum / double(n);
+    const std::int64_t bs = std::min(o.batch_size, n);
+    ensure(m_train, bs, true);
+    Control control(*this);
+    std::vector<std::shared_ptr<CallbackBase>> cbs;
+    for (const auto& c : o.callbacks) cbs.push_back(c.instantiate());
+    ProgressBar bar(o.verbose);
+    History history;
+    std::vector<std::int64_t> idx = iota(bs);
+    data::Dataset<T> batch;
+    for (auto& c : cbs) c->on_train_begin(control);
+    for (int epoch = o.initial_epoch; epoch < o.epochs && !control.stopped; ++epoch) {
+      for (auto& c : cbs) c->on_epoch_begin(epoch, control);
+      src.start_epoch(epoch, o.shuffle);
+      const std::int64_t batches = (n + bs - 1) / bs;
+      bar.epoch_begin(epoch, o.epochs, batches, n);
+      double loss_sum = 0, seen_w = 0;
+      std::int64_t b = 0, seen = 0;
+      while (src.next(bs, batch)) {
+        check_dataset(batch, "fit (batch source)");
+        const std::int64_t B = batch.size();
+        double batch_loss;
+        try {
+          batch_loss = train_batch(batch, batch.weights().data(), idx.data(), B, double(B) * mean_w, true, true);
+        } catch (const Error& e) {
+          throw Error(detail::concat("fit: epoch ", epoch + 1, ", batch ", b + 1, ": ", std::string(e.what()).substr(7)));
+        }
+        loss_sum += batch_loss;
+        seen_w += batch.sum_of_weights();
+        seen += B;
+        bar.batch_end(b, seen, loss_sum / seen_w);
+        for (auto& c : cbs) c->on_batch_end(epoch, b, batch_loss / (double(B) * mean_w), control);
+        ++b;
+      }
+      HEPNN_CHECK(seen == n, "fit: the batch source gave ", seen, " events in epoch ", epoch + 1, ", expected ", n);
+      Logs logs;
+      logs["loss"] = loss_sum / wsum;
+      if (val) {
+        const Tensor<T, cpu> vout = predict_checked(val->features(), o.validation_batch_size);
+        for (const auto& [k, v] : score(vout, val->targets(), val->weights().data(), "val_")) logs[k] = v;
+      }
+      logs["lr"] = m_optimizer.learning_rate();
+      bar.epoch_end(logs);
+      history.append(epoch, logs);
+      for (auto& c : cbs) c->on_epoch_end(epoch, logs, control);
+    }
+    for (auto& c : cbs) c->on_train_end(control);
+    history.stop_reason = control.reason;
+    return history;
+  }
+
+  /// The weighted mean loss over a batch source (metrics need every prediction at once: use
+  /// evaluate on a data set for those).
+  Logs evaluate(data::BatchSource<T>& src, EvaluateOptions o = {}) const {
+    require_compiled("evaluate");
+    src.start_epoch(0, false);
+    data::Dataset<T> batch;
+    double loss = 0, wsum = 0;
+    while (src.next(o.batch_size, batch)) {
+      check_dataset(batch, "evaluate (batch source)");
+      const double w = batch.sum_of_weights();
+      const Tensor<T, cpu> out = predict_checked(batch.features(), o.batch_size);
+      loss += backend::cpu::loss_forward_backward(loss_params(m_loss), batch.size(), output_shape().size(),
+                                                  target_cols(batch), out.data(), batch.targets().data(),
+                                                  batch.weights().data(), 1.0, static_cast<T*>(nullptr));
+      wsum += w;
+    }
+    HEPNN_CHECK(wsum > 0, "evaluate: the sum of weights is ", wsum, "; it must be positive");
+    return Logs{{"loss", loss / wsum}};
+  }
+
   /// Convenience: fit on (x, y) tensors, or (x, y, w) with event weights w (N).
   History fit(const Tensor<T, cpu>& x, const Tensor<T, cpu>& y, const FitOptions<T>& o) {
     return fit(data::Dataset<T>(x.clone(), y.clone()), o);
@@ -435,9 +539,16 @@ class Sequential {
     Buffers buf;
     ensure(buf, std::min(batch_size, n), false);
     const std::int64_t in_row = m_input_shape.size(), out_row = output_shape().size();
+    std::vector<T> transformed;  // the batch after the input transform, when the model has one
     for (std::int64_t b0 = 0; b0 < n; b0 += batch_size) {
       const std::int64_t B = std::min(batch_size, n - b0);
-      const T* xin = stage_input(buf, x.data() + b0 * in_row, B);
+      const T* rows = x.data() + b0 * in_row;
+      if (!m_transform.empty()) {
+        transformed.assign(rows, rows + B * in_row);
+        m_transform.apply(transformed.data(), B, in_row);
+        rows = transformed.data();
+      }
+      const T* xin = stage_input(buf, rows, B);
       const T* y = forward(buf, xin, B, Pass{false, m_seed, 0, 0});
       detail::copy_bytes<cpu, Device>(out.data() + b0 * out_row, y, sizeof(T) * std::size_t(B * out_row));
     }
@@ -617,6 +728,7 @@ class Sequential {
     m_stage_y.resize(std::size_t(B * tc));
     m_stage_w.resize(std::size_t(B));
     data::Dataset<T>::gather_rows(d.features(), idx, B, m_stage_x.data());
+    m_transform.apply(m_stage_x.data(), B, in_row);
     data::Dataset<T>::gather_rows(d.targets(), idx, B, m_stage_y.data());
     for (std::int64_t i = 0; i < B; ++i) m_stage_w[std::size_t(i)] = weights[idx[i]];
     const T* x = stage_input(b, m_stage_x.data(), B);
@@ -685,6 +797,7 @@ class Sequential {
   Buffers m_train;
   std::vector<T> m_stage_x, m_stage_y, m_stage_w;
   std::vector<std::int64_t> m_batch_index;  // 0, 1, 2, ... for train_on_batch
+  data::InputTransform<T> m_transform;
 };
 
 }  // namespace hepnn

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (Debian: clang-14, libhdf5-dev, nlohmann-json3-dev)
+# and runs each for SECONDS seconds (default 30) from the seed corpus.
+#   fuzz/run.sh 30            # CI: a short fixed time per target
+#   fuzz/run.sh 3600 -jobs=2  # longer: extra arguments go to libFuzzer
+# Findings (crash-*, leak-*, timeout-* files) land in build-fuzz/; the script exits non-zero then.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-30}
+shift || true
+cxx=${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++)}
+out=build-fuzz
+mkdir -p "$out/corpus/model" "$out/corpus/data"
+flags=(-std=c++20 -O1 -g -Iinclude -I/usr/include/eigen3 -I/usr/include/hdf5/serial)
+libs=(-L/usr/lib/x86_64-linux-gnu -lhdf5_serial)
+"$cxx" "${flags[@]}" fuzz/make_seeds.cpp -o "$out/make_seeds" "${libs[@]}"
+"$out/make_seeds" "$out/corpus/model" "$out/corpus/data"
+cp fuzz/seeds/csv/* "$out/corpus/data/"
+for target in fuzz_model_loader fuzz_data_reader; do
+  "$cxx" "${flags[@]}" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    "fuzz/$target.cpp" -o "$out/$target" "${libs[@]}"
+done
+status=0
+for target in fuzz_model_loader fuzz_data_reader; do
+  corpus="$out/corpus/model"
+  [ "$target" = fuzz_data_reader ] && corpus="$out/corpus/data"
+  echo "fuzz: $target for ${seconds}s"
+  # detect_leaks=0: HDF5 keeps global allocations until exit; rss_limit guards against runaway allocations
+  (cd "$out" && ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
+     "./$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 "$@" "corpus/${corpus##*/}") || status=1
+done
+exit $status
