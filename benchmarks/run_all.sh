@@ -28,7 +28,7 @@ header() {
   echo "# load before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# command: $2"
 }
-for b in bench_gemm bench_layers bench_models; do
+for b in bench_gemm bench_layers bench_models bench_conv; do
   cmd="$build/benchmarks/$b --benchmark_min_time=0.3 --benchmark_repetitions=$rounds --benchmark_report_aggregates_only=true"
   { header "$b" "$cmd"; $cmd 2>&1; } > "$out/${stamp}_${host}_$b.txt"
   echo "wrote $out/${stamp}_${host}_$b.txt"

@@ -9,6 +9,10 @@
 #include "hepnn/io/data_file.hpp"
 #include "hepnn/io/model_file.hpp"
 #include "hepnn/layers/activations.hpp"
+#include "hepnn/layers/batchnorm.hpp"
+#include "hepnn/layers/conv2d.hpp"
+#include "hepnn/layers/pooling.hpp"
+#include "hepnn/layers/reshape.hpp"
 #include "hepnn/layers/dense.hpp"
 #include "hepnn/layers/dropout.hpp"
 #include "hepnn/layers/flatten.hpp"
@@ -284,4 +288,37 @@ TEST_CASE("model file: truncated or bit-flipped files never load silently wrong"
   }
   CHECK(errors > 0);
   INFO("flips detected: " << errors << ", harmless: " << same);
+}
+
+TEST_CASE("model file: a CNN with batch normalisation round-trips, options and moving statistics included", "[io]") {
+  TempDir dir;
+  const std::string p = dir.file("cnn.h5");
+  Sequential<float> m(Input{2, 9, 8},
+                      Conv2D{.filters = 3, .kernel_size = {3, 2}, .strides = {1, 2}, .padding = Padding::pads(1, 0, 2, 1),
+                             .dilation = {2, 1}, .activation = Activation::elu},
+                      BatchNormalization{.momentum = 0.9, .epsilon = 1e-2},
+                      MaxPool2D{.pool_size = 2, .strides = Size2{1, 1}, .padding = Padding::same},
+                      AvgPool2D{.pool_size = {2, 1}}, Reshape{{3, -1}}, Flatten{},
+                      Dense{4, Activation::tanh}, Dense{1});
+  m.compile({.loss = MeanSquaredError{}, .seed = 3});
+  Tensor<float, cpu> x(Shape{40, 2, 9, 8}), y(Shape{40, 1});
+  for (std::int64_t i = 0; i < x.size(); ++i) x.data()[i] = philox_uniform(5, 1, std::uint64_t(i)) - 0.5f;
+  for (std::int64_t i = 0; i < 40; ++i) y.data()[i] = float(i % 3);
+  m.fit(x, y, {.epochs = 2, .batch_size = 8, .verbose = 0});
+  REQUIRE(m.num_state() > 0);
+  io::save_model(m, p);
+  const auto l = io::load_model<float>(p);
+  REQUIRE(l.num_layers() == m.num_layers());
+  for (std::size_t i = 0; i < m.num_layers(); ++i) {
+    CHECK(l.layer(i).type() == m.layer(i).type());
+    CHECK(l.layer(i).output_shape() == m.layer(i).output_shape());
+    CHECK(l.layer(i).describe() == m.layer(i).describe());
+  }
+  CHECK(l.state().to_vector() == m.state().to_vector());  // moving mean and variance
+  CHECK(l.predict(x).to_vector() == m.predict(x).to_vector());
+  // a GlobalAveragePooling2D model too
+  Sequential<float> g(Input{3, 5, 5}, Conv2D{.filters = 2, .kernel_size = 3}, GlobalAveragePooling2D{}, Dense{1});
+  io::save_model(g, dir.file("g.h5"));
+  const Tensor<float, cpu> xg(Shape{4, 3, 5, 5}, 0.25f);
+  CHECK(io::load_model<float>(dir.file("g.h5")).predict(xg).to_vector() == g.predict(xg).to_vector());
 }

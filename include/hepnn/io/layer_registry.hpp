@@ -14,10 +14,14 @@
 #include <string>
 
 #include "hepnn/layers/activations.hpp"
+#include "hepnn/layers/batchnorm.hpp"
+#include "hepnn/layers/conv2d.hpp"
 #include "hepnn/layers/dense.hpp"
 #include "hepnn/layers/dropout.hpp"
 #include "hepnn/layers/flatten.hpp"
 #include "hepnn/layers/layer_config.hpp"
+#include "hepnn/layers/pooling.hpp"
+#include "hepnn/layers/reshape.hpp"
 #include "hepnn/train/sequential.hpp"
 
 namespace hepnn::io {
@@ -89,6 +93,12 @@ inline LayerRegistry& layer_registry() {
     r.add<LogSoftmax>("LogSoftmax");
     r.add<Dropout>("Dropout");
     r.add<Flatten>("Flatten");
+    r.add<Conv2D>("Conv2D");
+    r.add<MaxPool2D>("MaxPool2D");
+    r.add<AvgPool2D>("AvgPool2D");
+    r.add<GlobalAveragePooling2D>("GlobalAveragePooling2D");
+    r.add<BatchNormalization>("BatchNormalization");
+    r.add<Reshape>("Reshape");
     return true;
   }();
   (void)filled;

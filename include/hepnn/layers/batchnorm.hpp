@@ -111,8 +111,14 @@ struct BatchNormalization {
   static constexpr const char* type_name = "batch_normalization";
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
-    return std::make_unique<BatchNormalizationLayer<T, Device>>(name.empty() ? auto_name : name, in, momentum, epsilon,
-                                                                center, scale);
+    auto layer = std::make_unique<BatchNormalizationLayer<T, Device>>(name.empty() ? auto_name : name, in, momentum,
+                                                                      epsilon, center, scale);
+    layer->set_options({{"momentum", momentum}, {"epsilon", epsilon}, {"center", center}, {"scale", scale}});
+    return layer;
+  }
+  static BatchNormalization from_config(const LayerConfig& c) {
+    return BatchNormalization{c.get<double>("momentum"), c.get<double>("epsilon"), c.get<bool>("center"),
+                              c.get<bool>("scale"), c.name};
   }
 };
 

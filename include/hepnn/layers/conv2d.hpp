@@ -152,10 +152,33 @@ struct Conv2D {
   static constexpr const char* type_name = "conv2d";
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
-    return std::make_unique<Conv2DLayer<T, Device>>(name.empty() ? auto_name : name, in, filters, kernel_size, strides,
-                                                    padding, dilation, activation,
-                                                    alpha.value_or(default_alpha(activation)), use_bias,
-                                                    kernel_initializer, bias_initializer);
+    auto layer = std::make_unique<Conv2DLayer<T, Device>>(name.empty() ? auto_name : name, in, filters, kernel_size,
+                                                          strides, padding, dilation, activation,
+                                                          alpha.value_or(default_alpha(activation)), use_bias,
+                                                          kernel_initializer, bias_initializer);
+    layer->set_options(options());
+    return layer;
+  }
+  /// The options as stored in model files, and back.
+  std::map<std::string, ConfigValue> options() const {
+    std::map<std::string, ConfigValue> o{{"filters", filters},
+                                         {"kernel_size", detail::size2_option(kernel_size)},
+                                         {"strides", detail::size2_option(strides)},
+                                         {"dilation", detail::size2_option(dilation)},
+                                         {"activation", to_string(activation)},
+                                         {"alpha", alpha.value_or(default_alpha(activation))},
+                                         {"use_bias", use_bias},
+                                         {"kernel_initializer", to_string(kernel_initializer)},
+                                         {"bias_initializer", to_string(bias_initializer)}};
+    detail::add_padding_options(o, padding);
+    return o;
+  }
+  static Conv2D from_config(const LayerConfig& c) {
+    return Conv2D{c.get<std::int64_t>("filters"), detail::size2_from(c, "kernel_size"), detail::size2_from(c, "strides"),
+                  detail::padding_from(c), detail::size2_from(c, "dilation"),
+                  activation_from_string(c.get<std::string>("activation")), c.get<double>("alpha"),
+                  c.get<bool>("use_bias"), init_from_string(c.get<std::string>("kernel_initializer")),
+                  init_from_string(c.get<std::string>("bias_initializer")), c.name};
   }
 };
 

@@ -46,7 +46,10 @@ class Layer {
   virtual std::string describe() const { return ""; }
   /// Type, name and the options that rebuild the layer's spec (model files; io/layer_registry.hpp).
   /// Layers with options override it and add them.
-  virtual LayerConfig config() const { return {type(), m_name, {}}; }
+  virtual LayerConfig config() const { return {type(), m_name, m_options}; }
+  /// Sets the options config() reports (specs without a config() override of their layer set
+  /// them when they build it: Conv2D, pooling, BatchNormalization, Reshape).
+  void set_options(std::map<std::string, ConfigValue> options) { m_options = std::move(options); }
   const std::string& name() const { return m_name; }
   /// Per-sample shapes (no batch extent).
   const Shape& input_shape() const { return m_input_shape; }
@@ -102,6 +105,7 @@ class Layer {
   T* m_params = nullptr;
   T* m_grads = nullptr;
   T* m_state = nullptr;
+  std::map<std::string, ConfigValue> m_options;
 };
 
 namespace detail {

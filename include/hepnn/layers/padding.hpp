@@ -7,6 +7,7 @@
 #include <string>
 
 #include "hepnn/core/error.hpp"
+#include "hepnn/layers/layer_config.hpp"
 #include "hepnn/core/shape.hpp"
 #include "hepnn/ops/conv_geometry.hpp"
 
@@ -46,6 +47,27 @@ inline constexpr Padding Padding::valid{Padding::Mode::valid, 0, 0, 0, 0};
 inline constexpr Padding Padding::same{Padding::Mode::same, 0, 0, 0, 0};
 
 namespace detail {
+
+/// Size2 and Padding as layer options (model files) and back.
+inline ConfigValue size2_option(Size2 s) { return std::vector<std::int64_t>{s.h, s.w}; }
+inline Size2 size2_from(const LayerConfig& c, const std::string& key) {
+  const auto v = c.get<std::vector<std::int64_t>>(key);
+  HEPNN_CHECK(v.size() == 2, c.type, " '", c.name, "': option '", key, "' needs 2 values, got ", v.size());
+  return {v[0], v[1]};
+}
+inline void add_padding_options(std::map<std::string, ConfigValue>& o, const Padding& p) {
+  o["padding"] = std::string(p.mode == Padding::Mode::valid ? "valid" : p.mode == Padding::Mode::same ? "same" : "explicit");
+  o["pads"] = std::vector<std::int64_t>{p.top, p.bottom, p.left, p.right};
+}
+inline Padding padding_from(const LayerConfig& c) {
+  const std::string mode = c.get<std::string>("padding");
+  if (mode == "valid") return Padding::valid;
+  if (mode == "same") return Padding::same;
+  HEPNN_CHECK(mode == "explicit", c.type, " '", c.name, "': unknown padding '", mode, "'");
+  const auto v = c.get<std::vector<std::int64_t>>("pads");
+  HEPNN_CHECK(v.size() == 4, c.type, " '", c.name, "': option 'pads' needs 4 values, got ", v.size());
+  return Padding::pads(v[0], v[1], v[2], v[3]);
+}
 
 /// The geometry of a window sweep over per-sample inputs `in` = (C, H, W), checked: names the
 /// layer, its options and the shapes in every error. `filters` is 0 for pooling (F = C).

@@ -87,8 +87,16 @@ struct MaxPool2D {
   static constexpr const char* type_name = "max_pooling2d";
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
-    return std::make_unique<Pool2DLayer<T, Device>>(name.empty() ? auto_name : name, in, PoolKind::max, pool_size,
-                                                    strides.value_or(pool_size), padding);
+    auto layer = std::make_unique<Pool2DLayer<T, Device>>(name.empty() ? auto_name : name, in, PoolKind::max, pool_size,
+                                                          strides.value_or(pool_size), padding);
+    std::map<std::string, ConfigValue> o{{"pool_size", detail::size2_option(pool_size)},
+                                         {"strides", detail::size2_option(strides.value_or(pool_size))}};
+    detail::add_padding_options(o, padding);
+    layer->set_options(std::move(o));
+    return layer;
+  }
+  static MaxPool2D from_config(const LayerConfig& c) {
+    return MaxPool2D{detail::size2_from(c, "pool_size"), detail::size2_from(c, "strides"), detail::padding_from(c), c.name};
   }
 };
 
@@ -101,8 +109,16 @@ struct AvgPool2D {
   static constexpr const char* type_name = "average_pooling2d";
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
-    return std::make_unique<Pool2DLayer<T, Device>>(name.empty() ? auto_name : name, in, PoolKind::average,
-                                                    pool_size, strides.value_or(pool_size), padding);
+    auto layer = std::make_unique<Pool2DLayer<T, Device>>(name.empty() ? auto_name : name, in, PoolKind::average, pool_size,
+                                                          strides.value_or(pool_size), padding);
+    std::map<std::string, ConfigValue> o{{"pool_size", detail::size2_option(pool_size)},
+                                         {"strides", detail::size2_option(strides.value_or(pool_size))}};
+    detail::add_padding_options(o, padding);
+    layer->set_options(std::move(o));
+    return layer;
+  }
+  static AvgPool2D from_config(const LayerConfig& c) {
+    return AvgPool2D{detail::size2_from(c, "pool_size"), detail::size2_from(c, "strides"), detail::padding_from(c), c.name};
   }
 };
 
@@ -114,6 +130,7 @@ struct GlobalAveragePooling2D {
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
     return std::make_unique<GlobalAveragePooling2DLayer<T, Device>>(name.empty() ? auto_name : name, in);
   }
+  static GlobalAveragePooling2D from_config(const LayerConfig& c) { return GlobalAveragePooling2D{c.name}; }
 };
 
 }  // namespace hepnn

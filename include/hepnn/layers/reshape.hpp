@@ -57,7 +57,12 @@ struct Reshape {
   static constexpr const char* type_name = "reshape";
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
-    return std::make_unique<ReshapeLayer<T, Device>>(name.empty() ? auto_name : name, in, target_shape);
+    auto layer = std::make_unique<ReshapeLayer<T, Device>>(name.empty() ? auto_name : name, in, target_shape);
+    layer->set_options({{"target_shape", target_shape}});
+    return layer;
+  }
+  static Reshape from_config(const LayerConfig& c) {
+    return Reshape{c.get<std::vector<std::int64_t>>("target_shape"), c.name};
   }
 };
 
