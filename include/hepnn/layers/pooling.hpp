@@ -78,6 +78,19 @@ class GlobalAveragePooling2DLayer final : public Layer<T, Device> {
   Conv2DGeometry m_g;
 };
 
+namespace detail {
+/// A MaxPool2D or AvgPool2D layer with its options recorded for model files.
+template <class T, class Device>
+std::unique_ptr<Layer<T, Device>> build_pool2d(PoolKind kind, const std::string& name, const Shape& in, Size2 pool_size,
+                                               Size2 strides, const Padding& padding) {
+  auto layer = std::make_unique<Pool2DLayer<T, Device>>(name, in, kind, pool_size, strides, padding);
+  std::map<std::string, ConfigValue> o{{"pool_size", size2_option(pool_size)}, {"strides", size2_option(strides)}};
+  add_padding_options(o, padding);
+  layer->set_options(std::move(o));
+  return layer;
+}
+}  // namespace detail
+
 /// Spec: the maximum of each pool_size window, moved by `strides` (default: pool_size).
 struct MaxPool2D {
   Size2 pool_size = {2, 2};
@@ -87,13 +100,8 @@ struct MaxPool2D {
   static constexpr const char* type_name = "max_pooling2d";
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
-    auto layer = std::make_unique<Pool2DLayer<T, Device>>(name.empty() ? auto_name : name, in, PoolKind::max, pool_size,
-                                                          strides.value_or(pool_size), padding);
-    std::map<std::string, ConfigValue> o{{"pool_size", detail::size2_option(pool_size)},
-                                         {"strides", detail::size2_option(strides.value_or(pool_size))}};
-    detail::add_padding_options(o, padding);
-    layer->set_options(std::move(o));
-    return layer;
+    return detail::build_pool2d<T, Device>(PoolKind::max, name.empty() ? auto_name : name, in, pool_size,
+                                           strides.value_or(pool_size), padding);
   }
   static MaxPool2D from_config(const LayerConfig& c) {
     return MaxPool2D{detail::size2_from(c, "pool_size"), detail::size2_from(c, "strides"), detail::padding_from(c), c.name};
@@ -109,13 +117,8 @@ struct AvgPool2D {
   static constexpr const char* type_name = "average_pooling2d";
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
-    auto layer = std::make_unique<Pool2DLayer<T, Device>>(name.empty() ? auto_name : name, in, PoolKind::average, pool_size,
-                                                          strides.value_or(pool_size), padding);
-    std::map<std::string, ConfigValue> o{{"pool_size", detail::size2_option(pool_size)},
-                                         {"strides", detail::size2_option(strides.value_or(pool_size))}};
-    detail::add_padding_options(o, padding);
-    layer->set_options(std::move(o));
-    return layer;
+    return detail::build_pool2d<T, Device>(PoolKind::average, name.empty() ? auto_name : name, in, pool_size,
+                                           strides.value_or(pool_size), padding);
   }
   static AvgPool2D from_config(const LayerConfig& c) {
     return AvgPool2D{detail::size2_from(c, "pool_size"), detail::size2_from(c, "strides"), detail::padding_from(c), c.name};

@@ -390,14 +390,7 @@ class Sequential {
           logs[metrics::metric_name(m)] =
               metrics::evaluate_metric(m, s, n, out_row, train->targets().data(), target_cols(*train), weights.data());
       }
-      if (val) {
-        const Tensor<T, cpu> vout = predict_checked(val->features(), o.validation_batch_size);
-        for (const auto& [k, v] : score(vout, val->targets(), val_weights.data(), "val_")) logs[k] = v;
-      }
-      logs["lr"] = m_optimizer.learning_rate();
-      bar.epoch_end(logs);
-      history.append(epoch, logs);
-      for (auto& c : cbs) c->on_epoch_end(epoch, logs, control);
+      end_epoch(epoch, logs, val, val_weights.data(), o.validation_batch_size, bar, history, cbs, control);
     }
     for (auto& c : cbs) c->on_train_end(control);
     history.stop_reason = control.reason;
@@ -455,14 +448,8 @@ class Sequential {
       HEPNN_CHECK(seen == n, "fit: the batch source gave ", seen, " events in epoch ", epoch + 1, ", expected ", n);
       Logs logs;
       logs["loss"] = loss_sum / wsum;
-      if (val) {
-        const Tensor<T, cpu> vout = predict_checked(val->features(), o.validation_batch_size);
-        for (const auto& [k, v] : score(vout, val->targets(), val->weights().data(), "val_")) logs[k] = v;
-      }
-      logs["lr"] = m_optimizer.learning_rate();
-      bar.epoch_end(logs);
-      history.append(epoch, logs);
-      for (auto& c : cbs) c->on_epoch_end(epoch, logs, control);
+      end_epoch(epoch, logs, val, val ? val->weights().data() : nullptr, o.validation_batch_size, bar, history, cbs,
+                control);
     }
     for (auto& c : cbs) c->on_train_end(control);
     history.stop_reason = control.reason;
@@ -530,6 +517,22 @@ class Sequential {
    private:
     Sequential& m_model;
   };
+
+  /// The end of an epoch, the same for both fits: validation loss and metrics (val_weights are
+  /// the validation events' effective weights), the learning rate, the progress line, the
+  /// history and the callbacks.
+  void end_epoch(int epoch, Logs& logs, const data::Dataset<T>* val, const T* val_weights,
+                 std::int64_t validation_batch_size, ProgressBar& bar, History& history,
+                 std::vector<std::shared_ptr<CallbackBase>>& cbs, Control& control) {
+    if (val) {
+      const Tensor<T, cpu> vout = predict_checked(val->features(), validation_batch_size);
+      for (const auto& [k, v] : score(vout, val->targets(), val_weights, "val_")) logs[k] = v;
+    }
+    logs["lr"] = m_optimizer.learning_rate();
+    bar.epoch_end(logs);
+    history.append(epoch, logs);
+    for (auto& c : cbs) c->on_epoch_end(epoch, logs, control);
+  }
 
   /// predict() for inputs already checked (shape and finiteness).
   Tensor<T, cpu> predict_checked(const Tensor<T, cpu>& x, std::int64_t batch_size) const {
