@@ -6,14 +6,69 @@
 /// links without them; a program that instantiates `Tensor<T, cuda>` must link `hepnn::cuda`.
 #pragma once
 #include <cstddef>
+#include <string>
 
 namespace hepnn::backend::cuda {
 
+// ---- device, memory and copies ----
+/// Number of usable CUDA devices; 0 (never an exception) when there is no GPU or no driver.
+int device_count() noexcept;
+/// True when device_count() > 0.
+inline bool available() noexcept { return device_count() > 0; }
+/// Name and compute capability of the device hepnn uses, e.g. "NVIDIA H100 80GB HBM3 (sm_90)".
+std::string device_name();
+/// Waits until all work hepnn queued on its stream has finished.
+void synchronize();
+/// Matrix products of float tensors on TF32 tensor cores (10-bit mantissa inputs, FP32
+/// accumulation): off by default; process-wide. Double products are never affected.
+void set_tf32(bool on) noexcept;
+bool tf32() noexcept;
+
+/// Device memory from hepnn's caching allocator: freed blocks are kept and reused, so a training
+/// or inference loop that repeats the same shapes calls cudaMalloc only in its first iteration.
 void* allocate(std::size_t bytes);
 void deallocate(void* ptr, std::size_t bytes) noexcept;
+struct MemoryStats {
+  std::size_t device_mallocs = 0;     // cudaMalloc calls so far
+  std::size_t bytes_in_use = 0;       // handed out and not yet returned
+  std::size_t bytes_cached = 0;       // returned, kept for reuse
+  std::size_t peak_bytes_in_use = 0;
+};
+MemoryStats memory_stats();
+/// Gives every cached (unused) block back to the driver.
+void empty_cache();
+
+/// Page-locked host memory, for staging buffers that copies can overlap with compute.
+void* allocate_pinned(std::size_t bytes);
+void deallocate_pinned(void* ptr) noexcept;
+
+/// Copies are ordered on hepnn's stream. host -> device returns once `src` may be reused;
+/// device -> host returns once `dst` holds the data.
 void copy_host_to_device(void* dst, const void* src, std::size_t bytes);
 void copy_device_to_host(void* dst, const void* src, std::size_t bytes);
 void copy_device_to_device(void* dst, const void* src, std::size_t bytes);
+/// host (pinned, from allocate_pinned) -> device without waiting: src must stay untouched until
+/// an event recorded after this call has completed.
+void copy_host_to_device_async(void* dst, const void* src, std::size_t bytes);
+
+/// Events on hepnn's stream: for staging-buffer reuse and for timing (benchmarks).
+class Event {
+ public:
+  Event();
+  ~Event();
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  /// Marks the current end of the stream's queued work.
+  void record();
+  /// Blocks the calling thread until the recorded work has finished (immediately when never recorded).
+  void synchronize();
+  /// Milliseconds between two recorded events (both must have completed).
+  static float elapsed_ms(const Event& start, const Event& stop);
+
+ private:
+  void* m_event = nullptr;
+  bool m_recorded = false;
+};
 
 }  // namespace hepnn::backend::cuda
 
