@@ -54,7 +54,7 @@ status=0
 fail() { echo "run_gpu.sh: $1" >&2; [ $status = 0 ] && status=${2:-1}; }
 
 header() {  # $1 name, $2 command
-  echo "# $1, $(date -u +%Y-%m-%dT%H:%M:%SZ), git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo "# $1, $(date -u +%Y-%m-%dT%H:%M:%SZ), git ${GIT_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')}$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
   echo "# nvidia-smi:"
   if command -v nvidia-smi > /dev/null; then
     nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv 2>&1 | sed 's/^/#   /'
