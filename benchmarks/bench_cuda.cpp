@@ -47,10 +47,17 @@ std::int64_t sets_for(double bytes_per_set) {
   return std::clamp<std::int64_t>(std::int64_t(rotation_bytes / bytes_per_set) + 1, 1, max_sets);
 }
 
+/// out[i] uniform in [lo, lo + width) from Philox (seed, stream), 24 random bits each.
+void fill_uniform(float* out, std::int64_t n, std::uint64_t seed, std::uint64_t stream, float lo, float width) {
+  std::vector<std::uint32_t> bits(static_cast<std::size_t>(n));
+  philox_fill_u32(seed, stream, 0, n, bits.data());
+  for (std::int64_t i = 0; i < n; ++i) out[i] = lo + width * float(bits[std::size_t(i)] >> 8) * (1.0f / 16777216.0f);
+}
+
 /// Uniform in [-1, 1) from Philox stream `stream`, copied to the device.
 Tensor<float, cuda> random_device(const Shape& shape, std::uint64_t stream) {
   Tensor<float> h(shape);
-  for (std::int64_t i = 0; i < h.size(); ++i) h.data()[i] = 2.0f * philox_uniform(11, stream, std::uint64_t(i)) - 1.0f;
+  fill_uniform(h.data(), h.size(), 11, stream, -1.0f, 2.0f);
   return h.to<cuda>();
 }
 
@@ -58,7 +65,7 @@ Tensor<float, cuda> random_device(const Shape& shape, std::uint64_t stream) {
 /// them to the device itself, as in a real training loop).
 data::Dataset<float> random_batch(const Shape& x_shape, std::uint64_t stream) {
   Tensor<float> x(x_shape), y(Shape{x_shape[0], 1});
-  for (std::int64_t i = 0; i < x.size(); ++i) x.data()[i] = philox_uniform(21, stream, std::uint64_t(i));
+  fill_uniform(x.data(), x.size(), 21, stream, 0.0f, 1.0f);
   for (std::int64_t i = 0; i < y.size(); ++i) y.data()[i] = float(philox_u32(22, stream, std::uint64_t(i)) % 10);
   return data::Dataset<float>(std::move(x), std::move(y));
 }
@@ -225,8 +232,7 @@ void bm_train_step_cnn(benchmark::State& state) {
 void infer(benchmark::State& state, const Sequential<float, cuda>& model, std::int64_t in_row, std::int64_t out_row) {
   const std::int64_t B = state.range(0);
   std::vector<std::vector<float>> xs(4, std::vector<float>(std::size_t(B * in_row)));
-  for (std::size_t s = 0; s < xs.size(); ++s)
-    for (std::size_t i = 0; i < xs[s].size(); ++i) xs[s][i] = float(philox_normal(7, s, i));
+  for (std::size_t s = 0; s < xs.size(); ++s) fill_uniform(xs[s].data(), std::int64_t(xs[s].size()), 7, s, -1.0f, 2.0f);
   std::vector<float> out(std::size_t(B * out_row));
   Sequential<float, cuda>::Workspace ws;
   for (std::size_t w = 0; w < 3 * xs.size(); ++w)

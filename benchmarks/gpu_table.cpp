@@ -125,7 +125,9 @@ std::vector<data::Dataset<float>> random_batches(const std::string& model, std::
   std::vector<data::Dataset<float>> out;
   for (std::uint64_t s = 0; s < 2; ++s) {
     Tensor<float> x(model == "mlp" ? Shape{B, 784} : Shape{B, 1, 28, 28}), y(Shape{B, 1});
-    for (std::int64_t i = 0; i < x.size(); ++i) x.data()[i] = philox_uniform(1, s, std::uint64_t(i));
+    std::vector<std::uint32_t> bits(static_cast<std::size_t>(x.size()));
+    philox_fill_u32(1, s, 0, x.size(), bits.data());
+    for (std::int64_t i = 0; i < x.size(); ++i) x.data()[i] = float(bits[std::size_t(i)] >> 8) * (1.0f / 16777216.0f);
     for (std::int64_t i = 0; i < B; ++i) y.data()[i] = float(philox_u32(2, s, std::uint64_t(i)) % 10);
     out.emplace_back(std::move(x), std::move(y));
   }
