@@ -251,7 +251,8 @@ std::string env_settings() {
 void header(const Options& o, bool want_gpu, bool have_gpu) {
   std::printf("# gpu_table: hepnn %s, compiler %s\n", hepnn_version, __VERSION__);
   if (have_gpu)
-    std::printf("# gpu: %s, TF32 %s\n", gpu::device_name().c_str(), gpu::tf32() ? "on (tensor cores)" : "off (plain FP32)");
+    std::printf("# gpu: %s, TF32 %s; cuda rows with hepnn's default CPU thread setting (%d) for host-side work\n",
+                gpu::device_name().c_str(), gpu::tf32() ? "on (tensor cores)" : "off (plain FP32)", num_threads());
   else if (want_gpu)
     std::printf("# gpu: none (no CUDA GPU): the cuda rows are skipped\n");
   else
@@ -299,12 +300,14 @@ int main(int argc, char** argv) {
   if (have_gpu) gpu::set_tf32(o.tf32);
   header(o, want_gpu, have_gpu);
   if (want_gpu && !have_gpu) std::fprintf(stderr, "gpu_table: no CUDA GPU: the cuda rows are skipped\n");
+  const int default_threads = num_threads();
   try {
     if (o.device != "cuda")
       for (int t : o.threads) {
         set_num_threads(t);
         run_device<cpu>(o, std::to_string(t));
       }
+    set_num_threads(default_threads);  // host-side work of the cuda rows: hepnn's default, as in a program
     if (have_gpu) run_device<cuda>(o, "-");
   } catch (const Error& e) {
     std::fprintf(stderr, "gpu_table: %s\n", e.what());
