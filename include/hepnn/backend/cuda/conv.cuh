@@ -1,0 +1,164 @@
+/// @file backend/cuda/conv.cuh
+/// @brief 2-D convolution on the GPU: im2col + one cuBLAS product per chunk of samples, the
+/// layout of backend/cpu/conv.hpp (col is (C*KH*KW, S*OH*OW)). Every output element is written
+/// by one thread (col2im gathers instead of scattering), so no atomics and the same result on
+/// every run. nvcc only.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+#include "hepnn/backend/cuda/elementwise.cuh"
+#include "hepnn/backend/cuda/gemm.cuh"
+#include "hepnn/ops/conv_geometry.hpp"
+
+namespace hepnn::backend::cuda {
+
+namespace kernels {
+
+/// col[(c, i, j), s * P + (oh, ow)] = x[s, c, oh*SH - PT + i*DH, ow*SW - PL + j*DW] or 0.
+template <class T>
+__global__ void im2col(Conv2DGeometry g, std::int64_t S, const T* __restrict__ x, T* __restrict__ col) {
+  const std::int64_t P = g.OH * g.OW, ld = S * P, K = g.C * g.KH * g.KW;
+  HEPNN_GRID_STRIDE(e, K * ld) {
+    const std::int64_t r = e / ld, q = e % ld;
+    const std::int64_t s = q / P, pix = q % P, oh = pix / g.OW, ow = pix % g.OW;
+    const std::int64_t c = r / (g.KH * g.KW), ij = r % (g.KH * g.KW), i = ij / g.KW, j = ij % g.KW;
+    const std::int64_t ih = oh * g.SH - g.PT + i * g.DH, iw = ow * g.SW - g.PL + j * g.DW;
+    col[e] = (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) ? x[((s * g.C + c) * g.H + ih) * g.W + iw] : T(0);
+  }
+}
+
+/// dx[s, c, ih, iw] = sum of the col entries that im2col took from that pixel (overwrites dx).
+template <class T>
+__global__ void col2im(Conv2DGeometry g, std::int64_t S, const T* __restrict__ col, T* __restrict__ dx) {
+  const std::int64_t P = g.OH * g.OW, ld = S * P;
+  HEPNN_GRID_STRIDE(e, S * g.C * g.H * g.W) {
+    const std::int64_t iw = e % g.W, ih = (e / g.W) % g.H, c = (e / (g.W * g.H)) % g.C, s = e / (g.W * g.H * g.C);
+    T acc = T(0);
+    for (std::int64_t i = 0; i < g.KH; ++i) {
+      const std::int64_t th = ih + g.PT - i * g.DH;  // = oh * SH
+      if (th < 0 || th % g.SH != 0) continue;
+      const std::int64_t oh = th / g.SH;
+      if (oh >= g.OH) continue;
+      for (std::int64_t j = 0; j < g.KW; ++j) {
+        const std::int64_t tw = iw + g.PL - j * g.DW;
+        if (tw < 0 || tw % g.SW != 0) continue;
+        const std::int64_t ow = tw / g.SW;
+        if (ow >= g.OW) continue;
+        acc += col[((c * g.KH + i) * g.KW + j) * ld + s * P + oh * g.OW + ow];
+      }
+    }
+    dx[e] = acc;
+  }
+}
+
+/// y[s, f, q] = tmp[f, s * P + q] + b[f] for the S samples of a chunk.
+template <class T>
+__global__ void fsp_to_sfp_bias(std::int64_t F, std::int64_t S, std::int64_t P, const T* __restrict__ tmp,
+                                const T* __restrict__ b, T* __restrict__ y) {
+  HEPNN_GRID_STRIDE(e, F * S * P) {
+    const std::int64_t q = e % P, f = (e / P) % F, s = e / (P * F);
+    y[e] = tmp[f * S * P + s * P + q] + (b ? b[f] : T(0));
+  }
+}
+
+/// tmp[f, s * P + q] = dy[s, f, q].
+template <class T>
+__global__ void sfp_to_fsp(std::int64_t F, std::int64_t S, std::int64_t P, const T* __restrict__ dy, T* __restrict__ tmp) {
+  HEPNN_GRID_STRIDE(e, F * S * P) {
+    const std::int64_t q = e % (S * P), f = e / (S * P), s = q / P, pix = q % P;
+    tmp[e] = dy[(s * F + f) * P + pix];
+  }
+}
+
+}  // namespace kernels
+
+namespace detail {
+/// Scratch elements for im2col + product outputs; the batch is cut into chunks of S samples
+/// that fit this budget (from the shape and the batch only).
+inline constexpr std::int64_t conv_scratch_budget = std::int64_t(1) << 25;
+struct GpuConvPlan {
+  std::int64_t S = 1, chunks = 0, col = 0, tmp = 0;
+};
+inline GpuConvPlan conv_plan(const Conv2DGeometry& g, std::int64_t batch) {
+  GpuConvPlan p;
+  const std::int64_t P = std::max<std::int64_t>(g.pixels(), 1), K = g.patch();
+  p.S = std::clamp<std::int64_t>(conv_scratch_budget / std::max<std::int64_t>((K + g.F) * P, 1), 1,
+                                 std::max<std::int64_t>(batch, 1));
+  p.chunks = (batch + p.S - 1) / p.S;
+  p.col = K * p.S * P;
+  p.tmp = g.F * p.S * P;
+  return p;
+}
+}  // namespace detail
+
+template <class T>
+void im2col(const Conv2DGeometry& g, std::int64_t S, const T* x, T* col) {
+  const std::int64_t n = g.patch() * S * g.pixels();
+  if (n == 0) return;
+  kernels::im2col<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(g, S, x, col);
+  HEPNN_CUDA_CHECK_LAUNCH("im2col");
+}
+
+template <class T>
+void col2im(const Conv2DGeometry& g, std::int64_t S, const T* col, T* dx) {
+  const std::int64_t n = S * g.in_size();
+  if (n == 0) return;
+  kernels::col2im<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(g, S, col, dx);
+  HEPNN_CUDA_CHECK_LAUNCH("col2im");
+}
+
+std::int64_t conv2d_scratch_size(const Conv2DGeometry& g, std::int64_t batch) {
+  const detail::GpuConvPlan p = detail::conv_plan(g, batch);
+  return p.col + p.tmp;
+}
+
+template <class T>
+void conv2d_forward(const Conv2DGeometry& g, std::int64_t B, const T* x, const T* w, const T* b, T* y, T* scratch) {
+  if (B <= 0 || g.out_size() == 0) return;
+  const detail::GpuConvPlan p = detail::conv_plan(g, B);
+  const std::int64_t P = g.pixels(), K = g.patch(), in = g.in_size(), out = g.out_size();
+  T* col = scratch;
+  T* tmp = scratch + p.col;
+  for (std::int64_t ch = 0; ch < p.chunks; ++ch) {
+    const std::int64_t s0 = ch * p.S, S = std::min(p.S, B - s0);
+    im2col(g, S, x + s0 * in, col);
+    gemm(false, false, g.F, S * P, K, T(1), w, col, T(0), tmp);
+    const std::int64_t n = g.F * S * P;
+    kernels::fsp_to_sfp_bias<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(
+        g.F, S, P, tmp, b, y + s0 * out);
+    HEPNN_CUDA_CHECK_LAUNCH("fsp_to_sfp_bias");
+  }
+}
+
+template <class T>
+void conv2d_backward(const Conv2DGeometry& g, std::int64_t B, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db,
+                     T* scratch) {
+  const std::int64_t K = g.patch(), nw = g.F * K;
+  const cudaStream_t st = detail::stream();
+  if (B <= 0 || g.pixels() == 0) {
+    HEPNN_CUDA_CHECK(cudaMemsetAsync(dw, 0, sizeof(T) * std::size_t(nw), st));
+    if (db) HEPNN_CUDA_CHECK(cudaMemsetAsync(db, 0, sizeof(T) * std::size_t(g.F), st));
+    if (dx && B > 0) HEPNN_CUDA_CHECK(cudaMemsetAsync(dx, 0, sizeof(T) * std::size_t(B * g.in_size()), st));
+    return;
+  }
+  const detail::GpuConvPlan p = detail::conv_plan(g, B);
+  const std::int64_t P = g.pixels(), in = g.in_size(), out = g.out_size();
+  T* col = scratch;
+  T* tmp = scratch + p.col;
+  for (std::int64_t ch = 0; ch < p.chunks; ++ch) {
+    const std::int64_t s0 = ch * p.S, S = std::min(p.S, B - s0);
+    const std::int64_t n = g.F * S * P;
+    kernels::sfp_to_fsp<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, st>>>(g.F, S, P, dy + s0 * out, tmp);
+    HEPNN_CUDA_CHECK_LAUNCH("sfp_to_fsp");
+    im2col(g, S, x + s0 * in, col);
+    gemm(false, true, g.F, K, S * P, T(1), tmp, col, ch == 0 ? T(0) : T(1), dw);  // dw (+)= dy col^T
+    if (db) row_sums(g.F, S * P, tmp, db, ch != 0);
+    if (dx) {
+      gemm(true, false, K, S * P, g.F, T(1), w, tmp, T(0), col);  // dcol = w^T dy
+      col2im(g, S, col, dx + s0 * in);
+    }
+  }
+}
+
+}  // namespace hepnn::backend::cuda

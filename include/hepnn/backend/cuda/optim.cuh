@@ -1,0 +1,106 @@
+/// @file backend/cuda/optim.cuh
+/// @brief Optimizer updates on the GPU: each one kernel over the flat parameter buffer, with the
+/// formulas of backend/cpu/optim.hpp. nvcc only.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "hepnn/backend/cuda/elementwise.cuh"
+
+namespace hepnn::backend::cuda {
+
+namespace kernels {
+
+template <class T>
+__global__ void sgd(std::int64_t n, T* __restrict__ p, const T* __restrict__ g, T* __restrict__ v, T lr, T momentum,
+                    bool nesterov, T weight_decay) {
+  HEPNN_GRID_STRIDE(i, n) {
+    const T gi = g[i] + weight_decay * p[i];
+    if (momentum == T(0)) {
+      p[i] -= lr * gi;
+    } else {
+      const T vi = momentum * v[i] + gi;
+      v[i] = vi;
+      p[i] -= lr * (nesterov ? gi + momentum * vi : vi);
+    }
+  }
+}
+
+template <class T>
+__global__ void adam(std::int64_t n, T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, T* __restrict__ v,
+                     T beta1, T beta2, T eps, T step_size, T inv_sqrt_bc2, T l2, T shrink) {
+  HEPNN_GRID_STRIDE(i, n) {
+    const T pi = p[i];
+    const T gi = g[i] + l2 * pi;
+    const T mi = beta1 * m[i] + (T(1) - beta1) * gi;
+    const T vi = beta2 * v[i] + (T(1) - beta2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = pi * shrink - step_size * mi / (sqrt(vi) * inv_sqrt_bc2 + eps);
+  }
+}
+
+template <class T>
+__global__ void rmsprop(std::int64_t n, T* __restrict__ p, const T* __restrict__ g, T* __restrict__ s, T lr, T rho, T eps,
+                        T weight_decay) {
+  HEPNN_GRID_STRIDE(i, n) {
+    const T gi = g[i] + weight_decay * p[i];
+    const T si = rho * s[i] + (T(1) - rho) * gi * gi;
+    s[i] = si;
+    p[i] -= lr * gi / (sqrt(si) + eps);
+  }
+}
+
+template <class T>
+__global__ void adagrad(std::int64_t n, T* __restrict__ p, const T* __restrict__ g, T* __restrict__ a, T lr, T eps,
+                        T weight_decay) {
+  HEPNN_GRID_STRIDE(i, n) {
+    const T gi = g[i] + weight_decay * p[i];
+    const T ai = a[i] + gi * gi;
+    a[i] = ai;
+    p[i] -= lr * gi / (sqrt(ai) + eps);
+  }
+}
+
+}  // namespace kernels
+
+template <class T>
+void sgd_update(std::int64_t n, T* p, const T* g, T* v, T lr, T momentum, bool nesterov, T weight_decay) {
+  if (n == 0) return;
+  kernels::sgd<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(n, p, g, v, lr, momentum,
+                                                                                                nesterov, weight_decay);
+  HEPNN_CUDA_CHECK_LAUNCH("sgd");
+}
+
+template <class T>
+void adam_update(std::int64_t n, T* p, const T* g, T* m, T* v, T lr, T beta1, T beta2, T eps, std::int64_t step,
+                 T weight_decay, bool decoupled) {
+  if (n == 0) return;
+  // the step constants exactly as the CPU computes them
+  const T bc1 = T(1) - static_cast<T>(std::pow(double(beta1), double(step)));
+  const T bc2 = T(1) - static_cast<T>(std::pow(double(beta2), double(step)));
+  const T step_size = lr / bc1;
+  const T inv_sqrt_bc2 = T(1) / std::sqrt(bc2);
+  const T l2 = decoupled ? T(0) : weight_decay, shrink = decoupled ? T(1) - lr * weight_decay : T(1);
+  kernels::adam<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(
+      n, p, g, m, v, beta1, beta2, eps, step_size, inv_sqrt_bc2, l2, shrink);
+  HEPNN_CUDA_CHECK_LAUNCH("adam");
+}
+
+template <class T>
+void rmsprop_update(std::int64_t n, T* p, const T* g, T* s, T lr, T rho, T eps, T weight_decay) {
+  if (n == 0) return;
+  kernels::rmsprop<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(n, p, g, s, lr, rho,
+                                                                                                    eps, weight_decay);
+  HEPNN_CUDA_CHECK_LAUNCH("rmsprop");
+}
+
+template <class T>
+void adagrad_update(std::int64_t n, T* p, const T* g, T* a, T lr, T eps, T weight_decay) {
+  if (n == 0) return;
+  kernels::adagrad<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(n, p, g, a, lr, eps,
+                                                                                                    weight_decay);
+  HEPNN_CUDA_CHECK_LAUNCH("adagrad");
+}
+
+}  // namespace hepnn::backend::cuda
