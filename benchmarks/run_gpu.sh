@@ -38,10 +38,10 @@ tf32_flag=""
 [ "${TF32:-0}" = 1 ] && tf32_flag="--tf32"
 if [ $quick = 1 ]; then
   bench_args="--benchmark_min_time=0.1 --benchmark_repetitions=1"
-  table_repeats=3; table_min_ms=10; cpu_batches=1,4,16,128,512,1024
+  table_repeats=3; cpu_repeats=3; table_min_ms=10; cpu_batches=1,4,16,128,512,1024
 else
   bench_args="--benchmark_min_time=0.2 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true"
-  table_repeats=7; table_min_ms=20; cpu_batches=1,4,16,128,512,1024,4096
+  table_repeats=7; cpu_repeats=5; table_min_ms=20; cpu_batches=1,4,16,128,512,1024,4096
 fi
 gpu_batches=1,4,16,128,512,1024,4096
 
@@ -66,7 +66,7 @@ header() {  # $1 name, $2 command
   echo "# cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) hardware threads"
   echo "# host compiler: $(${CXX:-c++} --version 2>/dev/null | head -1)"
   echo "# build: $build, CMAKE_BUILD_TYPE=Release, CMAKE_CUDA_ARCHITECTURES=$arch," \
-       "$(grep -E '^HEPNN_USES_OPENBLAS' "$build/CMakeCache.txt" 2>/dev/null | tr '\n' ' ')"
+       "$(grep -E '^(HEPNN_OPENBLAS_LIBRARY|HEPNN_CUDA|CMAKE_CUDA_COMPILER):' "$build/CMakeCache.txt" 2>/dev/null | tr '\n' ' ')"
   echo "# env: $(env | grep -E '^(OPENBLAS|OMP|GOMP|MKL|CUDA_VISIBLE)' | tr '\n' ' ') (empty: none set)"
   echo "# load before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# command: $2"
@@ -94,8 +94,9 @@ if cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=
      -DHEPNN_BUILD_BENCHMARKS=ON -DHEPNN_BUILD_TESTS=OFF -DHEPNN_BUILD_EXAMPLES=OFF -DHEPNN_BUILD_PEERS=OFF \
      ${CMAKE_ARGS:-} > "$logs.configure.log" 2>&1; then
   targets=""
+  known=$(cmake --build "$build" --target help 2>/dev/null)
   for t in gpu_table bench_cuda; do
-    if cmake --build "$build" --target help 2>/dev/null | grep -q "\b$t\b"; then targets="$targets --target $t"; fi
+    if grep -qw "$t" <<< "$known"; then targets="$targets --target $t"; fi
   done
   if [ -z "$targets" ]; then
     fail "CMake built no GPU benchmark target (no nvcc or no hepnn::cuda?); see $logs.configure.log"
@@ -121,7 +122,7 @@ if [ $built = 1 ]; then
   run_step gpu_table_cuda 120 "$build/benchmarks/gpu_table" --device cuda --batches $gpu_batches \
     --repeats $table_repeats --min-ms $table_min_ms $tf32_flag
   run_step gpu_table_cpu 240 "$build/benchmarks/gpu_table" --device cpu --threads 1,2 --batches $cpu_batches \
-    --repeats $table_repeats --min-ms $table_min_ms
+    --repeats $cpu_repeats --min-ms $table_min_ms
 fi
 echo "hepnn done after $(( $(date +%s) - t0 )) s"
 
@@ -131,7 +132,7 @@ if $python -c 'import torch' > /dev/null 2>&1; then
     --repeats $table_repeats --min-ms $table_min_ms $tf32_flag
   if [ "${TORCH_CPU:-0}" = 1 ]; then
     run_step torch_gpu_table_cpu 240 $python benchmarks/peers/torch_gpu_table.py --device cpu --threads 1,2 \
-      --batches $cpu_batches --repeats $table_repeats --min-ms $table_min_ms
+      --batches $cpu_batches --repeats $cpu_repeats --min-ms $table_min_ms
   fi
 else
   fail "$python cannot import torch: no PyTorch comparison"
