@@ -36,6 +36,8 @@ def read_bench_json(path):
     repetitions, else the single run; runs that were skipped (no GPU) are left out."""
     with open(path) as f:
         data = json.load(f)
+    context = data.get("context", {})
+    print(f"# {path}: device {context.get('hepnn_cuda_device', '?')}, TF32 {context.get('hepnn_tf32', '?')}")
     ratios, medians = {}, {}
     for b in data.get("benchmarks", []):
         if b.get("error_occurred") or not b.get("run_name", b.get("name", "")).startswith("bm_dense_forward/"):

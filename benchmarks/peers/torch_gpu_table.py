@@ -191,7 +191,8 @@ def header(args, want_gpu, have_gpu):
         print(f"# gpu: {p.name} (sm_{p.major}{p.minor}), "
               f"TF32 matmul {'on' if torch.backends.cuda.matmul.allow_tf32 else 'off'}, "
               f"TF32 cudnn {'on' if torch.backends.cudnn.allow_tf32 else 'off'}, "
-              f"cudnn.benchmark {'on' if torch.backends.cudnn.benchmark else 'off'}")
+              f"cudnn.benchmark {'on' if torch.backends.cudnn.benchmark else 'off'}; "
+              f"cuda rows with torch's default CPU thread setting ({torch.get_num_threads()})")
     elif want_gpu:
         print("# gpu: none (no CUDA GPU): the cuda rows are skipped")
     else:
@@ -226,10 +227,12 @@ def main(argv):
     header(args, want_gpu, have_gpu)
     if want_gpu and not have_gpu:
         print("torch_gpu_table: no CUDA GPU: the cuda rows are skipped", file=sys.stderr)
+    default_threads = torch.get_num_threads()
     if args.device != "cuda":
         for t in args.threads:
             torch.set_num_threads(t)
             run_device(args, "cpu", str(t))
+    torch.set_num_threads(default_threads)  # host-side work of the cuda rows: torch's default
     if have_gpu:
         run_device(args, "cuda", "-")
     return 0
