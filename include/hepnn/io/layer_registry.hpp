@@ -26,15 +26,18 @@
 
 namespace hepnn::io {
 
-/// Type name -> a function appending the rebuilt spec to a model, for float and double CPU models.
-class LayerRegistry {
+/// Type name -> a function appending the rebuilt spec to a model, for float and double models on
+/// one device. There is one registry per device (layer_registry<cpu>(), layer_registry<cuda>()),
+/// so that a CPU-only program never instantiates, and never links, the GPU layers.
+template <class Device>
+class BasicLayerRegistry {
  public:
   template <class Spec>
   void add(const std::string& type) {
     std::lock_guard<std::mutex> lock(m_mutex);
     Entry e;
-    e.f = [](Sequential<float, cpu>& m, const LayerConfig& c, std::int64_t max) { append_spec<Spec>(m, c, max); };
-    e.d = [](Sequential<double, cpu>& m, const LayerConfig& c, std::int64_t max) { append_spec<Spec>(m, c, max); };
+    e.f = [](Sequential<float, Device>& m, const LayerConfig& c, std::int64_t max) { append_spec<Spec>(m, c, max); };
+    e.d = [](Sequential<double, Device>& m, const LayerConfig& c, std::int64_t max) { append_spec<Spec>(m, c, max); };
     m_entries[type] = std::move(e);
   }
   bool contains(const std::string& type) const {
@@ -45,7 +48,7 @@ class LayerRegistry {
   /// when the layer would have more than max_values parameters and state values (a damaged
   /// file must not make the loader allocate terabytes).
   template <class T>
-  void append(Sequential<T, cpu>& m, const LayerConfig& c, std::int64_t max_values) const {
+  void append(Sequential<T, Device>& m, const LayerConfig& c, std::int64_t max_values) const {
     Entry e;
     {
       std::lock_guard<std::mutex> lock(m_mutex);
@@ -60,45 +63,48 @@ class LayerRegistry {
 
  private:
   template <class Spec, class T>
-  static void append_spec(Sequential<T, cpu>& m, const LayerConfig& c, std::int64_t max_values) {
+  static void append_spec(Sequential<T, Device>& m, const LayerConfig& c, std::int64_t max_values) {
     const Spec spec = Spec::from_config(c);
-    const auto probe = spec.template build<T, cpu>(m.output_shape(), c.name);  // no parameter memory yet
+    const auto probe = spec.template build<T, Device>(m.output_shape(), c.name);  // no parameter memory yet
     HEPNN_CHECK(probe->num_params() + probe->num_state() <= max_values, c.type, " '", c.name, "': ",
                 probe->num_params() + probe->num_state(), " parameters cannot fit in the file");
     m.add(spec);
   }
   struct Entry {
-    std::function<void(Sequential<float, cpu>&, const LayerConfig&, std::int64_t)> f;
-    std::function<void(Sequential<double, cpu>&, const LayerConfig&, std::int64_t)> d;
+    std::function<void(Sequential<float, Device>&, const LayerConfig&, std::int64_t)> f;
+    std::function<void(Sequential<double, Device>&, const LayerConfig&, std::int64_t)> d;
   };
   mutable std::mutex m_mutex;
   std::map<std::string, Entry> m_entries;
 };
 
-/// The process-wide registry, filled with hepnn's own layers on first use.
-inline LayerRegistry& layer_registry() {
-  static LayerRegistry reg;
+using LayerRegistry = BasicLayerRegistry<cpu>;
+
+/// The process-wide registry of a device, filled with hepnn's own layers on first use.
+template <class Device = cpu>
+BasicLayerRegistry<Device>& layer_registry() {
+  static BasicLayerRegistry<Device> reg;
   static const bool filled = [] {
-    LayerRegistry& r = reg;
-    r.add<Dense>("Dense");
-    r.add<ReLU>("ReLU");
-    r.add<SELU>("SELU");
-    r.add<Tanh>("Tanh");
-    r.add<Sigmoid>("Sigmoid");
-    r.add<Softplus>("Softplus");
-    r.add<GELU>("GELU");
-    r.add<LeakyReLU>("LeakyReLU");
-    r.add<ELU>("ELU");
-    r.add<Softmax>("Softmax");
-    r.add<LogSoftmax>("LogSoftmax");
-    r.add<Dropout>("Dropout");
-    r.add<Flatten>("Flatten");
-    r.add<Conv2D>("Conv2D");
-    r.add<MaxPool2D>("MaxPool2D");
-    r.add<AvgPool2D>("AvgPool2D");
-    r.add<GlobalAveragePooling2D>("GlobalAveragePooling2D");
-    r.add<BatchNormalization>("BatchNormalization");
-    r.add<Reshape>("Reshape");
+    BasicLayerRegistry<Device>& r = reg;
+    r.template add<Dense>("Dense");
+    r.template add<ReLU>("ReLU");
+    r.template add<SELU>("SELU");
+    r.template add<Tanh>("Tanh");
+    r.template add<Sigmoid>("Sigmoid");
+    r.template add<Softplus>("Softplus");
+    r.template add<GELU>("GELU");
+    r.template add<LeakyReLU>("LeakyReLU");
+    r.template add<ELU>("ELU");
+    r.template add<Softmax>("Softmax");
+    r.template add<LogSoftmax>("LogSoftmax");
+    r.template add<Dropout>("Dropout");
+    r.template add<Flatten>("Flatten");
+    r.template add<Conv2D>("Conv2D");
+    r.template add<MaxPool2D>("MaxPool2D");
+    r.template add<AvgPool2D>("AvgPool2D");
+    r.template add<GlobalAveragePooling2D>("GlobalAveragePooling2D");
+    r.template add<BatchNormalization>("BatchNormalization");
+    r.template add<Reshape>("Reshape");
     return true;
   }();
   (void)filled;
@@ -106,10 +112,11 @@ inline LayerRegistry& layer_registry() {
 }
 
 /// Registers a user's layer spec (with `static Spec from_config(const LayerConfig&)`) under the
-/// type name its layer reports.
-template <class Spec>
+/// type name its layer reports, for models on `Device` (call it once more with `cuda` to load
+/// files with that layer into GPU models).
+template <class Spec, class Device = cpu>
 void register_layer(const std::string& type) {
-  layer_registry().add<Spec>(type);
+  layer_registry<Device>().template add<Spec>(type);
 }
 
 }  // namespace hepnn::io

@@ -99,8 +99,8 @@ void write_layer_arrays(h5::File& f, const std::string& group, const Sequential<
     }
   }
 }
-template <class T>
-void read_layer_arrays(const h5::File& f, const std::string& group, const Sequential<T, cpu>& m, std::vector<T>& host,
+template <class T, class Device>
+void read_layer_arrays(const h5::File& f, const std::string& group, const Sequential<T, Device>& m, std::vector<T>& host,
                        bool state) {
   for (std::size_t i = 0; i < m.num_layers(); ++i) {
     const auto& l = m.layer(i);
@@ -120,9 +120,10 @@ void read_layer_arrays(const h5::File& f, const std::string& group, const Sequen
     }
   }
 }
-template <class T>
-void copy_to_model(Tensor<T, cpu>& t, const std::vector<T>& host) {
-  std::copy(host.begin(), host.end(), t.data());
+template <class T, class Device>
+void copy_to_model(Tensor<T, Device>& t, const std::vector<T>& host) {
+  HEPNN_CHECK(std::int64_t(host.size()) == t.size(), "model file: ", host.size(), " values for a buffer of ", t.size());
+  hepnn::detail::copy_bytes<Device, cpu>(t.data(), host.data(), sizeof(T) * host.size());
 }
 
 inline std::int64_t file_size(const std::string& path) {
@@ -210,11 +211,11 @@ inline ModelFileInfo read_model_info(const std::string& path) {
 
 namespace detail {
 /// Builds the model that the file describes (layers, seed, compile); no arrays are read yet.
-template <class T>
-Sequential<T, cpu> build_from_file(const h5::File& f) {
+template <class T, class Device = cpu>
+Sequential<T, Device> build_from_file(const h5::File& f) {
   const std::int64_t budget = std::max<std::int64_t>(1024, file_size(f.path()));  // >= 1 byte per value
   const json cfg = parse_json(f, "model_config");
-  Sequential<T, cpu> m = in_object(f, "model_config", [&] {
+  Sequential<T, Device> m = in_object(f, "model_config", [&] {
     const std::string cls = field<std::string>(cfg, "class", "model_config");
     HEPNN_CHECK(cls == "Sequential", "model class '", cls, "' is not supported (Sequential)");
     const std::string dt = field<std::string>(cfg, "dtype", "model_config");
@@ -231,13 +232,13 @@ Sequential<T, cpu> build_from_file(const h5::File& f) {
       HEPNN_CHECK(elems < (1ll << 31), "input_shape has more than 2^31 elements per sample");
       in.push_back(d.get<std::int64_t>());
     }
-    return Sequential<T, cpu>(Input(in));
+    return Sequential<T, Device>(Input(in));
   });
   HEPNN_CHECK(cfg.contains("layers") && cfg["layers"].is_array(), f.where("model_config"), "'layers' must be a list");
   for (std::size_t i = 0; i < cfg["layers"].size(); ++i) {
     const std::string where = "model_config.layers[" + std::to_string(i) + "]";
     in_object(f, "model_config", [&] {
-      layer_registry().append(m, layer_config_from_json(cfg["layers"][i], where), budget);
+      layer_registry<Device>().append(m, layer_config_from_json(cfg["layers"][i], where), budget);
       return 0;
     });
   }
@@ -260,8 +261,8 @@ Sequential<T, cpu> build_from_file(const h5::File& f) {
 }
 
 /// Reads weights, state, preprocessing and (when present and compiled) the optimizer into m.
-template <class T>
-void read_arrays(const h5::File& f, Sequential<T, cpu>& m) {
+template <class T, class Device>
+void read_arrays(const h5::File& f, Sequential<T, Device>& m) {
   std::vector<T> params(std::size_t(m.parameters().size()), T(0)), state(std::size_t(m.state().size()), T(0));
   read_layer_arrays(f, "weights", m, params, false);
   read_layer_arrays(f, "state", m, state, true);
@@ -291,7 +292,7 @@ void read_arrays(const h5::File& f, Sequential<T, cpu>& m) {
       // per layer and parameter like the weights: the flat buffer's padding depends on T
       std::vector<T> v = opt.state()[s].to_vector();
       read_layer_arrays(f, "optimizer/slot_" + std::to_string(s), m, v, false);
-      std::copy(v.begin(), v.end(), opt.state()[s].data());
+      copy_to_model(opt.state()[s], v);
     }
     HEPNN_CHECK(!f.exists("optimizer/slot_" + std::to_string(opt.state().size())), f.where("optimizer"),
                 "has more state slots than the ", optimizer_name(opt.spec()), " optimizer uses");
@@ -309,14 +310,14 @@ inline void check_version(const h5::File& f) {
 }
 }  // namespace detail
 
-/// Loads a model file into a new CPU model of scalar type T (a float64 file loads into float
-/// and the other way round, with rounding). Compiled models come back compiled, with their
-/// optimizer state.
-template <class T>
-Sequential<T, cpu> load_model(const std::string& path) {
+/// Loads a model file into a new model of scalar type T on Device (a float64 file loads into
+/// float and the other way round, with rounding; a file saved from a GPU model loads on the CPU
+/// and the other way round). Compiled models come back compiled, with their optimizer state.
+template <class T, class Device = cpu>
+Sequential<T, Device> load_model(const std::string& path) {
   const h5::File f(path, h5::File::Mode::read);
   detail::check_version(f);
-  Sequential<T, cpu> m = detail::build_from_file<T>(f);
+  Sequential<T, Device> m = detail::build_from_file<T, Device>(f);
   detail::read_arrays(f, m);
   return m;
 }
@@ -324,13 +325,13 @@ Sequential<T, cpu> load_model(const std::string& path) {
 /// Resuming: if `path` exists, loads its weights, state, preprocessing and optimizer into the
 /// (compiled) model m, whose architecture must match, and returns the epoch to continue from
 /// (the saved epoch + 1); returns 0 and changes nothing when there is no file yet.
-template <class T>
-int load_checkpoint(Sequential<T, cpu>& m, const std::string& path) {
+template <class T, class Device>
+int load_checkpoint(Sequential<T, Device>& m, const std::string& path) {
   if (::access(path.c_str(), F_OK) != 0) return 0;
   HEPNN_CHECK(m.compiled(), "load_checkpoint: compile the model before resuming from '", path, "'");
   const h5::File f(path, h5::File::Mode::read);
   detail::check_version(f);
-  const Sequential<T, cpu> saved = detail::build_from_file<T>(f);
+  const Sequential<T, cpu> saved = detail::build_from_file<T, cpu>(f);  // for the comparison only
   const std::string where = f.where("model_config");
   HEPNN_CHECK(saved.num_layers() == m.num_layers() && saved.input_shape() == m.input_shape(), where,
               "the checkpoint has ", saved.num_layers(), " layers and input ", saved.input_shape().str(),
@@ -351,9 +352,9 @@ int load_checkpoint(Sequential<T, cpu>& m, const std::string& path) {
 /// Callback: saves the model after every epoch, or only when `monitor` improved (save_best_only).
 /// `filepath` may contain "{epoch}" (replaced by the 1-based epoch) to keep one file per epoch.
 /// The file holds the epoch and the history so far, so load_checkpoint can resume from it.
-template <class T>
+template <class T, class Device = cpu>
 struct ModelCheckpoint {
-  Sequential<T, cpu>* model = nullptr;
+  Sequential<T, Device>* model = nullptr;
   std::string filepath;
   std::string monitor = "val_loss";
   bool save_best_only = false;

@@ -32,6 +32,7 @@
 #include "hepnn/train/history.hpp"
 #include "hepnn/train/metric_spec.hpp"
 #include "hepnn/train/progress.hpp"
+#include "hepnn/train/staging.hpp"
 
 namespace hepnn {
 
@@ -727,18 +728,16 @@ class Sequential {
     Buffers& b = m_train;
     const std::int64_t in_row = m_input_shape.size(), C = output_shape().size(), tc = target_cols(d);
     // Gather the batch rows on the host (the staging buffers), then hand them to the device.
-    m_stage_x.resize(std::size_t(B * in_row));
-    m_stage_y.resize(std::size_t(B * tc));
-    m_stage_w.resize(std::size_t(B));
-    data::Dataset<T>::gather_rows(d.features(), idx, B, m_stage_x.data());
-    m_transform.apply(m_stage_x.data(), B, in_row);
-    data::Dataset<T>::gather_rows(d.targets(), idx, B, m_stage_y.data());
-    for (std::int64_t i = 0; i < B; ++i) m_stage_w[std::size_t(i)] = weights[idx[i]];
-    const T* x = stage_input(b, m_stage_x.data(), B);
-    const T *y = m_stage_y.data(), *w = m_stage_w.data();
+    const detail::StagedBatch<T> st = m_staging.next(B * in_row, B * tc, B);
+    data::Dataset<T>::gather_rows(d.features(), idx, B, st.x);
+    m_transform.apply(st.x, B, in_row);
+    data::Dataset<T>::gather_rows(d.targets(), idx, B, st.y);
+    for (std::int64_t i = 0; i < B; ++i) st.w[i] = weights[idx[i]];
+    const T *x = st.x, *y = st.y, *w = st.w;
     if constexpr (!std::is_same_v<Device, cpu>) {
-      detail::copy_bytes<Device, cpu>(b.target.data(), y, sizeof(T) * m_stage_y.size());
-      detail::copy_bytes<Device, cpu>(b.weight.data(), w, sizeof(T) * m_stage_w.size());
+      // asynchronous copies from pinned memory, queued before the forward pass that reads them
+      m_staging.send(st, b.act[0].data(), b.target.data(), b.weight.data());
+      x = b.act[0].data();
       y = b.target.data();
       w = b.weight.data();
     }
@@ -798,7 +797,7 @@ class Sequential {
   std::vector<metrics::MetricSpec> m_metrics;
   Optimizer<T, Device> m_optimizer;
   Buffers m_train;
-  std::vector<T> m_stage_x, m_stage_y, m_stage_w;
+  detail::BatchStaging<T, Device> m_staging;  // host side of each training batch
   std::vector<std::int64_t> m_batch_index;  // 0, 1, 2, ... for train_on_batch
   data::InputTransform<T> m_transform;
 };
