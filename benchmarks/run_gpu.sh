@@ -53,8 +53,16 @@ mkdir -p "$out"
 status=0
 fail() { echo "run_gpu.sh: $1" >&2; [ $status = 0 ] && status=${2:-1}; }
 
+if git rev-parse --is-inside-work-tree > /dev/null 2>&1; then
+  commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)')
+else
+  commit="? (not a git checkout; GIT_COMMIT=... to name it)"
+fi
+commit=${GIT_COMMIT:-$commit}
+written=()  # the outputs of this run, for gpu_compare.py
+
 header() {  # $1 name, $2 command
-  echo "# $1, $(date -u +%Y-%m-%dT%H:%M:%SZ), git ${GIT_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')}$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo "# $1, $(date -u +%Y-%m-%dT%H:%M:%SZ), git $commit"
   echo "# nvidia-smi:"
   if command -v nvidia-smi > /dev/null; then
     nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv 2>&1 | sed 's/^/#   /'
@@ -80,6 +88,7 @@ run_step() {  # $1 name, $2 time limit in seconds, rest: the command
   local rc
   rc=$(tail -1 "$file" | grep -o '[0-9]*$')
   if [ "$rc" != 0 ]; then fail "$name exited with status $rc (124: over its ${limit} s limit); see $file" "$rc"; fi
+  written+=("$file")
   echo "wrote $file"
 }
 
@@ -114,39 +123,48 @@ echo "build done after $(( $(date +%s) - t0 )) s"
 # ---- hepnn ----
 if [ $built = 1 ]; then
   if [ -x "$build/benchmarks/bench_cuda" ]; then
+    json="$out/${stamp}_${gpu_tag}_bench_cuda.json"
+    rm -f "$json"
     run_step bench_cuda 240 "$build/benchmarks/bench_cuda" $tf32_flag $bench_args \
-      --benchmark_out="$out/${stamp}_${gpu_tag}_bench_cuda.json" --benchmark_out_format=json
+      --benchmark_out="$json" --benchmark_out_format=json
+    [ -f "$json" ] && written+=("$json")
   else
     fail "bench_cuda was not built (Google Benchmark not found?)"
   fi
   run_step gpu_table_cuda 120 "$build/benchmarks/gpu_table" --device cuda --batches $gpu_batches \
     --repeats $table_repeats --min-ms $table_min_ms $tf32_flag
+fi
+echo "hepnn on the GPU done after $(( $(date +%s) - t0 )) s"
+
+# ---- PyTorch eager on the same GPU, same workloads ----
+have_torch=0
+if $python -c 'import torch' > /dev/null 2>&1; then
+  have_torch=1
+  run_step torch_gpu_table_cuda 150 $python benchmarks/peers/torch_gpu_table.py --device cuda --batches $gpu_batches \
+    --repeats $table_repeats --min-ms $table_min_ms $tf32_flag
+else
+  fail "$python cannot import torch: no PyTorch comparison"
+fi
+echo "PyTorch on the GPU done after $(( $(date +%s) - t0 )) s"
+
+# ---- the CPU rows last (the slowest, and the least needed if time runs short) ----
+if [ $built = 1 ]; then
   run_step gpu_table_cpu 240 "$build/benchmarks/gpu_table" --device cpu --threads 1,2 --batches $cpu_batches \
     --repeats $cpu_repeats --min-ms $table_min_ms
 fi
-echo "hepnn done after $(( $(date +%s) - t0 )) s"
-
-# ---- PyTorch eager on the same GPU, same workloads ----
-if $python -c 'import torch' > /dev/null 2>&1; then
-  run_step torch_gpu_table_cuda 150 $python benchmarks/peers/torch_gpu_table.py --device cuda --batches $gpu_batches \
-    --repeats $table_repeats --min-ms $table_min_ms $tf32_flag
-  if [ "${TORCH_CPU:-0}" = 1 ]; then
-    run_step torch_gpu_table_cpu 240 $python benchmarks/peers/torch_gpu_table.py --device cpu --threads 1,2 \
-      --batches $cpu_batches --repeats $cpu_repeats --min-ms $table_min_ms
-  fi
-else
-  fail "$python cannot import torch: no PyTorch comparison"
+if [ $have_torch = 1 ] && [ "${TORCH_CPU:-0}" = 1 ]; then
+  run_step torch_gpu_table_cpu 240 $python benchmarks/peers/torch_gpu_table.py --device cpu --threads 1,2 \
+    --batches $cpu_batches --repeats $cpu_repeats --min-ms $table_min_ms
 fi
 
 # ---- side by side ----
 files=()
-for n in gpu_table_cuda gpu_table_cpu torch_gpu_table_cuda torch_gpu_table_cpu bench_cuda.json; do
-  f="$out/${stamp}_${gpu_tag}_$n"; [[ $n == *.json ]] || f="$f.txt"
-  [ -f "$f" ] && files+=("$f")
+for f in "${written[@]}"; do
+  case "$f" in *_bench_cuda.txt) ;; *) files+=("$f") ;; esac
 done
 if [ ${#files[@]} -gt 0 ]; then
   cmp="$out/${stamp}_${gpu_tag}_gpu_compare.txt"
-  { header gpu_compare "python3 benchmarks/gpu_compare.py ${files[*]}"; python3 benchmarks/gpu_compare.py "${files[@]}"; } > "$cmp" 2>&1
+  { header gpu_compare "$python benchmarks/gpu_compare.py ${files[*]}"; $python benchmarks/gpu_compare.py "${files[@]}"; } > "$cmp" 2>&1
   echo "wrote $cmp"
 fi
 echo "all done after $(( $(date +%s) - t0 )) s, status $status"
