@@ -176,6 +176,10 @@ struct Row {
   int calls;
 };
 
+/// cudaMalloc calls made inside timed repeats, over all cuda rows (0 when the caching
+/// allocator serves every call after the warm-up).
+std::size_t timed_device_mallocs = 0;
+
 /// Warm-up (at least two calls, so every input buffer has been used, and at least ~min_ms),
 /// then `repeats` repeats of `calls` calls each; the median time per call.
 template <class Device, class F>
@@ -188,8 +192,11 @@ Row measure(const Options& o, F&& f) {
     warm += last;
   }
   const int calls = std::clamp(int(o.min_ms / std::max(last, 1e-3)) + 1, 1, 10000);
+  std::size_t mallocs = 0;
+  if constexpr (std::is_same_v<Device, cuda>) mallocs = gpu::memory_stats().device_mallocs;
   std::vector<double> per_call;
   for (int r = 0; r < o.repeats; ++r) per_call.push_back(timer.ms(calls, f) / calls);
+  if constexpr (std::is_same_v<Device, cuda>) timed_device_mallocs += gpu::memory_stats().device_mallocs - mallocs;
   return {median(per_call), calls};
 }
 
@@ -308,7 +315,11 @@ int main(int argc, char** argv) {
         run_device<cpu>(o, std::to_string(t));
       }
     set_num_threads(default_threads);  // host-side work of the cuda rows: hepnn's default, as in a program
-    if (have_gpu) run_device<cuda>(o, "-");
+    if (have_gpu) {
+      run_device<cuda>(o, "-");
+      std::printf("# cuda: %zu cudaMalloc calls inside the timed repeats (after each row's warm-up)\n",
+                  timed_device_mallocs);
+    }
   } catch (const Error& e) {
     std::fprintf(stderr, "gpu_table: %s\n", e.what());
     return 1;
