@@ -4,8 +4,9 @@
   usage: gpu_compare.py FILE...   (table outputs, in any order; optionally bench_cuda's JSON
                                    output, --benchmark_out_format=json, for Dense vs GEMM)
 
-Prints (1) hepnn against PyTorch for every row both tables have (same model, mode, device,
-threads, batch): events/s of each and the ratio hepnn / torch (> 1: hepnn faster); (2) hepnn
+Prints (1) hepnn against each peer (torch; torch_pinned when the script ran with --pin-memory)
+for every row both tables have (same model, mode, device, threads, batch): events/s of each
+and the ratio hepnn / peer (> 1: hepnn faster); (2) hepnn
 on the GPU against hepnn on the CPU; (3) the issue's targets, with the measured ratio next to
 each. Only numbers found in the files are printed; missing rows are said to be missing.
 """
@@ -67,17 +68,20 @@ def main(paths):
         else:
             rows.update(read_table(p))
     hepnn = {k[1:]: v for k, v in rows.items() if k[0] == "hepnn"}
-    torch = {k[1:]: v for k, v in rows.items() if k[0] == "torch"}
+    peers = sorted({k[0] for k in rows} - {"hepnn"})
+    by_peer = {p: {k[1:]: v for k, v in rows.items() if k[0] == p} for p in peers}
 
-    print("== hepnn against PyTorch eager (events/s; ratio > 1: hepnn faster) ==")
-    print("model,mode,device,threads,batch,hepnn_events_per_s,torch_events_per_s,hepnn_over_torch")
-    both = sorted(set(hepnn) & set(torch), key=batch_sort)
-    for k in both:
-        print(",".join(k) + f",{hepnn[k]:.1f},{torch[k]:.1f},{hepnn[k] / torch[k]:.3f}")
-    if not both:
-        print("# no row is in both a hepnn and a torch table")
+    for peer in peers or ["torch"]:
+        other = by_peer.get(peer, {})
+        print(f"== hepnn against {peer} (events/s; ratio > 1: hepnn faster) ==")
+        print(f"model,mode,device,threads,batch,hepnn_events_per_s,{peer}_events_per_s,hepnn_over_{peer}")
+        common = sorted(set(hepnn) & set(other), key=batch_sort)
+        for k in common:
+            print(",".join(k) + f",{hepnn[k]:.1f},{other[k]:.1f},{hepnn[k] / other[k]:.3f}")
+        if not common:
+            print(f"# no row is in both a hepnn and a {peer} table")
+        print()
 
-    print()
     print("== hepnn on the GPU against hepnn on the CPU (events/s; speed-up = cuda / cpu) ==")
     threads = sorted({k[3] for k in hepnn if k[2] == "cpu"}, key=int)
     print("model,mode,batch,cuda_events_per_s," + ",".join(f"cpu{t}_events_per_s,cuda_over_cpu{t}" for t in threads))
@@ -96,13 +100,16 @@ def main(paths):
     print("== targets of the CUDA backend issue (H100) ==")
     for model, target, what in (("mlp", 2.0, "small-MLP training >= 2x PyTorch eager"),
                                 ("cnn", 1.0, "CNN training >= 1x PyTorch eager")):
-        ks = [k for k in both if k[0] == model and k[1] == "train" and k[2] == "cuda"]
-        if not ks:
-            print(f"{what}: no measurement")
-            continue
-        cells = ", ".join(f"batch {k[4]}: {hepnn[k] / torch[k]:.2f}" for k in ks)
-        met = [k[4] for k in ks if hepnn[k] / torch[k] >= target]
-        print(f"{what}: hepnn/torch {cells}; met at batch {', '.join(met) if met else 'none'}")
+        for peer in [p for p in ("torch", "torch_pinned") if p in by_peer] or ["torch"]:
+            other = by_peer.get(peer, {})
+            ks = sorted((k for k in set(hepnn) & set(other) if k[0] == model and k[1] == "train" and k[2] == "cuda"),
+                        key=batch_sort)
+            if not ks:
+                print(f"{what} ({peer}): no measurement")
+                continue
+            cells = ", ".join(f"batch {k[4]}: {hepnn[k] / other[k]:.2f}" for k in ks)
+            met = [k[4] for k in ks if hepnn[k] / other[k] >= target]
+            print(f"{what} ({peer}): hepnn/{peer} {cells}; met at batch {', '.join(met) if met else 'none'}")
     big = sorted(k for k in dense if k[0] >= 1024)
     if big:
         cells = ", ".join(f"{m}x{kk}->{n}: {dense[(m, kk, n)]:.2f}" for (m, kk, n) in big)

@@ -15,7 +15,8 @@
 # batch 1024) under 4.
 # Environment: JOBS (build jobs, default nproc), CMAKE_ARGS (more -D options, e.g. -DEigen3_DIR=..),
 # PYTHON (default python3), TORCH_CPU=1 (also time PyTorch on the CPU: about twice the peer's
-# time), TF32=1 (TF32 products for hepnn and PyTorch alike; default plain FP32).
+# time), TORCH_PINNED=0/1 (PyTorch on the GPU once more with pinned host memory; default 1,
+# 0 with --quick), TF32=1 (TF32 products for hepnn and PyTorch alike; default plain FP32).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +24,7 @@ quick=0
 for a in "$@"; do
   case "$a" in
     --quick) quick=1 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "run_gpu.sh: unknown option $a (only --quick)" >&2; exit 2 ;;
   esac
 done
@@ -142,6 +143,10 @@ if $python -c 'import torch' > /dev/null 2>&1; then
   have_torch=1
   run_step torch_gpu_table_cuda 150 $python benchmarks/peers/torch_gpu_table.py --device cuda --batches $gpu_batches \
     --repeats $table_repeats --min-ms $table_min_ms $tf32_flag
+  if [ "${TORCH_PINNED:-$((1 - quick))}" = 1 ]; then  # PyTorch with pinned host batches (peer torch_pinned)
+    run_step torch_gpu_table_cuda_pinned 150 $python benchmarks/peers/torch_gpu_table.py --device cuda \
+      --batches $gpu_batches --repeats $table_repeats --min-ms $table_min_ms $tf32_flag --pin-memory
+  fi
 else
   fail "$python cannot import torch: no PyTorch comparison"
 fi

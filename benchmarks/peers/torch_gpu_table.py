@@ -18,7 +18,7 @@ default). Inputs are random (fixed seed).
 
   usage: torch_gpu_table.py [--device cpu|cuda|all] [--threads 1,2] [--batches 1,4,16,128,512,1024,4096]
                             [--repeats 7] [--model mlp|cnn|all] [--mode infer|train|all] [--min-ms 20]
-                            [--tf32] [--cudnn-benchmark]
+                            [--tf32] [--cudnn-benchmark] [--pin-memory]
 """
 import argparse
 import os
@@ -54,6 +54,9 @@ def parse_args(argv):
     p.add_argument("--min-ms", type=float, default=20.0, help="about this long per timed repeat")
     p.add_argument("--tf32", action="store_true", help="TF32 tensor cores for products and convolutions")
     p.add_argument("--cudnn-benchmark", action="store_true", help="torch.backends.cudnn.benchmark = True")
+    p.add_argument("--pin-memory", action="store_true",
+                   help="host batches and outputs in pinned memory, copies with non_blocking=True "
+                        "(as DataLoader(pin_memory=True)); the rows are then named peer torch_pinned")
     a = p.parse_args(argv)
     if a.repeats <= 0:
         p.error("--repeats must be positive")
@@ -72,11 +75,12 @@ def make_model(which):
         nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10))
 
 
-def random_batches(which, batch):
+def random_batches(which, batch, pin):
     """Two host batches of random images in [0, 1) with random labels 0..9, used in turn."""
     shape = (batch, 784) if which == "mlp" else (batch, 1, 28, 28)
     g = torch.Generator().manual_seed(1)
-    return [(torch.rand(shape, generator=g), torch.randint(0, 10, (batch,), generator=g)) for _ in range(2)]
+    out = [(torch.rand(shape, generator=g), torch.randint(0, 10, (batch,), generator=g)) for _ in range(2)]
+    return [(x.pin_memory(), y.pin_memory()) for x, y in out] if pin else out
 
 
 class Timer:
@@ -118,12 +122,17 @@ def measure(args, device, f):
 
 
 def print_row(model, mode, device, threads, batch, args, ms, calls):
-    print(f"torch,{model},{mode},{device},{threads},{batch},{ms:.5f},{ms / batch:.6f},{1e3 * batch / ms:.1f},"
+    print(f"{peer_name(args)},{model},{mode},{device},{threads},{batch},{ms:.5f},{ms / batch:.6f},{1e3 * batch / ms:.1f},"
           f"{args.repeats},{calls},{'cuda_event' if device == 'cuda' else 'perf_counter'}", flush=True)
+
+
+def peer_name(args):
+    return "torch_pinned" if args.pin_memory else "torch"
 
 
 def run_device(args, device, threads):
     dev = torch.device(device)
+    pin = args.pin_memory and device == "cuda"
     for which in ("mlp", "cnn"):
         if args.model not in ("all", which):
             continue
@@ -131,17 +140,17 @@ def run_device(args, device, threads):
         model = make_model(which).to(dev)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         for batch in args.batches:
-            batches = random_batches(which, batch)
+            batches = random_batches(which, batch, pin)
             if args.mode != "train":
                 model.eval()
-                out = torch.empty(batch, 10)
+                out = torch.empty(batch, 10, pin_memory=pin)
                 state = {"i": 0}
 
                 def infer():
                     x = batches[state["i"] % 2][0]
                     state["i"] += 1
                     with torch.inference_mode():
-                        out.copy_(model(x.to(dev)))
+                        out.copy_(model(x.to(dev, non_blocking=pin)))
 
                 ms, calls = measure(args, device, infer)
                 print_row(which, "infer", device, threads, batch, args, ms, calls)
@@ -152,7 +161,7 @@ def run_device(args, device, threads):
                 def train():
                     x, y = batches[state["i"] % 2]
                     state["i"] += 1
-                    x, y = x.to(dev), y.to(dev)
+                    x, y = x.to(dev, non_blocking=pin), y.to(dev, non_blocking=pin)
                     opt.zero_grad(set_to_none=True)
                     loss = F.cross_entropy(model(x), y)
                     loss.backward()
@@ -192,7 +201,8 @@ def header(args, want_gpu, have_gpu):
               f"TF32 matmul {'on' if torch.backends.cuda.matmul.allow_tf32 else 'off'}, "
               f"TF32 cudnn {'on' if torch.backends.cudnn.allow_tf32 else 'off'}, "
               f"cudnn.benchmark {'on' if torch.backends.cudnn.benchmark else 'off'}; "
-              f"cuda rows with torch's default CPU thread setting ({torch.get_num_threads()})")
+              f"cuda rows with torch's default CPU thread setting ({torch.get_num_threads()}); "
+              f"host memory {'pinned, non_blocking copies' if args.pin_memory else 'pageable (default)'}")
     elif want_gpu:
         print("# gpu: none (no CUDA GPU): the cuda rows are skipped")
     else:
