@@ -197,3 +197,37 @@ TEST_CASE("cuda kernel bodies: loss rows match the CPU's losses and gradients", 
   CHECK(std::isnan(el::loss_row(p, 3, 1, pred, label, 1.0, 1.0, grad)));
   CHECK(grad[0] == 0.0);
 }
+
+namespace {
+/// The reference column-major BLAS gemm: C = alpha op(X) op(Y) + beta C, X (m, k), Y (k, n) after op.
+void blas_gemm(bool tx, bool ty, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* X,
+               std::int64_t ldx, const double* Y, std::int64_t ldy, double beta, double* C, std::int64_t ldc) {
+  for (std::int64_t j = 0; j < n; ++j)
+    for (std::int64_t i = 0; i < m; ++i) {
+      double s = 0;
+      for (std::int64_t p = 0; p < k; ++p) s += (tx ? X[p + i * ldx] : X[i + p * ldx]) * (ty ? Y[j + p * ldy] : Y[p + j * ldy]);
+      C[i + j * ldc] = alpha * s + beta * C[i + j * ldc];
+    }
+}
+}  // namespace
+
+TEST_CASE("cuda kernel bodies: the row-major to cuBLAS column-major mapping of gemm matches the CPU product",
+          "[ops][cuda-host]") {
+  std::mt19937 rng(35);
+  for (std::int64_t M : {1, 4, 7})
+    for (std::int64_t N : {1, 5})
+      for (std::int64_t K : {1, 3, 8})
+        for (bool ta : {false, true})
+          for (bool tb : {false, true}) {
+            INFO("M " << M << " N " << N << " K " << K << " ta " << ta << " tb " << tb);
+            const auto A = random_vector<double>(rng, static_cast<std::size_t>(M * K));
+            const auto B = random_vector<double>(rng, static_cast<std::size_t>(K * N));
+            auto C_cpu = random_vector<double>(rng, static_cast<std::size_t>(M * N));
+            auto C_map = C_cpu;
+            ops::gemm<cpu>(ta, tb, M, N, K, 0.5, A.data(), B.data(), -1.25, C_cpu.data());
+            const auto cm = el::column_major_gemm(ta, tb, M, N, K);
+            blas_gemm(cm.trans_first, cm.trans_second, cm.m, cm.n, cm.k, 0.5, B.data(), cm.ld_first, A.data(),
+                      cm.ld_second, -1.25, C_map.data(), cm.ldc);
+            require_close(C_map, C_cpu, "gemm through the column-major mapping");
+          }
+}

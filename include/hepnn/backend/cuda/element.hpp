@@ -16,6 +16,20 @@
 
 namespace hepnn::backend::cuda::element {
 
+/// A row-major product C (M, N) = op(A) op(B) as the column-major BLAS call cuBLAS makes:
+/// C^T = op(B)^T op(A)^T on the same buffers, so the first operand is B and the second A.
+struct ColumnMajorGemm {
+  bool trans_first, trans_second;  // op of B, op of A
+  std::int64_t m, n, k;            // C^T is (m, n) = (N, M); k = K
+  std::int64_t ld_first, ld_second, ldc;
+};
+HEPNN_HOST_DEVICE inline ColumnMajorGemm column_major_gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N,
+                                                           std::int64_t K) {
+  // B row-major (K, N) is column-major (N, K) with leading dimension N; transposed, (N, K) row-major has K.
+  // A row-major (M, K) is column-major (K, M) with leading dimension K; transposed, (K, M) row-major has M.
+  return {trans_b, trans_a, N, M, K, trans_b ? K : N, trans_a ? M : K, N};
+}
+
 /// Element e of the im2col matrix (C*KH*KW, S*OH*OW): the input pixel it copies, or 0.
 template <class T>
 HEPNN_HOST_DEVICE inline T im2col_at(const Conv2DGeometry& g, std::int64_t S, const T* x, std::int64_t e) {
