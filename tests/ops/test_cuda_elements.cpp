@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "hepnn/backend/cuda/element.hpp"
+#include "hepnn/ops/batchnorm.hpp"
 #include "hepnn/ops/conv.hpp"
 #include "hepnn/ops/elementwise.hpp"
 #include "hepnn/ops/gemm.hpp"
 #include "hepnn/ops/loss.hpp"
+#include "hepnn/ops/optim.hpp"
 #include "hepnn/ops/pooling.hpp"
 #include "support/gradcheck.hpp"
 
@@ -230,4 +232,67 @@ TEST_CASE("cuda kernel bodies: the row-major to cuBLAS column-major mapping of g
                       cm.ld_second, -1.25, C_map.data(), cm.ldc);
             require_close(C_map, C_cpu, "gemm through the column-major mapping");
           }
+}
+
+TEST_CASE("cuda kernel bodies: optimizer updates and batch normalisation with given statistics match the CPU backend",
+          "[ops][cuda-host]") {
+  std::mt19937 rng(36);
+  const std::int64_t n = 1037;
+  for (int which = 0; which < 6; ++which) {
+    INFO("optimizer " << which);
+    auto p_cpu = random_vector<float>(rng, static_cast<std::size_t>(n)), s1_cpu = std::vector<float>(p_cpu.size(), 0.0f);
+    auto s2_cpu = s1_cpu, p_el = p_cpu, s1_el = s1_cpu, s2_el = s2_cpu;
+    for (int step = 1; step <= 4; ++step) {
+      const auto g = random_vector<float>(rng, static_cast<std::size_t>(n));
+      const float lr = 1e-2f, b1 = 0.9f, b2 = 0.999f, eps = 1e-7f, wd = 0.01f;
+      switch (which) {
+        case 0:
+          ops::sgd_update<cpu>(n, p_cpu.data(), g.data(), s1_cpu.data(), lr, 0.0f, false, wd);
+          for (std::int64_t i = 0; i < n; ++i) el::sgd_at(p_el.data(), g.data(), s1_el.data(), lr, 0.0f, false, wd, i);
+          break;
+        case 1:
+          ops::sgd_update<cpu>(n, p_cpu.data(), g.data(), s1_cpu.data(), lr, 0.9f, true, 0.0f);
+          for (std::int64_t i = 0; i < n; ++i) el::sgd_at(p_el.data(), g.data(), s1_el.data(), lr, 0.9f, true, 0.0f, i);
+          break;
+        case 2:
+        case 3: {
+          const bool decoupled = which == 3;
+          ops::adam_update<cpu>(n, p_cpu.data(), g.data(), s1_cpu.data(), s2_cpu.data(), lr, b1, b2, eps, step, wd, decoupled);
+          // the step constants as backend/cuda/optim.cuh computes them
+          const float bc1 = 1.0f - float(std::pow(double(b1), double(step))), bc2 = 1.0f - float(std::pow(double(b2), double(step)));
+          const float step_size = lr / bc1, inv = 1.0f / std::sqrt(bc2);
+          const float l2 = decoupled ? 0.0f : wd, shrink = decoupled ? 1.0f - lr * wd : 1.0f;
+          for (std::int64_t i = 0; i < n; ++i)
+            el::adam_at(p_el.data(), g.data(), s1_el.data(), s2_el.data(), b1, b2, eps, step_size, inv, l2, shrink, i);
+          break;
+        }
+        case 4:
+          ops::rmsprop_update<cpu>(n, p_cpu.data(), g.data(), s1_cpu.data(), lr, 0.9f, eps, wd);
+          for (std::int64_t i = 0; i < n; ++i) el::rmsprop_at(p_el.data(), g.data(), s1_el.data(), lr, 0.9f, eps, wd, i);
+          break;
+        default:
+          ops::adagrad_update<cpu>(n, p_cpu.data(), g.data(), s1_cpu.data(), lr, eps, wd);
+          for (std::int64_t i = 0; i < n; ++i) el::adagrad_at(p_el.data(), g.data(), s1_el.data(), lr, eps, wd, i);
+      }
+    }
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto k = static_cast<std::size_t>(i);
+      INFO("element " << i);
+      REQUIRE(std::abs(p_el[k] - p_cpu[k]) <= 1e-6f * (1.0f + std::abs(p_cpu[k])));
+      REQUIRE(std::abs(s1_el[k] - s1_cpu[k]) <= 1e-6f * (1.0f + std::abs(s1_cpu[k])));
+    }
+  }
+  // batch normalisation in inference, (B, C, inner) = (3, 4, 5)
+  const std::int64_t B = 3, C = 4, inner = 5, nb = B * C * inner;
+  const auto x = random_vector<double>(rng, static_cast<std::size_t>(nb), 1, 3), gamma = random_vector<double>(rng, 4);
+  const auto beta = random_vector<double>(rng, 4), mean = random_vector<double>(rng, 4, 1, 3);
+  const auto var = random_vector<double>(rng, 4, 0.5, 2);
+  std::vector<double> y_cpu(static_cast<std::size_t>(nb)), h_cpu(y_cpu.size()), y_el(y_cpu.size()), h_el(y_cpu.size());
+  ops::batchnorm_forward_inference<cpu>(B, C, inner, x.data(), gamma.data(), beta.data(), mean.data(), var.data(), 1e-3,
+                                        y_cpu.data(), h_cpu.data());
+  for (std::int64_t o = 0; o < nb; ++o)
+    y_el[static_cast<std::size_t>(o)] = el::batchnorm_inference_at(C, inner, x.data(), gamma.data(), beta.data(), mean.data(),
+                                                                  var.data(), 1e-3, h_el.data(), o);
+  require_close(y_el, y_cpu, "batch norm inference");
+  require_close(h_el, h_cpu, "batch norm xhat");
 }

@@ -280,4 +280,58 @@ HEPNN_HOST_DEVICE inline double loss_row(const LossParams& p, std::int64_t C, st
   return wi * li;
 }
 
+/// Optimizer updates of element i, the formulas of backend/cpu/optim.hpp.
+template <class T>
+HEPNN_HOST_DEVICE inline void sgd_at(T* p, const T* g, T* v, T lr, T momentum, bool nesterov, T weight_decay,
+                                     std::int64_t i) {
+  const T gi = g[i] + weight_decay * p[i];
+  if (momentum == T(0)) {
+    p[i] -= lr * gi;
+  } else {
+    const T vi = momentum * v[i] + gi;
+    v[i] = vi;
+    p[i] -= lr * (nesterov ? gi + momentum * vi : vi);
+  }
+}
+/// Adam / AdamW with the step constants precomputed as the CPU does: step_size = lr / (1 -
+/// beta1^t), inv_sqrt_bc2 = 1 / sqrt(1 - beta2^t), l2 = weight decay added to the gradient (Adam),
+/// shrink = 1 - lr * weight decay (AdamW).
+template <class T>
+HEPNN_HOST_DEVICE inline void adam_at(T* p, const T* g, T* m, T* v, T beta1, T beta2, T eps, T step_size, T inv_sqrt_bc2,
+                                      T l2, T shrink, std::int64_t i) {
+  const T pi = p[i];
+  const T gi = g[i] + l2 * pi;
+  const T mi = beta1 * m[i] + (T(1) - beta1) * gi;
+  const T vi = beta2 * v[i] + (T(1) - beta2) * gi * gi;
+  m[i] = mi;
+  v[i] = vi;
+  p[i] = pi * shrink - step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
+}
+template <class T>
+HEPNN_HOST_DEVICE inline void rmsprop_at(T* p, const T* g, T* s, T lr, T rho, T eps, T weight_decay, std::int64_t i) {
+  const T gi = g[i] + weight_decay * p[i];
+  const T si = rho * s[i] + (T(1) - rho) * gi * gi;
+  s[i] = si;
+  p[i] -= lr * gi / (std::sqrt(si) + eps);
+}
+template <class T>
+HEPNN_HOST_DEVICE inline void adagrad_at(T* p, const T* g, T* a, T lr, T eps, T weight_decay, std::int64_t i) {
+  const T gi = g[i] + weight_decay * p[i];
+  const T ai = a[i] + gi * gi;
+  a[i] = ai;
+  p[i] -= lr * gi / (std::sqrt(ai) + eps);
+}
+
+/// Batch normalisation with given statistics, element o of (B, C, inner).
+template <class T>
+HEPNN_HOST_DEVICE inline T batchnorm_inference_at(std::int64_t C, std::int64_t inner, const T* x, const T* gamma,
+                                                  const T* beta, const T* mean, const T* var, T eps, T* xhat,
+                                                  std::int64_t o) {
+  const std::int64_t c = (o / inner) % C;
+  const double inv = 1.0 / std::sqrt(double(var[c]) + double(eps));
+  const T h = T(double(x[o] - mean[c]) * inv);
+  if (xhat) xhat[o] = h;
+  return (gamma ? gamma[c] : T(1)) * h + (beta ? beta[c] : T(0));
+}
+
 }  // namespace hepnn::backend::cuda::element
