@@ -76,10 +76,9 @@ class Sequential {
   struct Buffers {
     std::int64_t capacity = 0;
     bool training = false;
-    std::vector<Tensor<T, Device>> act;   // act[0]: staged input (GPU only), act[i + 1]: output of layer i
+    std::vector<Tensor<T, Device>> act;   // act[0]: predict's staged input (GPU only), act[i + 1]: output of layer i
     std::vector<Tensor<T, Device>> grad;  // grad[i]: d loss / d act[i]
     std::vector<Tensor<T, Device>> ws;    // per-layer training workspace
-    Tensor<T, Device> target, weight;
   };
 
  public:
@@ -695,8 +694,6 @@ class Sequential {
     }
     if (training) {
       b.grad.emplace_back(output_shape().with_batch(batch));
-      b.target = Tensor<T, Device>(Shape{batch * std::max<std::int64_t>(output_shape().size(), 1)});
-      b.weight = Tensor<T, Device>(Shape{batch});
     }
   }
 
@@ -734,12 +731,13 @@ class Sequential {
     data::Dataset<T>::gather_rows(d.targets(), idx, B, st.y);
     for (std::int64_t i = 0; i < B; ++i) st.w[i] = weights[idx[i]];
     const T *x = st.x, *y = st.y, *w = st.w;
+    detail::StagedBatch<T> on_device = st;
     if constexpr (!std::is_same_v<Device, cpu>) {
-      // asynchronous copies from pinned memory, queued before the forward pass that reads them
-      m_staging.send(st, b.act[0].data(), b.target.data(), b.weight.data());
-      x = b.act[0].data();
-      y = b.target.data();
-      w = b.weight.data();
+      // asynchronous copies from pinned memory on the copy stream; the forward pass waits for them
+      on_device = m_staging.send(st);
+      x = on_device.x;
+      y = on_device.y;
+      w = on_device.w;
     }
     Pass pass{training, m_seed, std::uint64_t(m_optimizer.iterations()), 0};
     const T* out = forward(b, x, B, pass);
@@ -761,6 +759,7 @@ class Sequential {
       }
       m_optimizer.step(m_params.data(), m_grads.data());
     }
+    if constexpr (!std::is_same_v<Device, cpu>) m_staging.release(on_device);  // the slot may be refilled
     return loss;
   }
 

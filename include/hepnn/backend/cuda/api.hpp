@@ -17,7 +17,7 @@ int device_count() noexcept;
 inline bool available() noexcept { return device_count() > 0; }
 /// Name and compute capability of the device hepnn uses, e.g. "NVIDIA H100 80GB HBM3 (sm_90)".
 std::string device_name();
-/// Waits until all work hepnn queued on its stream has finished.
+/// Waits until all work hepnn queued on its streams has finished.
 void synchronize();
 /// Matrix products of float tensors on TF32 tensor cores (10-bit mantissa inputs, FP32
 /// accumulation): off by default; process-wide. Double products are never affected.
@@ -47,21 +47,30 @@ void deallocate_pinned(void* ptr) noexcept;
 void copy_host_to_device(void* dst, const void* src, std::size_t bytes);
 void copy_device_to_host(void* dst, const void* src, std::size_t bytes);
 void copy_device_to_device(void* dst, const void* src, std::size_t bytes);
-/// host (pinned, from allocate_pinned) -> device without waiting: src must stay untouched until
-/// an event recorded after this call has completed.
-void copy_host_to_device_async(void* dst, const void* src, std::size_t bytes);
+/// hepnn's two streams: every kernel, product and plain copy runs on `compute`; training
+/// batches are copied on `copy`, so that the copy of the next batch overlaps the current one's
+/// compute. Events order the two.
+enum class Queue { compute, copy };
 
-/// Events on hepnn's stream: for staging-buffer reuse and for timing (benchmarks).
+/// host (pinned, from allocate_pinned) -> device without waiting: src must stay untouched until
+/// an event recorded on the same queue after this call has completed.
+void copy_host_to_device_async(void* dst, const void* src, std::size_t bytes, Queue q = Queue::compute);
+
+/// Events on hepnn's streams: for ordering the copy and compute streams, staging-buffer reuse
+/// and timing (benchmarks).
 class Event {
  public:
   Event();
   ~Event();
   Event(const Event&) = delete;
   Event& operator=(const Event&) = delete;
-  /// Marks the current end of the stream's queued work.
-  void record();
+  /// Marks the current end of the queue's work.
+  void record(Queue q = Queue::compute);
   /// Blocks the calling thread until the recorded work has finished (immediately when never recorded).
   void synchronize();
+  /// Makes work queued later on `q` wait for the recorded work, without blocking the host
+  /// (nothing to wait for when never recorded).
+  void wait_on(Queue q);
   /// Milliseconds between two recorded events (both must have completed).
   static float elapsed_ms(const Event& start, const Event& stop);
 

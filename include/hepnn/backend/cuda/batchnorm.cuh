@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 
+#include "hepnn/backend/cuda/element.hpp"
 #include "hepnn/backend/cuda/elementwise.cuh"
 
 namespace hepnn::backend::cuda {
@@ -58,13 +59,7 @@ template <class T>
 __global__ void bn_forward_inference(std::int64_t B, std::int64_t C, std::int64_t inner, const T* __restrict__ x,
                                      const T* __restrict__ gamma, const T* __restrict__ beta, const T* __restrict__ mean,
                                      const T* __restrict__ var, T eps, T* __restrict__ y, T* __restrict__ xhat) {
-  HEPNN_GRID_STRIDE(o, B * C * inner) {
-    const std::int64_t c = (o / inner) % C;
-    const double inv = 1.0 / sqrt(double(var[c]) + double(eps));
-    const T h = T(double(x[o] - mean[c]) * inv);
-    if (xhat) xhat[o] = h;
-    y[o] = (gamma ? gamma[c] : T(1)) * h + (beta ? beta[c] : T(0));
-  }
+  HEPNN_GRID_STRIDE(o, B * C * inner) y[o] = element::batchnorm_inference_at(C, inner, x, gamma, beta, mean, var, eps, xhat, o);
 }
 
 template <class T>

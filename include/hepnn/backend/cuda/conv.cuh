@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "hepnn/backend/cuda/element.hpp"
 #include "hepnn/backend/cuda/elementwise.cuh"
 #include "hepnn/backend/cuda/gemm.cuh"
 #include "hepnn/ops/conv_geometry.hpp"
@@ -15,60 +16,25 @@ namespace hepnn::backend::cuda {
 
 namespace kernels {
 
-/// col[(c, i, j), s * P + (oh, ow)] = x[s, c, oh*SH - PT + i*DH, ow*SW - PL + j*DW] or 0.
 template <class T>
 __global__ void im2col(Conv2DGeometry g, std::int64_t S, const T* __restrict__ x, T* __restrict__ col) {
-  const std::int64_t P = g.OH * g.OW, ld = S * P, K = g.C * g.KH * g.KW;
-  HEPNN_GRID_STRIDE(e, K * ld) {
-    const std::int64_t r = e / ld, q = e % ld;
-    const std::int64_t s = q / P, pix = q % P, oh = pix / g.OW, ow = pix % g.OW;
-    const std::int64_t c = r / (g.KH * g.KW), ij = r % (g.KH * g.KW), i = ij / g.KW, j = ij % g.KW;
-    const std::int64_t ih = oh * g.SH - g.PT + i * g.DH, iw = ow * g.SW - g.PL + j * g.DW;
-    col[e] = (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) ? x[((s * g.C + c) * g.H + ih) * g.W + iw] : T(0);
-  }
+  HEPNN_GRID_STRIDE(e, g.C * g.KH * g.KW * S * g.OH * g.OW) col[e] = element::im2col_at(g, S, x, e);
 }
 
-/// dx[s, c, ih, iw] = sum of the col entries that im2col took from that pixel (overwrites dx).
 template <class T>
 __global__ void col2im(Conv2DGeometry g, std::int64_t S, const T* __restrict__ col, T* __restrict__ dx) {
-  const std::int64_t P = g.OH * g.OW, ld = S * P;
-  HEPNN_GRID_STRIDE(e, S * g.C * g.H * g.W) {
-    const std::int64_t iw = e % g.W, ih = (e / g.W) % g.H, c = (e / (g.W * g.H)) % g.C, s = e / (g.W * g.H * g.C);
-    T acc = T(0);
-    for (std::int64_t i = 0; i < g.KH; ++i) {
-      const std::int64_t th = ih + g.PT - i * g.DH;  // = oh * SH
-      if (th < 0 || th % g.SH != 0) continue;
-      const std::int64_t oh = th / g.SH;
-      if (oh >= g.OH) continue;
-      for (std::int64_t j = 0; j < g.KW; ++j) {
-        const std::int64_t tw = iw + g.PL - j * g.DW;
-        if (tw < 0 || tw % g.SW != 0) continue;
-        const std::int64_t ow = tw / g.SW;
-        if (ow >= g.OW) continue;
-        acc += col[((c * g.KH + i) * g.KW + j) * ld + s * P + oh * g.OW + ow];
-      }
-    }
-    dx[e] = acc;
-  }
+  HEPNN_GRID_STRIDE(e, S * g.C * g.H * g.W) dx[e] = element::col2im_at(g, S, col, e);
 }
 
-/// y[s, f, q] = tmp[f, s * P + q] + b[f] for the S samples of a chunk.
 template <class T>
 __global__ void fsp_to_sfp_bias(std::int64_t F, std::int64_t S, std::int64_t P, const T* __restrict__ tmp,
                                 const T* __restrict__ b, T* __restrict__ y) {
-  HEPNN_GRID_STRIDE(e, F * S * P) {
-    const std::int64_t q = e % P, f = (e / P) % F, s = e / (P * F);
-    y[e] = tmp[f * S * P + s * P + q] + (b ? b[f] : T(0));
-  }
+  HEPNN_GRID_STRIDE(e, F * S * P) y[e] = element::fsp_to_sfp_at(F, S, P, tmp, b, e);
 }
 
-/// tmp[f, s * P + q] = dy[s, f, q].
 template <class T>
 __global__ void sfp_to_fsp(std::int64_t F, std::int64_t S, std::int64_t P, const T* __restrict__ dy, T* __restrict__ tmp) {
-  HEPNN_GRID_STRIDE(e, F * S * P) {
-    const std::int64_t q = e % (S * P), f = e / (S * P), s = q / P, pix = q % P;
-    tmp[e] = dy[(s * F + f) * P + pix];
-  }
+  HEPNN_GRID_STRIDE(e, F * S * P) tmp[e] = element::sfp_to_fsp_at(F, S, P, dy, e);
 }
 
 }  // namespace kernels

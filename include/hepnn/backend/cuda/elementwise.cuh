@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "hepnn/backend/cuda/element.hpp"
 #include "hepnn/backend/cuda/runtime.cuh"
 #include "hepnn/core/philox.hpp"
 #include "hepnn/ops/activation_kind.hpp"
@@ -135,18 +136,7 @@ __global__ void softmax_backward(std::int64_t rows, std::int64_t cols, const T* 
 template <class T>
 __global__ void dropout(std::int64_t n, std::uint32_t threshold, T scale, std::uint64_t seed, std::uint64_t stream,
                         const T* x, T* y) {
-  const std::int64_t blocks = (n + 3) / 4;
-  HEPNN_GRID_STRIDE(k, blocks) {
-    const std::uint64_t blk = std::uint64_t(k);
-    const PhiloxBlock u = philox4x32_10(
-        PhiloxBlock{{static_cast<std::uint32_t>(blk), static_cast<std::uint32_t>(blk >> 32),
-                     static_cast<std::uint32_t>(stream), static_cast<std::uint32_t>(stream >> 32)}},
-        static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
-    for (int j = 0; j < 4; ++j) {
-      const std::int64_t i = 4 * k + j;
-      if (i < n) y[i] = (u.v[j] >> 8) >= threshold ? x[i] * scale : T(0);
-    }
-  }
+  HEPNN_GRID_STRIDE(k, (n + 3) / 4) element::dropout_block(n, threshold, scale, seed, stream, x, y, k);
 }
 
 /// Deterministic sums in double: a fixed grid for a given n, a fixed tree inside each block,

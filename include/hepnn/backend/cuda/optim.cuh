@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "hepnn/backend/cuda/element.hpp"
 #include "hepnn/backend/cuda/elementwise.cuh"
 
 namespace hepnn::backend::cuda {
@@ -14,52 +15,25 @@ namespace kernels {
 template <class T>
 __global__ void sgd(std::int64_t n, T* __restrict__ p, const T* __restrict__ g, T* __restrict__ v, T lr, T momentum,
                     bool nesterov, T weight_decay) {
-  HEPNN_GRID_STRIDE(i, n) {
-    const T gi = g[i] + weight_decay * p[i];
-    if (momentum == T(0)) {
-      p[i] -= lr * gi;
-    } else {
-      const T vi = momentum * v[i] + gi;
-      v[i] = vi;
-      p[i] -= lr * (nesterov ? gi + momentum * vi : vi);
-    }
-  }
+  HEPNN_GRID_STRIDE(i, n) element::sgd_at(p, g, v, lr, momentum, nesterov, weight_decay, i);
 }
 
 template <class T>
 __global__ void adam(std::int64_t n, T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, T* __restrict__ v,
                      T beta1, T beta2, T eps, T step_size, T inv_sqrt_bc2, T l2, T shrink) {
-  HEPNN_GRID_STRIDE(i, n) {
-    const T pi = p[i];
-    const T gi = g[i] + l2 * pi;
-    const T mi = beta1 * m[i] + (T(1) - beta1) * gi;
-    const T vi = beta2 * v[i] + (T(1) - beta2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = pi * shrink - step_size * mi / (sqrt(vi) * inv_sqrt_bc2 + eps);
-  }
+  HEPNN_GRID_STRIDE(i, n) element::adam_at(p, g, m, v, beta1, beta2, eps, step_size, inv_sqrt_bc2, l2, shrink, i);
 }
 
 template <class T>
 __global__ void rmsprop(std::int64_t n, T* __restrict__ p, const T* __restrict__ g, T* __restrict__ s, T lr, T rho, T eps,
                         T weight_decay) {
-  HEPNN_GRID_STRIDE(i, n) {
-    const T gi = g[i] + weight_decay * p[i];
-    const T si = rho * s[i] + (T(1) - rho) * gi * gi;
-    s[i] = si;
-    p[i] -= lr * gi / (sqrt(si) + eps);
-  }
+  HEPNN_GRID_STRIDE(i, n) element::rmsprop_at(p, g, s, lr, rho, eps, weight_decay, i);
 }
 
 template <class T>
 __global__ void adagrad(std::int64_t n, T* __restrict__ p, const T* __restrict__ g, T* __restrict__ a, T lr, T eps,
                         T weight_decay) {
-  HEPNN_GRID_STRIDE(i, n) {
-    const T gi = g[i] + weight_decay * p[i];
-    const T ai = a[i] + gi * gi;
-    a[i] = ai;
-    p[i] -= lr * gi / (sqrt(ai) + eps);
-  }
+  HEPNN_GRID_STRIDE(i, n) element::adagrad_at(p, g, a, lr, eps, weight_decay, i);
 }
 
 }  // namespace kernels

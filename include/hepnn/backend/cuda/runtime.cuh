@@ -80,7 +80,8 @@ inline void check_launch(const char* kernel, const char* file, int line) {
 /// the CUDA runtime may already be unloaded, and freeing into it would fail.
 struct Context {
   int device = 0;
-  cudaStream_t stream = nullptr;
+  cudaStream_t stream = nullptr;       // kernels, products, plain copies
+  cudaStream_t copy_stream = nullptr;  // training batches, host -> device
   cublasHandle_t blas = nullptr;
   cudaDeviceProp props{};
 
@@ -98,6 +99,7 @@ struct Context {
       HEPNN_CUDA_CHECK(cudaGetDevice(&c->device));
       HEPNN_CUDA_CHECK(cudaGetDeviceProperties(&c->props, c->device));
       HEPNN_CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
+      HEPNN_CUDA_CHECK(cudaStreamCreateWithFlags(&c->copy_stream, cudaStreamNonBlocking));
       HEPNN_CUBLAS_CHECK(cublasCreate(&c->blas));
       HEPNN_CUBLAS_CHECK(cublasSetStream(c->blas, c->stream));
       HEPNN_CUBLAS_CHECK(cublasSetPointerMode(c->blas, CUBLAS_POINTER_MODE_HOST));
@@ -111,6 +113,10 @@ struct Context {
 };
 
 inline cudaStream_t stream() { return Context::get().stream; }
+inline cudaStream_t stream(Queue q) {
+  const Context& c = Context::get();
+  return q == Queue::copy ? c.copy_stream : c.stream;
+}
 
 inline std::atomic<bool>& tf32_flag() {
   static std::atomic<bool> on{false};
@@ -265,7 +271,11 @@ std::string device_name() {
                                c.props.totalGlobalMem >> 20, " MiB)");
 }
 
-void synchronize() { HEPNN_CUDA_CHECK(cudaStreamSynchronize(detail::stream())); }
+void synchronize() {
+  const auto& c = detail::Context::get();
+  HEPNN_CUDA_CHECK(cudaStreamSynchronize(c.copy_stream));
+  HEPNN_CUDA_CHECK(cudaStreamSynchronize(c.stream));
+}
 
 void set_tf32(bool on) noexcept { detail::tf32_flag().store(on); }
 bool tf32() noexcept { return detail::tf32_flag().load(); }
@@ -303,9 +313,9 @@ void copy_device_to_device(void* dst, const void* src, std::size_t bytes) {
   if (bytes == 0 || dst == src) return;
   HEPNN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, detail::stream()));
 }
-void copy_host_to_device_async(void* dst, const void* src, std::size_t bytes) {
+void copy_host_to_device_async(void* dst, const void* src, std::size_t bytes, Queue q) {
   if (bytes == 0) return;
-  HEPNN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, detail::stream()));
+  HEPNN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, detail::stream(q)));
 }
 
 Event::Event() {
@@ -317,9 +327,12 @@ Event::Event() {
 Event::~Event() {
   if (m_event) cudaEventDestroy(static_cast<cudaEvent_t>(m_event));
 }
-void Event::record() {
-  HEPNN_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(m_event), detail::stream()));
+void Event::record(Queue q) {
+  HEPNN_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(m_event), detail::stream(q)));
   m_recorded = true;
+}
+void Event::wait_on(Queue q) {
+  if (m_recorded) HEPNN_CUDA_CHECK(cudaStreamWaitEvent(detail::stream(q), static_cast<cudaEvent_t>(m_event), 0));
 }
 void Event::synchronize() {
   if (m_recorded) HEPNN_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(m_event)));
