@@ -1,6 +1,6 @@
 /// @file backend/cuda/element.hpp
 /// @brief The per-element bodies of the CUDA kernels whose index arithmetic is easy to get
-/// wrong (convolution layouts, pooling windows, dropout blocks, loss rows), as plain
+/// wrong (convolution layouts, pooling windows, dropout blocks, optimizer updates), as plain
 /// host-and-device functions. The kernels in the .cuh files are grid-stride loops around them;
 /// tests/ops/test_cuda_elements.cpp runs them on the host, element by element, against the CPU
 /// backend, so their arithmetic is checked on machines without a GPU too.
@@ -12,7 +12,7 @@
 #include "hepnn/core/philox.hpp"
 #include "hepnn/ops/activation_kind.hpp"
 #include "hepnn/ops/conv_geometry.hpp"
-#include "hepnn/ops/loss_kind.hpp"
+#include "hepnn/ops/loss_row.hpp"
 
 namespace hepnn::backend::cuda::element {
 
@@ -121,19 +121,28 @@ HEPNN_HOST_DEVICE inline T maxpool_at(const Conv2DGeometry& g, const T* x, std::
   return best;
 }
 
+/// The outputs whose pooling windows contain input pixel e of planes of (H, W):
+/// rows [oh0, oh1] x columns [ow0, ow1] (possibly empty) of plane `plane`; pix is e's index in it.
+struct PixelWindows {
+  std::int64_t plane, pix, oh0, oh1, ow0, ow1;
+};
+HEPNN_HOST_DEVICE inline PixelWindows windows_of_pixel(const Conv2DGeometry& g, std::int64_t e) {
+  const std::int64_t HW = g.H * g.W;
+  PixelWindows w{e / HW, e % HW, 0, 0, 0, 0};
+  covering(w.pix / g.W, g.SH, g.PT, g.KH, g.OH, w.oh0, w.oh1);
+  covering(w.pix % g.W, g.SW, g.PL, g.KW, g.OW, w.ow0, w.ow1);
+  return w;
+}
+
 /// Input pixel e's gradient in max pooling: the dy of every output whose maximum it was.
 template <class T>
 HEPNN_HOST_DEVICE inline T maxpool_backward_at(const Conv2DGeometry& g, const T* dy, const T* argmax, std::int64_t e) {
-  const std::int64_t P = g.OH * g.OW, HW = g.H * g.W;
-  const std::int64_t plane = e / HW, pix = e % HW, ih = pix / g.W, iw = pix % g.W;
-  std::int64_t oh0, oh1, ow0, ow1;
-  covering(ih, g.SH, g.PT, g.KH, g.OH, oh0, oh1);
-  covering(iw, g.SW, g.PL, g.KW, g.OW, ow0, ow1);
+  const PixelWindows w = windows_of_pixel(g, e);
   T acc = T(0);
-  for (std::int64_t oh = oh0; oh <= oh1; ++oh)
-    for (std::int64_t ow = ow0; ow <= ow1; ++ow) {
-      const std::int64_t q = plane * P + oh * g.OW + ow;
-      if (std::int64_t(argmax[q]) == pix) acc += dy[q];
+  for (std::int64_t oh = w.oh0; oh <= w.oh1; ++oh)
+    for (std::int64_t ow = w.ow0; ow <= w.ow1; ++ow) {
+      const std::int64_t q = w.plane * g.OH * g.OW + oh * g.OW + ow;
+      if (std::int64_t(argmax[q]) == w.pix) acc += dy[q];
     }
   return acc;
 }
@@ -160,16 +169,12 @@ HEPNN_HOST_DEVICE inline T avgpool_at(const Conv2DGeometry& g, const T* x, std::
 /// Input pixel e's gradient in average pooling: dy / count of every window that contains it.
 template <class T>
 HEPNN_HOST_DEVICE inline T avgpool_backward_at(const Conv2DGeometry& g, const T* dy, std::int64_t e) {
-  const std::int64_t P = g.OH * g.OW, HW = g.H * g.W;
-  const std::int64_t plane = e / HW, pix = e % HW, ih = pix / g.W, iw = pix % g.W;
-  std::int64_t oh0, oh1, ow0, ow1;
-  covering(ih, g.SH, g.PT, g.KH, g.OH, oh0, oh1);
-  covering(iw, g.SW, g.PL, g.KW, g.OW, ow0, ow1);
+  const PixelWindows w = windows_of_pixel(g, e);
   T acc = T(0);
-  for (std::int64_t oh = oh0; oh <= oh1; ++oh) {
+  for (std::int64_t oh = w.oh0; oh <= w.oh1; ++oh) {
     const std::int64_t nh = real_count(oh, g.H, g.SH, g.PT, g.KH);
-    for (std::int64_t ow = ow0; ow <= ow1; ++ow)
-      acc += dy[plane * P + oh * g.OW + ow] / T(nh * real_count(ow, g.W, g.SW, g.PL, g.KW));
+    for (std::int64_t ow = w.ow0; ow <= w.ow1; ++ow)
+      acc += dy[w.plane * g.OH * g.OW + oh * g.OW + ow] / T(nh * real_count(ow, g.W, g.SW, g.PL, g.KW));
   }
   return acc;
 }
@@ -187,97 +192,6 @@ HEPNN_HOST_DEVICE inline void dropout_block(std::int64_t n, std::uint32_t thresh
     const std::int64_t i = 4 * k + j;
     if (i < n) y[i] = (u.v[j] >> 8) >= threshold ? x[i] * scale : T(0);
   }
-}
-
-HEPNN_HOST_DEVICE inline double clamp_d(double v, double lo, double hi) { return v < lo ? lo : (v > hi ? hi : v); }
-HEPNN_HOST_DEVICE inline double max_d(double a, double b) { return a > b ? a : b; }
-
-/// Sample i's weighted loss w_i * l_i (the formulas of backend/cpu/loss.hpp); writes its
-/// gradient row when dr is not null. An out-of-range class label gives NaN (and a zero row).
-template <class T>
-HEPNN_HOST_DEVICE inline double loss_row(const LossParams& p, std::int64_t C, std::int64_t target_cols, const T* pr,
-                                         const T* tr, double wi, double norm, T* dr) {
-  const double gscale = wi / norm, inv_c = 1.0 / double(C), eps = p.epsilon;
-  double li = 0;
-  switch (p.kind) {
-    case LossKind::mse:
-      for (std::int64_t c = 0; c < C; ++c) {
-        const double d = double(pr[c]) - double(tr[c]);
-        li += d * d * inv_c;
-        if (dr) dr[c] = T(gscale * 2.0 * d * inv_c);
-      }
-      break;
-    case LossKind::mae:
-      for (std::int64_t c = 0; c < C; ++c) {
-        const double d = double(pr[c]) - double(tr[c]);
-        li += (d < 0 ? -d : d) * inv_c;
-        if (dr) dr[c] = T(gscale * (d > 0 ? 1.0 : d < 0 ? -1.0 : 0.0) * inv_c);
-      }
-      break;
-    case LossKind::huber:
-      for (std::int64_t c = 0; c < C; ++c) {
-        const double d = double(pr[c]) - double(tr[c]), a = d < 0 ? -d : d;
-        li += (a <= p.delta ? 0.5 * d * d : p.delta * (a - 0.5 * p.delta)) * inv_c;
-        if (dr) dr[c] = T(gscale * (a <= p.delta ? d : p.delta * (d > 0 ? 1.0 : -1.0)) * inv_c);
-      }
-      break;
-    case LossKind::binary_crossentropy:
-      for (std::int64_t c = 0; c < C; ++c) {
-        const double t = double(tr[c]);
-        if (p.from_logits) {
-          const double z = double(pr[c]);
-          li += (max_d(z, 0.0) - z * t + std::log1p(std::exp(-(z < 0 ? -z : z)))) * inv_c;
-          if (dr) dr[c] = T(gscale * (act::sigmoid(z) - t) * inv_c);
-        } else {
-          const double raw = double(pr[c]);
-          const double q = clamp_d(raw, eps, 1.0 - eps);
-          li += -(t * std::log(q) + (1.0 - t) * std::log(1.0 - q)) * inv_c;
-          const bool clipped = raw < eps || raw > 1.0 - eps;
-          if (dr) dr[c] = T(clipped ? 0.0 : gscale * (q - t) / (q * (1.0 - q)) * inv_c);
-        }
-      }
-      break;
-    case LossKind::categorical_crossentropy: {
-      const bool sparse = target_cols == 1 && C > 1;
-      if (sparse && !(double(tr[0]) >= 0.0 && double(tr[0]) < double(C))) {
-        if (dr)
-          for (std::int64_t c = 0; c < C; ++c) dr[c] = T(0);
-        return NAN;
-      }
-      if (p.from_logits) {
-        double mx = double(pr[0]);
-        for (std::int64_t c = 1; c < C; ++c) mx = max_d(mx, double(pr[c]));
-        double se = 0;
-        for (std::int64_t c = 0; c < C; ++c) se += std::exp(double(pr[c]) - mx);
-        const double lse = mx + std::log(se);
-        if (sparse) {
-          const auto y = static_cast<std::int64_t>(tr[0]);
-          li = lse - double(pr[y]);
-          if (dr)
-            for (std::int64_t c = 0; c < C; ++c) dr[c] = T(gscale * (std::exp(double(pr[c]) - lse) - (c == y ? 1.0 : 0.0)));
-        } else {
-          double tsum = 0;
-          for (std::int64_t c = 0; c < C; ++c) {
-            tsum += double(tr[c]);
-            li += double(tr[c]) * (lse - double(pr[c]));
-          }
-          if (dr)
-            for (std::int64_t c = 0; c < C; ++c) dr[c] = T(gscale * (std::exp(double(pr[c]) - lse) * tsum - double(tr[c])));
-        }
-      } else {
-        for (std::int64_t c = 0; c < C; ++c) {
-          const double t = sparse ? (c == static_cast<std::int64_t>(tr[0]) ? 1.0 : 0.0) : double(tr[c]);
-          const double raw = double(pr[c]);
-          const double q = clamp_d(raw, eps, 1.0 - eps);
-          li += -t * std::log(q);
-          const bool clipped = raw < eps || raw > 1.0 - eps;
-          if (dr) dr[c] = T(clipped ? 0.0 : -gscale * t / q);
-        }
-      }
-      break;
-    }
-  }
-  return wi * li;
 }
 
 /// Optimizer updates of element i, the formulas of backend/cpu/optim.hpp.

@@ -1,6 +1,6 @@
 /// @file backend/cuda/loss.cuh
-/// @brief Weighted losses and their gradients on the GPU: one thread per sample, the same
-/// double-precision arithmetic as backend/cpu/loss.hpp, and a deterministic sum over samples.
+/// @brief Weighted losses and their gradients on the GPU: one thread per sample running the
+/// CPU's formulas (ops/loss_row.hpp), and a deterministic sum over samples.
 /// nvcc only.
 #pragma once
 #include <cstdint>
@@ -18,7 +18,7 @@ __global__ void loss_rows(LossParams p, std::int64_t B, std::int64_t C, std::int
                           const T* __restrict__ target, const T* __restrict__ w, double norm, T* __restrict__ dpred,
                           double* __restrict__ per_sample) {
   HEPNN_GRID_STRIDE(i, B) {
-    per_sample[i] = element::loss_row(p, C, target_cols, pred + i * C, target + i * target_cols, w ? double(w[i]) : 1.0,
+    per_sample[i] = loss_math::loss_row(p, C, target_cols, pred + i * C, target + i * target_cols, w ? double(w[i]) : 1.0,
                                       norm, dpred ? dpred + i * C : nullptr);
   }
 }
