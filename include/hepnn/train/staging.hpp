@@ -22,7 +22,8 @@
 
 namespace hepnn::detail {
 
-/// Pointers to one batch on the host: features x, targets y, weights w.
+/// Pointers to one batch (in host staging memory, or its copy on the device): features x,
+/// targets y, weights w, and the staging slot they belong to.
 template <class T>
 struct StagedBatch {
   T* x = nullptr;
