@@ -22,9 +22,8 @@
 #include "hepnn/metrics/metrics.hpp"
 #include "hepnn/train/sequential.hpp"
 #if defined(HEPNN_TEST_WITH_IO)
-#include <cstdio>
-
 #include "hepnn/io/model_file.hpp"
+#include "io/io_support.hpp"
 #endif
 
 using namespace hepnn;
@@ -171,7 +170,8 @@ TEST_CASE("cuda train: a model trained on the GPU saves, and loads on either dev
   const auto d = blobs<float>(128, 12, 4, 4);
   auto m = mlp<float, cuda>();
   m.fit(d, {.epochs = 2, .batch_size = 32, .verbose = 0});
-  const std::string path = "cuda_roundtrip_model.h5";
+  const test_io::TempDir dir;
+  const std::string path = dir.file("model.h5");
   io::save_model(m, path);
   auto on_cpu = io::load_model<float>(path);
   auto on_gpu = io::load_model<float, cuda>(path);
@@ -185,6 +185,5 @@ TEST_CASE("cuda train: a model trained on the GPU saves, and loads on either dev
   m.train_on_batch(d);
   again.train_on_batch(d);
   check_close(again.parameters().to_vector(), m.parameters().to_vector(), "resumed step", {0, 0});
-  std::remove(path.c_str());
 }
 #endif

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "hepnn/core/error.hpp"
+
 namespace test_io {
 
 /// A directory under the system temp dir, removed with its contents at scope exit.
@@ -33,6 +35,17 @@ inline std::vector<char> read_bytes(const std::string& p) {
 inline void write_bytes(const std::string& p, const std::vector<char>& b) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out.write(b.data(), std::streamsize(b.size()));
+}
+
+/// The message of the hepnn::Error that f throws, or "no error".
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const hepnn::Error& e) {
+    return e.what();
+  }
+  return "no error";
 }
 
 }  // namespace test_io

@@ -9,19 +9,8 @@
 #include "io/io_support.hpp"
 
 using namespace hepnn;
+using test_io::error_of;
 using test_io::TempDir;
-
-namespace {
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-}  // namespace
 
 TEST_CASE("io data: a data set written to HDF5 reads back exactly, weights included", "[io]") {
   TempDir dir;

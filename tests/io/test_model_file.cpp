@@ -19,6 +19,7 @@
 #include "io/io_support.hpp"
 
 using namespace hepnn;
+using test_io::error_of;
 using test_io::TempDir;
 
 namespace {
@@ -46,16 +47,6 @@ Sequential<float> make_model() {
              .metrics = {metrics::Accuracy{}, metrics::AUC{}},
              .seed = 7});
   return m;
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 }  // namespace
 

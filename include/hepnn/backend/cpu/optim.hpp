@@ -31,6 +31,47 @@ void sgd_update(std::int64_t n, T* p, const T* g, T* v, T lr, T momentum, bool n
   });
 }
 
+namespace optim_detail {
+// The update of [0, n) on threads, in blocks small enough for L1: first(b0, k1) updates the
+// running state s of the block [b0, b0 + k1) in a vectorisable loop; root = sqrt(s) of the block
+// with Eigen's SIMD sqrt (the compiler does not vectorise std::sqrt, which may set errno); then
+// second(b0, k1, root) updates the parameters in a vectorisable loop.
+template <class T, class First, class Second>
+void sqrt_blocked(std::int64_t n, double flops_per_element, const T* s, First&& first, Second&& second) {
+  parallel_range(n, optim_grain, flops_per_element, [&](std::int64_t i0, std::int64_t i1) {
+    T root[opt_block];
+    for (std::int64_t b0 = i0; b0 < i1; b0 += opt_block) {
+      const std::int64_t k1 = std::min(opt_block, i1 - b0);
+      first(b0, k1);
+      sqrt_block(k1, s + b0, root);
+      second(b0, k1, root);
+    }
+  });
+}
+
+// RMSprop and Adagrad: s = accumulate(s, g') with g' = g + wd p;  p -= lr g' / (sqrt(s) + eps)
+template <class T, class Accumulate>
+void scaled_by_rms(std::int64_t n, double flops_per_element, T* p, const T* g, T* s, T lr, T eps, T weight_decay,
+                   Accumulate accumulate) {
+  sqrt_blocked(
+      n, flops_per_element, s,
+      [&](std::int64_t b0, std::int64_t k1) {
+        const T* __restrict pb = p + b0;
+        const T* __restrict gb = g + b0;
+        T* __restrict sb = s + b0;
+        for (std::int64_t k = 0; k < k1; ++k) {
+          const T gi = gb[k] + weight_decay * pb[k];
+          sb[k] = accumulate(sb[k], gi);
+        }
+      },
+      [&](std::int64_t b0, std::int64_t k1, const T* root) {
+        T* __restrict pb = p + b0;
+        const T* __restrict gb = g + b0;
+        for (std::int64_t k = 0; k < k1; ++k) pb[k] -= lr * (gb[k] + weight_decay * pb[k]) / (root[k] + eps);
+      });
+}
+}  // namespace optim_detail
+
 // Adam (Kingma & Ba) with bias correction folded into the step size; step counts from 1.
 // decoupled = false: L2 weight decay added to the gradient (Adam); true: AdamW
 // (Loshchilov & Hutter), p -= lr * wd * p before the Adam step.
@@ -42,66 +83,38 @@ void adam_update(std::int64_t n, T* p, const T* g, T* m, T* v, T lr, T beta1, T 
   const T step_size = lr / bc1;
   const T inv_sqrt_bc2 = T(1) / std::sqrt(bc2);
   const T l2 = decoupled ? T(0) : weight_decay, shrink = decoupled ? T(1) - lr * weight_decay : T(1);
-  parallel_range(n, optim_grain, 12.0, [&](std::int64_t i0, std::int64_t i1) {
-    // Blocks small enough for L1: a vectorisable loop for the moments, Eigen's SIMD sqrt (the
-    // compiler does not vectorise std::sqrt, which may set errno), a vectorisable update.
-    T root[opt_block];
-    for (std::int64_t b0 = i0; b0 < i1; b0 += opt_block) {
-      const std::int64_t k1 = std::min(opt_block, i1 - b0);
-      T* __restrict pb = p + b0;
-      const T* __restrict gb = g + b0;
-      T* __restrict mb = m + b0;
-      T* __restrict vb = v + b0;
-      for (std::int64_t k = 0; k < k1; ++k) {
-        const T gi = gb[k] + l2 * pb[k];
-        pb[k] *= shrink;
-        mb[k] = beta1 * mb[k] + (T(1) - beta1) * gi;
-        vb[k] = beta2 * vb[k] + (T(1) - beta2) * gi * gi;
-      }
-      sqrt_block(k1, vb, root);
-      for (std::int64_t k = 0; k < k1; ++k) pb[k] -= step_size * mb[k] / (root[k] * inv_sqrt_bc2 + eps);
-    }
-  });
+  optim_detail::sqrt_blocked(
+      n, 12.0, v,
+      [&](std::int64_t b0, std::int64_t k1) {
+        T* __restrict pb = p + b0;
+        const T* __restrict gb = g + b0;
+        T* __restrict mb = m + b0;
+        T* __restrict vb = v + b0;
+        for (std::int64_t k = 0; k < k1; ++k) {
+          const T gi = gb[k] + l2 * pb[k];
+          pb[k] *= shrink;
+          mb[k] = beta1 * mb[k] + (T(1) - beta1) * gi;
+          vb[k] = beta2 * vb[k] + (T(1) - beta2) * gi * gi;
+        }
+      },
+      [&](std::int64_t b0, std::int64_t k1, const T* root) {
+        T* __restrict pb = p + b0;
+        const T* __restrict mb = m + b0;
+        for (std::int64_t k = 0; k < k1; ++k) pb[k] -= step_size * mb[k] / (root[k] * inv_sqrt_bc2 + eps);
+      });
 }
 
 // RMSprop (PyTorch's formulation): s = rho s + (1 - rho) g'^2;  p -= lr g' / (sqrt(s) + eps)
 template <class T>
 void rmsprop_update(std::int64_t n, T* p, const T* g, T* s, T lr, T rho, T eps, T weight_decay) {
-  parallel_range(n, optim_grain, 8.0, [&](std::int64_t i0, std::int64_t i1) {
-    T root[opt_block];
-    for (std::int64_t b0 = i0; b0 < i1; b0 += opt_block) {
-      const std::int64_t k1 = std::min(opt_block, i1 - b0);
-      T* __restrict pb = p + b0;
-      const T* __restrict gb = g + b0;
-      T* __restrict sb = s + b0;
-      for (std::int64_t k = 0; k < k1; ++k) {
-        const T gi = gb[k] + weight_decay * pb[k];
-        sb[k] = rho * sb[k] + (T(1) - rho) * gi * gi;
-      }
-      sqrt_block(k1, sb, root);
-      for (std::int64_t k = 0; k < k1; ++k) pb[k] -= lr * (gb[k] + weight_decay * pb[k]) / (root[k] + eps);
-    }
-  });
+  optim_detail::scaled_by_rms(n, 8.0, p, g, s, lr, eps, weight_decay,
+                              [rho](T si, T gi) { return rho * si + (T(1) - rho) * gi * gi; });
 }
 
 // Adagrad: a += g'^2;  p -= lr g' / (sqrt(a) + eps)
 template <class T>
 void adagrad_update(std::int64_t n, T* p, const T* g, T* a, T lr, T eps, T weight_decay) {
-  parallel_range(n, optim_grain, 6.0, [&](std::int64_t i0, std::int64_t i1) {
-    T root[opt_block];
-    for (std::int64_t b0 = i0; b0 < i1; b0 += opt_block) {
-      const std::int64_t k1 = std::min(opt_block, i1 - b0);
-      T* __restrict pb = p + b0;
-      const T* __restrict gb = g + b0;
-      T* __restrict ab = a + b0;
-      for (std::int64_t k = 0; k < k1; ++k) {
-        const T gi = gb[k] + weight_decay * pb[k];
-        ab[k] += gi * gi;
-      }
-      sqrt_block(k1, ab, root);
-      for (std::int64_t k = 0; k < k1; ++k) pb[k] -= lr * (gb[k] + weight_decay * pb[k]) / (root[k] + eps);
-    }
-  });
+  optim_detail::scaled_by_rms(n, 6.0, p, g, a, lr, eps, weight_decay, [](T ai, T gi) { return ai + gi * gi; });
 }
 
 }  // namespace hepnn::backend::cpu
