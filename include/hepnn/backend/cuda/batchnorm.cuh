@@ -57,9 +57,11 @@ __global__ void bn_forward_training(std::int64_t B, std::int64_t C, std::int64_t
 
 template <class T>
 __global__ void bn_forward_inference(std::int64_t B, std::int64_t C, std::int64_t inner, const T* __restrict__ x,
-                                     const T* __restrict__ gamma, const T* __restrict__ beta, const T* __restrict__ mean,
-                                     const T* __restrict__ var, T eps, T* __restrict__ y, T* __restrict__ xhat) {
-  HEPNN_GRID_STRIDE(o, B * C * inner) y[o] = element::batchnorm_inference_at(C, inner, x, gamma, beta, mean, var, eps, xhat, o);
+                                     const T* __restrict__ gamma, const T* __restrict__ beta,
+                                     const T* __restrict__ mean, const T* __restrict__ var, T eps, T* __restrict__ y,
+                                     T* __restrict__ xhat) {
+  HEPNN_GRID_STRIDE(o, B * C * inner)
+  y[o] = element::batchnorm_inference_at(C, inner, x, gamma, beta, mean, var, eps, xhat, o);
 }
 
 template <class T>
@@ -105,9 +107,8 @@ void batchnorm_forward_training(std::int64_t B, std::int64_t C, std::int64_t inn
                                 const T* beta, T eps, T* y, T* xhat, T* mean, T* var) {
   if (C == 0) return;
   HEPNN_CHECK(C <= 0x7fffffff, "cuda::batchnorm: too many channels (", C, ")");
-  kernels::bn_forward_training<T><<<unsigned(C), kernels::bn_threads, 0, detail::stream()>>>(B, C, inner, x, gamma, beta,
-                                                                                             eps, y, xhat, mean, var);
-  HEPNN_CUDA_CHECK_LAUNCH("bn_forward_training");
+  detail::launch("bn_forward_training", unsigned(C), kernels::bn_threads, kernels::bn_forward_training<T>, B, C, inner,
+                 x, gamma, beta, eps, y, xhat, mean, var);
 }
 
 template <class T>
@@ -115,26 +116,23 @@ void batchnorm_forward_inference(std::int64_t B, std::int64_t C, std::int64_t in
                                  const T* beta, const T* mean, const T* var, T eps, T* y, T* xhat) {
   const std::int64_t n = B * C * inner;
   if (n == 0) return;
-  kernels::bn_forward_inference<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(
-      B, C, inner, x, gamma, beta, mean, var, eps, y, xhat);
-  HEPNN_CUDA_CHECK_LAUNCH("bn_forward_inference");
+  detail::launch("bn_forward_inference", detail::blocks_for(n, 4), detail::threads_per_block,
+                 kernels::bn_forward_inference<T>, B, C, inner, x, gamma, beta, mean, var, eps, y, xhat);
 }
 
 template <class T>
 void batchnorm_backward(std::int64_t B, std::int64_t C, std::int64_t inner, const T* dy, const T* xhat, const T* gamma,
                         const T* var, T eps, bool training, T* dx, T* dgamma, T* dbeta) {
   if (C == 0) return;
-  kernels::bn_backward<T><<<unsigned(C), kernels::bn_threads, 0, detail::stream()>>>(B, C, inner, dy, xhat, gamma, var, eps,
-                                                                                     training, dx, dgamma, dbeta);
-  HEPNN_CUDA_CHECK_LAUNCH("bn_backward");
+  detail::launch("bn_backward", unsigned(C), kernels::bn_threads, kernels::bn_backward<T>, B, C, inner, dy, xhat, gamma,
+                 var, eps, training, dx, dgamma, dbeta);
 }
 
 template <class T>
 void batchnorm_update_moving(std::int64_t C, const T* mean, const T* var, T momentum, T* moving_mean, T* moving_var) {
   if (C == 0) return;
-  kernels::bn_update_moving<T><<<detail::blocks_for(C), detail::threads_per_block, 0, detail::stream()>>>(
-      C, mean, var, momentum, moving_mean, moving_var);
-  HEPNN_CUDA_CHECK_LAUNCH("bn_update_moving");
+  detail::launch("bn_update_moving", detail::blocks_for(C), detail::threads_per_block, kernels::bn_update_moving<T>, C,
+                 mean, var, momentum, moving_mean, moving_var);
 }
 
 }  // namespace hepnn::backend::cuda

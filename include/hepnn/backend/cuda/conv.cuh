@@ -33,7 +33,8 @@ __global__ void fsp_to_sfp_bias(std::int64_t F, std::int64_t S, std::int64_t P, 
 }
 
 template <class T>
-__global__ void sfp_to_fsp(std::int64_t F, std::int64_t S, std::int64_t P, const T* __restrict__ dy, T* __restrict__ tmp) {
+__global__ void sfp_to_fsp(std::int64_t F, std::int64_t S, std::int64_t P, const T* __restrict__ dy,
+                           T* __restrict__ tmp) {
   HEPNN_GRID_STRIDE(e, F * S * P) tmp[e] = element::sfp_to_fsp_at(F, S, P, dy, e);
 }
 
@@ -62,16 +63,14 @@ template <class T>
 void im2col(const Conv2DGeometry& g, std::int64_t S, const T* x, T* col) {
   const std::int64_t n = g.patch() * S * g.pixels();
   if (n == 0) return;
-  kernels::im2col<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(g, S, x, col);
-  HEPNN_CUDA_CHECK_LAUNCH("im2col");
+  detail::launch("im2col", detail::blocks_for(n, 4), detail::threads_per_block, kernels::im2col<T>, g, S, x, col);
 }
 
 template <class T>
 void col2im(const Conv2DGeometry& g, std::int64_t S, const T* col, T* dx) {
   const std::int64_t n = S * g.in_size();
   if (n == 0) return;
-  kernels::col2im<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(g, S, col, dx);
-  HEPNN_CUDA_CHECK_LAUNCH("col2im");
+  detail::launch("col2im", detail::blocks_for(n, 4), detail::threads_per_block, kernels::col2im<T>, g, S, col, dx);
 }
 
 std::int64_t conv2d_scratch_size(const Conv2DGeometry& g, std::int64_t batch) {
@@ -91,9 +90,8 @@ void conv2d_forward(const Conv2DGeometry& g, std::int64_t B, const T* x, const T
     im2col(g, S, x + s0 * in, col);
     gemm(false, false, g.F, S * P, K, T(1), w, col, T(0), tmp);
     const std::int64_t n = g.F * S * P;
-    kernels::fsp_to_sfp_bias<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(
-        g.F, S, P, tmp, b, y + s0 * out);
-    HEPNN_CUDA_CHECK_LAUNCH("fsp_to_sfp_bias");
+    detail::launch("fsp_to_sfp_bias", detail::blocks_for(n, 4), detail::threads_per_block, kernels::fsp_to_sfp_bias<T>,
+                   g.F, S, P, tmp, b, y + s0 * out);
   }
 }
 
@@ -115,8 +113,8 @@ void conv2d_backward(const Conv2DGeometry& g, std::int64_t B, const T* x, const 
   for (std::int64_t ch = 0; ch < p.chunks; ++ch) {
     const std::int64_t s0 = ch * p.S, S = std::min(p.S, B - s0);
     const std::int64_t n = g.F * S * P;
-    kernels::sfp_to_fsp<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, st>>>(g.F, S, P, dy + s0 * out, tmp);
-    HEPNN_CUDA_CHECK_LAUNCH("sfp_to_fsp");
+    detail::launch("sfp_to_fsp", detail::blocks_for(n, 4), detail::threads_per_block, kernels::sfp_to_fsp<T>, g.F, S, P,
+                   dy + s0 * out, tmp);
     im2col(g, S, x + s0 * in, col);
     gemm(false, true, g.F, K, S * P, T(1), tmp, col, ch == 0 ? T(0) : T(1), dw);  // dw (+)= dy col^T
     if (db) row_sums(g.F, S * P, tmp, db, ch != 0);

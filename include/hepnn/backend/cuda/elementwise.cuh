@@ -14,8 +14,9 @@ namespace hepnn::backend::cuda {
 
 namespace kernels {
 
-#define HEPNN_GRID_STRIDE(i, n) \
-  for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += std::int64_t(gridDim.x) * blockDim.x)
+#define HEPNN_GRID_STRIDE(i, n)                                                       \
+  for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
+       i += std::int64_t(gridDim.x) * blockDim.x)
 
 template <class T>
 __global__ void bias_add_forward(std::int64_t rows, std::int64_t cols, const T* __restrict__ b, T* __restrict__ y) {
@@ -66,7 +67,8 @@ __global__ void activation_backward(Activation a, T alpha, std::int64_t n, const
 
 /// The common activations specialised at compile time (no switch per element).
 template <class T, Activation A>
-__global__ void bias_activation_fixed(T alpha, std::int64_t rows, std::int64_t cols, const T* __restrict__ b, T* z, T* y) {
+__global__ void bias_activation_fixed(T alpha, std::int64_t rows, std::int64_t cols, const T* __restrict__ b, T* z,
+                                      T* y) {
   HEPNN_GRID_STRIDE(i, rows * cols) {
     const T v = z[i] + b[i % cols];
     z[i] = v;
@@ -74,8 +76,8 @@ __global__ void bias_activation_fixed(T alpha, std::int64_t rows, std::int64_t c
   }
 }
 template <class T>
-__global__ void bias_activation(Activation a, T alpha, std::int64_t rows, std::int64_t cols, const T* __restrict__ b, T* z,
-                                T* y) {
+__global__ void bias_activation(Activation a, T alpha, std::int64_t rows, std::int64_t cols, const T* __restrict__ b,
+                                T* z, T* y) {
   HEPNN_GRID_STRIDE(i, rows * cols) {
     const T v = z[i] + b[i % cols];
     z[i] = v;
@@ -192,13 +194,10 @@ namespace detail {
 /// Sums n device doubles-or-T with the deterministic two-pass reduction, into *out_device.
 template <class T>
 void reduce_sum(std::int64_t n, const T* x, bool squares, double* partial, double* out_device) {
-  const cudaStream_t s = stream();
   const int blocks = int(std::clamp<std::int64_t>((n + kernels::reduce_threads - 1) / kernels::reduce_threads, 1,
                                                   kernels::reduce_max_blocks));
-  kernels::partial_sums<T><<<blocks, kernels::reduce_threads, 0, s>>>(n, x, squares, partial);
-  HEPNN_CUDA_CHECK_LAUNCH("partial_sums");
-  kernels::final_sum<<<1, kernels::reduce_threads, 0, s>>>(blocks, partial, out_device);
-  HEPNN_CUDA_CHECK_LAUNCH("final_sum");
+  launch("partial_sums", blocks, kernels::reduce_threads, kernels::partial_sums<T>, n, x, squares, partial);
+  launch("final_sum", 1, kernels::reduce_threads, kernels::final_sum, blocks, partial, out_device);
 }
 /// Copies one device double to the host and waits for it.
 inline double read_scalar(const double* device_value) {
@@ -213,26 +212,24 @@ inline double read_scalar(const double* device_value) {
 template <class T>
 void bias_add_forward(std::int64_t rows, std::int64_t cols, const T* b, T* y) {
   if (rows * cols == 0) return;
-  kernels::bias_add_forward<T><<<detail::blocks_for(rows * cols), detail::threads_per_block, 0, detail::stream()>>>(
-      rows, cols, b, y);
-  HEPNN_CUDA_CHECK_LAUNCH("bias_add_forward");
+  detail::launch("bias_add_forward", detail::blocks_for(rows * cols), detail::threads_per_block,
+                 kernels::bias_add_forward<T>, rows, cols, b, y);
 }
 
 template <class T>
 void column_sums(std::int64_t rows, std::int64_t cols, const T* x, T* out, bool accumulate) {
   if (cols == 0) return;
   const dim3 block(32, 8);
-  kernels::column_sums<T><<<unsigned((cols + 31) / 32), block, 0, detail::stream()>>>(rows, cols, x, out, accumulate);
-  HEPNN_CUDA_CHECK_LAUNCH("column_sums");
+  detail::launch("column_sums", unsigned((cols + 31) / 32), block, kernels::column_sums<T>, rows, cols, x, out,
+                 accumulate);
 }
 
 template <class T>
 void row_sums(std::int64_t rows, std::int64_t cols, const T* x, T* out, bool accumulate) {
   if (rows == 0) return;
   constexpr int warps = 8;
-  kernels::row_sums<T><<<unsigned((rows + warps - 1) / warps), warps * 32, 0, detail::stream()>>>(rows, cols, x, out,
-                                                                                                    accumulate);
-  HEPNN_CUDA_CHECK_LAUNCH("row_sums");
+  detail::launch("row_sums", unsigned((rows + warps - 1) / warps), warps * 32, kernels::row_sums<T>, rows, cols, x, out,
+                 accumulate);
 }
 
 template <class T>
@@ -243,17 +240,15 @@ void bias_add_backward(std::int64_t rows, std::int64_t cols, const T* dy, T* db)
 template <class T>
 void activation_forward(Activation a, T alpha, std::int64_t n, const T* x, T* y) {
   if (n == 0 || (a == Activation::linear && x == y)) return;
-  kernels::activation_forward<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(
-      a, alpha, n, x, y);
-  HEPNN_CUDA_CHECK_LAUNCH("activation_forward");
+  detail::launch("activation_forward", detail::blocks_for(n, 4), detail::threads_per_block,
+                 kernels::activation_forward<T>, a, alpha, n, x, y);
 }
 
 template <class T>
 void activation_backward(Activation a, T alpha, std::int64_t n, const T* x, const T* y, const T* dy, T* dx) {
   if (n == 0) return;
-  kernels::activation_backward<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(
-      a, alpha, n, x, y, dy, dx);
-  HEPNN_CUDA_CHECK_LAUNCH("activation_backward");
+  detail::launch("activation_backward", detail::blocks_for(n, 4), detail::threads_per_block,
+                 kernels::activation_backward<T>, a, alpha, n, x, y, dy, dx);
 }
 
 template <class T>
@@ -261,36 +256,35 @@ void bias_activation_forward(Activation a, T alpha, std::int64_t rows, std::int6
   const std::int64_t n = rows * cols;
   if (n == 0) return;
   const unsigned g = detail::blocks_for(n, 4);
-  const cudaStream_t s = detail::stream();
+  const char* name = "bias_activation_forward";
   switch (a) {
     case Activation::linear:
-      kernels::bias_activation_fixed<T, Activation::linear><<<g, detail::threads_per_block, 0, s>>>(alpha, rows, cols, b, z, y);
+      detail::launch(name, g, detail::threads_per_block, kernels::bias_activation_fixed<T, Activation::linear>, alpha,
+                     rows, cols, b, z, y);
       break;
     case Activation::relu:
-      kernels::bias_activation_fixed<T, Activation::relu><<<g, detail::threads_per_block, 0, s>>>(alpha, rows, cols, b, z, y);
+      detail::launch(name, g, detail::threads_per_block, kernels::bias_activation_fixed<T, Activation::relu>, alpha,
+                     rows, cols, b, z, y);
       break;
     default:
-      kernels::bias_activation<T><<<g, detail::threads_per_block, 0, s>>>(a, alpha, rows, cols, b, z, y);
+      detail::launch(name, g, detail::threads_per_block, kernels::bias_activation<T>, a, alpha, rows, cols, b, z, y);
   }
-  HEPNN_CUDA_CHECK_LAUNCH("bias_activation_forward");
 }
 
 template <class T>
 void softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y, bool log) {
   if (rows * cols == 0) return;
   constexpr int warps = 8;
-  kernels::softmax_forward<T><<<unsigned((rows + warps - 1) / warps), warps * 32, 0, detail::stream()>>>(rows, cols, x,
-                                                                                                           y, log);
-  HEPNN_CUDA_CHECK_LAUNCH("softmax_forward");
+  detail::launch("softmax_forward", unsigned((rows + warps - 1) / warps), warps * 32, kernels::softmax_forward<T>, rows,
+                 cols, x, y, log);
 }
 
 template <class T>
 void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T* dy, T* dx, bool log) {
   if (rows * cols == 0) return;
   constexpr int warps = 8;
-  kernels::softmax_backward<T><<<unsigned((rows + warps - 1) / warps), warps * 32, 0, detail::stream()>>>(
-      rows, cols, y, dy, dx, log);
-  HEPNN_CUDA_CHECK_LAUNCH("softmax_backward");
+  detail::launch("softmax_backward", unsigned((rows + warps - 1) / warps), warps * 32, kernels::softmax_backward<T>,
+                 rows, cols, y, dy, dx, log);
 }
 
 template <class T>
@@ -299,9 +293,8 @@ void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t s
   const T scale = T(1) / (T(1) - rate);
   // the CPU's integer form of "philox_uniform >= rate" (backend/cpu/elementwise.hpp)
   const std::uint32_t threshold = static_cast<std::uint32_t>(std::ceil(double(static_cast<float>(rate)) * 16777216.0));
-  kernels::dropout<T><<<detail::blocks_for((n + 3) / 4), detail::threads_per_block, 0, detail::stream()>>>(
-      n, threshold, scale, seed, stream, x, y);
-  HEPNN_CUDA_CHECK_LAUNCH("dropout");
+  detail::launch("dropout", detail::blocks_for((n + 3) / 4), detail::threads_per_block, kernels::dropout<T>, n,
+                 threshold, scale, seed, stream, x, y);
 }
 template <class T>
 void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* dy, T* dx) {
@@ -320,8 +313,7 @@ double sum(std::int64_t n, const T* x, bool squares) {
 template <class T>
 void scale(std::int64_t n, T s, T* x) {
   if (n == 0) return;
-  kernels::scale<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(n, s, x);
-  HEPNN_CUDA_CHECK_LAUNCH("scale");
+  detail::launch("scale", detail::blocks_for(n, 4), detail::threads_per_block, kernels::scale<T>, n, s, x);
 }
 
 template <class T>
@@ -330,8 +322,8 @@ bool all_finite(std::int64_t n, const T* x) {
   detail::DeviceScratch flag(sizeof(double));
   const cudaStream_t s = detail::stream();
   HEPNN_CUDA_CHECK(cudaMemsetAsync(flag.as<double>(), 0, sizeof(double), s));
-  kernels::count_nonfinite<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, s>>>(n, x, flag.as<double>());
-  HEPNN_CUDA_CHECK_LAUNCH("count_nonfinite");
+  detail::launch("count_nonfinite", detail::blocks_for(n, 4), detail::threads_per_block, kernels::count_nonfinite<T>, n,
+                 x, flag.as<double>());
   return detail::read_scalar(flag.as<double>()) == 0.0;
 }
 

@@ -14,12 +14,12 @@ namespace hepnn::backend::cuda {
 namespace kernels {
 
 template <class T>
-__global__ void loss_rows(LossParams p, std::int64_t B, std::int64_t C, std::int64_t target_cols, const T* __restrict__ pred,
-                          const T* __restrict__ target, const T* __restrict__ w, double norm, T* __restrict__ dpred,
-                          double* __restrict__ per_sample) {
+__global__ void loss_rows(LossParams p, std::int64_t B, std::int64_t C, std::int64_t target_cols,
+                          const T* __restrict__ pred, const T* __restrict__ target, const T* __restrict__ w,
+                          double norm, T* __restrict__ dpred, double* __restrict__ per_sample) {
   HEPNN_GRID_STRIDE(i, B) {
-    per_sample[i] = loss_math::loss_row(p, C, target_cols, pred + i * C, target + i * target_cols, w ? double(w[i]) : 1.0,
-                                      norm, dpred ? dpred + i * C : nullptr);
+    per_sample[i] = loss_math::loss_row(p, C, target_cols, pred + i * C, target + i * target_cols,
+                                        w ? double(w[i]) : 1.0, norm, dpred ? dpred + i * C : nullptr);
   }
 }
 
@@ -34,9 +34,8 @@ double loss_forward_backward(const LossParams& p, std::int64_t B, std::int64_t C
   double* partial = per_sample + B;
   constexpr int threads = 128;
   const unsigned blocks = unsigned(std::min<std::int64_t>((B + threads - 1) / threads, 65535));
-  kernels::loss_rows<T><<<blocks, threads, 0, detail::stream()>>>(p, B, C, target_cols, pred, target, w, norm, dpred,
-                                                                  per_sample);
-  HEPNN_CUDA_CHECK_LAUNCH("loss_rows");
+  detail::launch("loss_rows", blocks, threads, kernels::loss_rows<T>, p, B, C, target_cols, pred, target, w, norm,
+                 dpred, per_sample);
   detail::reduce_sum(B, per_sample, false, partial, partial + kernels::reduce_max_blocks);
   return detail::read_scalar(partial + kernels::reduce_max_blocks);
 }

@@ -25,8 +25,8 @@ __global__ void adam(std::int64_t n, T* __restrict__ p, const T* __restrict__ g,
 }
 
 template <class T>
-__global__ void rmsprop(std::int64_t n, T* __restrict__ p, const T* __restrict__ g, T* __restrict__ s, T lr, T rho, T eps,
-                        T weight_decay) {
+__global__ void rmsprop(std::int64_t n, T* __restrict__ p, const T* __restrict__ g, T* __restrict__ s, T lr, T rho,
+                        T eps, T weight_decay) {
   HEPNN_GRID_STRIDE(i, n) element::rmsprop_at(p, g, s, lr, rho, eps, weight_decay, i);
 }
 
@@ -41,9 +41,8 @@ __global__ void adagrad(std::int64_t n, T* __restrict__ p, const T* __restrict__
 template <class T>
 void sgd_update(std::int64_t n, T* p, const T* g, T* v, T lr, T momentum, bool nesterov, T weight_decay) {
   if (n == 0) return;
-  kernels::sgd<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(n, p, g, v, lr, momentum,
-                                                                                                nesterov, weight_decay);
-  HEPNN_CUDA_CHECK_LAUNCH("sgd");
+  detail::launch("sgd", detail::blocks_for(n, 4), detail::threads_per_block, kernels::sgd<T>, n, p, g, v, lr, momentum,
+                 nesterov, weight_decay);
 }
 
 template <class T>
@@ -56,25 +55,22 @@ void adam_update(std::int64_t n, T* p, const T* g, T* m, T* v, T lr, T beta1, T 
   const T step_size = lr / bc1;
   const T inv_sqrt_bc2 = T(1) / std::sqrt(bc2);
   const T l2 = decoupled ? T(0) : weight_decay, shrink = decoupled ? T(1) - lr * weight_decay : T(1);
-  kernels::adam<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(
-      n, p, g, m, v, beta1, beta2, eps, step_size, inv_sqrt_bc2, l2, shrink);
-  HEPNN_CUDA_CHECK_LAUNCH("adam");
+  detail::launch("adam", detail::blocks_for(n, 4), detail::threads_per_block, kernels::adam<T>, n, p, g, m, v, beta1,
+                 beta2, eps, step_size, inv_sqrt_bc2, l2, shrink);
 }
 
 template <class T>
 void rmsprop_update(std::int64_t n, T* p, const T* g, T* s, T lr, T rho, T eps, T weight_decay) {
   if (n == 0) return;
-  kernels::rmsprop<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(n, p, g, s, lr, rho,
-                                                                                                    eps, weight_decay);
-  HEPNN_CUDA_CHECK_LAUNCH("rmsprop");
+  detail::launch("rmsprop", detail::blocks_for(n, 4), detail::threads_per_block, kernels::rmsprop<T>, n, p, g, s, lr,
+                 rho, eps, weight_decay);
 }
 
 template <class T>
 void adagrad_update(std::int64_t n, T* p, const T* g, T* a, T lr, T eps, T weight_decay) {
   if (n == 0) return;
-  kernels::adagrad<T><<<detail::blocks_for(n, 4), detail::threads_per_block, 0, detail::stream()>>>(n, p, g, a, lr, eps,
-                                                                                                    weight_decay);
-  HEPNN_CUDA_CHECK_LAUNCH("adagrad");
+  detail::launch("adagrad", detail::blocks_for(n, 4), detail::threads_per_block, kernels::adagrad<T>, n, p, g, a, lr,
+                 eps, weight_decay);
 }
 
 }  // namespace hepnn::backend::cuda

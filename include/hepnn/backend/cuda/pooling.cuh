@@ -45,35 +45,32 @@ template <class T>
 void maxpool2d_forward(const Conv2DGeometry& g, std::int64_t B, const T* x, T* y, T* argmax) {
   const std::int64_t n = B * g.C * g.pixels();
   if (n == 0) return;
-  kernels::maxpool_forward<T><<<detail::blocks_for(n), detail::threads_per_block, 0, detail::stream()>>>(g, B * g.C, x, y,
-                                                                                                         argmax);
-  HEPNN_CUDA_CHECK_LAUNCH("maxpool_forward");
+  detail::launch("maxpool_forward", detail::blocks_for(n), detail::threads_per_block, kernels::maxpool_forward<T>, g,
+                 B * g.C, x, y, argmax);
 }
 
 template <class T>
 void maxpool2d_backward(const Conv2DGeometry& g, std::int64_t B, const T* dy, const T* argmax, T* dx) {
   const std::int64_t n = B * g.C * g.H * g.W;
   if (n == 0) return;
-  kernels::maxpool_backward<T><<<detail::blocks_for(n), detail::threads_per_block, 0, detail::stream()>>>(
-      g, B * g.C, dy, argmax, dx);
-  HEPNN_CUDA_CHECK_LAUNCH("maxpool_backward");
+  detail::launch("maxpool_backward", detail::blocks_for(n), detail::threads_per_block, kernels::maxpool_backward<T>, g,
+                 B * g.C, dy, argmax, dx);
 }
 
 template <class T>
 void avgpool2d_forward(const Conv2DGeometry& g, std::int64_t B, const T* x, T* y) {
   const std::int64_t n = B * g.C * g.pixels();
   if (n == 0) return;
-  kernels::avgpool_forward<T><<<detail::blocks_for(n), detail::threads_per_block, 0, detail::stream()>>>(g, B * g.C, x, y);
-  HEPNN_CUDA_CHECK_LAUNCH("avgpool_forward");
+  detail::launch("avgpool_forward", detail::blocks_for(n), detail::threads_per_block, kernels::avgpool_forward<T>, g,
+                 B * g.C, x, y);
 }
 
 template <class T>
 void avgpool2d_backward(const Conv2DGeometry& g, std::int64_t B, const T* dy, T* dx) {
   const std::int64_t n = B * g.C * g.H * g.W;
   if (n == 0) return;
-  kernels::avgpool_backward<T><<<detail::blocks_for(n), detail::threads_per_block, 0, detail::stream()>>>(g, B * g.C, dy,
-                                                                                                          dx);
-  HEPNN_CUDA_CHECK_LAUNCH("avgpool_backward");
+  detail::launch("avgpool_backward", detail::blocks_for(n), detail::threads_per_block, kernels::avgpool_backward<T>, g,
+                 B * g.C, dy, dx);
 }
 
 }  // namespace hepnn::backend::cuda

@@ -64,10 +64,6 @@ inline const char* cublas_status_name(cublasStatus_t s) {
     if (hepnn_cublas_st_ != CUBLAS_STATUS_SUCCESS)                                               \
       ::hepnn::backend::cuda::detail::throw_cublas(hepnn_cublas_st_, #call, __FILE__, __LINE__); \
   } while (0)
-/// After every kernel launch: launch-configuration errors surface here, with the kernel's name.
-#define HEPNN_CUDA_CHECK_LAUNCH(kernel_name) \
-  ::hepnn::backend::cuda::detail::check_launch(kernel_name, __FILE__, __LINE__)
-
 namespace detail {
 inline void check_launch(const char* kernel, const char* file, int line) {
   const cudaError_t e = cudaGetLastError();
@@ -248,8 +244,16 @@ class DeviceScratch {
 /// Launch geometry for element-wise kernels: grid-stride loops over at most this many blocks.
 inline constexpr int threads_per_block = 256;
 inline unsigned blocks_for(std::int64_t n, int per_thread = 1) {
-  const std::int64_t b = (n + std::int64_t(threads_per_block) * per_thread - 1) / (std::int64_t(threads_per_block) * per_thread);
+  const std::int64_t b =
+      (n + std::int64_t(threads_per_block) * per_thread - 1) / (std::int64_t(threads_per_block) * per_thread);
   return unsigned(std::clamp<std::int64_t>(b, 1, 65535));
+}
+
+/// Launches a kernel on hepnn's compute stream and checks the launch (with the kernel's name).
+template <class... Params, class... Args>
+void launch(const char* name, dim3 grid, dim3 block, void (*kernel)(Params...), Args... args) {
+  kernel<<<grid, block, 0, stream()>>>(args...);
+  check_launch(name, __FILE__, __LINE__);
 }
 
 }  // namespace detail
