@@ -31,21 +31,15 @@
 
 namespace hepnn::test {
 
-template <class T>
-Tensor<T, cuda> upload(const std::vector<T>& v) {
-  Tensor<T, cpu> h(Shape{std::int64_t(v.size())});
-  std::copy(v.begin(), v.end(), h.data());
-  return h.template to<cuda>();
-}
 template <class T, class Device>
 Tensor<T, Device> on_device(const std::vector<T>& v) {
   Tensor<T, cpu> h(Shape{std::int64_t(v.size())});
   std::copy(v.begin(), v.end(), h.data());
   return h.template to<Device>();
 }
-template <class T, class Device>
-std::vector<T> download(const Tensor<T, Device>& t) {
-  return t.to_vector();
+template <class T>
+Tensor<T, cuda> upload(const std::vector<T>& v) {
+  return on_device<T, cuda>(v);
 }
 
 /// Tolerances for a GPU result against the CPU's: float results may differ in the last bits

@@ -21,7 +21,7 @@
 
 using namespace hepnn;
 using hepnn::test::check_close;
-using hepnn::test::download;
+using hepnn::test::geometry;
 using hepnn::test::random_vector;
 using hepnn::test::Tol;
 using hepnn::test::upload;
@@ -46,7 +46,7 @@ TEMPLATE_TEST_CASE("cuda ops: gemm agrees with the CPU for every transpose, beta
           ops::gemm<cpu>(ta, tb, c.M, c.N, c.K, T(0.75), A.data(), B.data(), T(beta), C.data());
           Tol<T> tol;
           if (std::is_same_v<T, float>) tol.atol = 1e-5 * std::sqrt(double(c.K) + 1);
-          check_close(download(dC), C, "gemm", tol);
+          check_close(dC.to_vector(), C, "gemm", tol);
         }
 }
 
@@ -67,26 +67,26 @@ TEMPLATE_TEST_CASE("cuda ops: the fused dense forward, bias and activations agre
         auto dX = upload(x), dW = upload(W), dB = upload(b), dZ = upload(z), dY = upload(y), dDY = upload(dy);
         ops::dense_forward<cpu>(rows, K, cols, x.data(), W.data(), b.data(), a, alpha, z.data(), y.data());
         ops::dense_forward<cuda>(rows, K, cols, dX.data(), dW.data(), dB.data(), a, alpha, dZ.data(), dY.data());
-        check_close(download(dZ), z, "dense_forward z");
-        check_close(download(dY), y, "dense_forward y");
+        check_close(dZ.to_vector(), z, "dense_forward z");
+        check_close(dY.to_vector(), y, "dense_forward y");
         // activation forward and backward on their own
         auto dOut = upload(y), dDX = upload(dx);
         ops::activation_forward<cpu>(a, alpha, n, z.data(), y.data());
         ops::activation_forward<cuda>(a, alpha, n, dZ.data(), dOut.data());
-        check_close(download(dOut), y, "activation_forward");
+        check_close(dOut.to_vector(), y, "activation_forward");
         ops::activation_backward<cpu>(a, alpha, n, z.data(), y.data(), dy.data(), dx.data());
         ops::activation_backward<cuda>(a, alpha, n, dZ.data(), dOut.data(), dDY.data(), dDX.data());
-        check_close(download(dDX), dx, "activation_backward");
+        check_close(dDX.to_vector(), dx, "activation_backward");
         // bias forward and backward
         auto yb = y;
         auto dYB = upload(yb);
         ops::bias_add_forward<cpu>(rows, cols, b.data(), yb.data());
         ops::bias_add_forward<cuda>(rows, cols, dB.data(), dYB.data());
-        check_close(download(dYB), yb, "bias_add_forward");
+        check_close(dYB.to_vector(), yb, "bias_add_forward");
         auto dDB = upload(db);
         ops::bias_add_backward<cpu>(rows, cols, dy.data(), db.data());
         ops::bias_add_backward<cuda>(rows, cols, dDY.data(), dDB.data());
-        check_close(download(dDB), db, "bias_add_backward", {std::is_same_v<T, float> ? 1e-5 : 1e-12, 1e-5});
+        check_close(dDB.to_vector(), db, "bias_add_backward", {std::is_same_v<T, float> ? 1e-5 : 1e-12, 1e-5});
       }
 }
 
@@ -104,10 +104,10 @@ TEMPLATE_TEST_CASE("cuda ops: softmax and log-softmax forward and backward agree
       auto dX = upload(x), dY = upload(y), dDY = upload(dy), dDX = upload(dx);
       ops::softmax_forward<cpu>(rows, cols, x.data(), y.data(), log);
       ops::softmax_forward<cuda>(rows, cols, dX.data(), dY.data(), log);
-      check_close(download(dY), y, "softmax_forward", {1e-5, 1e-6});
+      check_close(dY.to_vector(), y, "softmax_forward", {1e-5, 1e-6});
       ops::softmax_backward<cpu>(rows, cols, y.data(), dy.data(), dx.data(), log);
       ops::softmax_backward<cuda>(rows, cols, dY.data(), dDY.data(), dDX.data(), log);
-      check_close(download(dDX), dx, "softmax_backward", {1e-4, 1e-5});
+      check_close(dDX.to_vector(), dx, "softmax_backward", {1e-4, 1e-5});
     }
 }
 
@@ -124,14 +124,14 @@ TEMPLATE_TEST_CASE("cuda ops: dropout draws the CPU's Philox masks exactly", "[c
       const std::uint64_t seed = 0x1234567890ull, stream = rng_stream::dropout + (std::uint64_t(3) << 32) + 17;
       ops::dropout_forward<cpu>(n, T(rate), seed, stream, x.data(), y.data());
       ops::dropout_forward<cuda>(n, T(rate), seed, stream, dX.data(), dY.data());
-      const auto g = download(dY);
+      const auto g = dY.to_vector();
       std::int64_t mask_diff = 0;
       for (std::int64_t i = 0; i < n; ++i) mask_diff += (g[static_cast<std::size_t>(i)] == T(0)) != (y[static_cast<std::size_t>(i)] == T(0));
       CHECK(mask_diff == 0);
       check_close(g, y, "dropout_forward");
       ops::dropout_backward<cpu>(n, T(rate), seed, stream, x.data(), y.data());
       ops::dropout_backward<cuda>(n, T(rate), seed, stream, dX.data(), dY.data());
-      check_close(download(dY), y, "dropout_backward");
+      check_close(dY.to_vector(), y, "dropout_backward");
     }
 }
 
@@ -150,7 +150,7 @@ TEMPLATE_TEST_CASE("cuda ops: sums, scale and the finiteness check agree with th
     }
     ops::scale<cpu>(n, T(-1.5), x.data());
     ops::scale<cuda>(n, T(-1.5), dX.data());
-    check_close(download(dX), x, "scale");
+    check_close(dX.to_vector(), x, "scale");
     CHECK(ops::all_finite<cuda>(n, dX.data()));
     if (n > 0) {
       for (T bad : {std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity()}) {
@@ -207,7 +207,7 @@ TEMPLATE_TEST_CASE("cuda ops: every loss and its gradient agree with the CPU, wi
       const double lg = ops::loss_forward_backward<cuda>(p, B, c.C, c.tc, dP.data(), dT.data(),
                                                          weighted ? dW.data() : nullptr, 123.0, dD.data());
       CHECK(std::abs(lg - lc) <= 1e-10 * (1 + std::abs(lc)));
-      check_close(download(dD), dpred, "loss gradient");
+      check_close(dD.to_vector(), dpred, "loss gradient");
     }
   // an out-of-range class label gives a non-finite loss, never a read out of bounds
   LossParams p;
@@ -261,31 +261,20 @@ TEMPLATE_TEST_CASE("cuda ops: the fused optimizer updates agree with the CPU ove
           ops::adagrad_update<cuda>(n, dP.data(), dG.data(), dS1.data(), T(1e-2), T(1e-7), T(0));
       }
     }
-    check_close(download(dP), p, "parameters after 5 steps", {std::is_same_v<T, float> ? 1e-5 : 1e-12, 1e-6});
-    check_close(download(dS1), s1, "first state slot after 5 steps", {std::is_same_v<T, float> ? 1e-5 : 1e-12, 1e-6});
+    check_close(dP.to_vector(), p, "parameters after 5 steps", {std::is_same_v<T, float> ? 1e-5 : 1e-12, 1e-6});
+    check_close(dS1.to_vector(), s1, "first state slot after 5 steps", {std::is_same_v<T, float> ? 1e-5 : 1e-12, 1e-6});
   }
 }
 
-namespace {
-Conv2DGeometry geometry(std::int64_t C, std::int64_t H, std::int64_t W, std::int64_t F, std::int64_t K, std::int64_t S,
-                        std::int64_t D, std::int64_t pad) {
-  Conv2DGeometry g;
-  g.C = C, g.H = H, g.W = W, g.F = F, g.KH = K, g.KW = K, g.SH = S, g.SW = S, g.DH = D, g.DW = D;
-  g.PT = g.PB = g.PL = g.PR = pad;
-  g.OH = Conv2DGeometry::output_extent(H, K, S, D, 2 * pad);
-  g.OW = Conv2DGeometry::output_extent(W, K, S, D, 2 * pad);
-  return g;
-}
-}  // namespace
 
 TEMPLATE_TEST_CASE("cuda ops: im2col, col2im and convolution forward and backward agree with the CPU", "[cuda][ops][conv]",
                    float, double) {
   HEPNN_REQUIRE_GPU();
   using T = TestType;
   std::mt19937 rng(8);
-  const Conv2DGeometry gs[] = {geometry(1, 8, 8, 4, 3, 1, 1, 1), geometry(3, 9, 7, 5, 3, 2, 1, 0),
-                               geometry(2, 10, 10, 3, 3, 1, 2, 2), geometry(4, 5, 6, 2, 1, 1, 1, 0),
-                               geometry(2, 4, 4, 3, 5, 1, 1, 2)};
+  const Conv2DGeometry gs[] = {geometry(1, 8, 8, 4, 3, 3, 1, 1, 1, 1), geometry(3, 9, 7, 5, 3, 3, 2, 1, 0, 0),
+                               geometry(2, 10, 10, 3, 3, 3, 1, 2, 2, 2), geometry(4, 5, 6, 2, 1, 1, 1, 1, 0, 0),
+                               geometry(2, 4, 4, 3, 5, 5, 1, 1, 2, 2)};
   for (const Conv2DGeometry& g : gs)
     for (std::int64_t B : {1, 3, 40}) {
       INFO("C " << g.C << " H " << g.H << " W " << g.W << " F " << g.F << " K " << g.KH << " stride " << g.SH
@@ -300,10 +289,10 @@ TEMPLATE_TEST_CASE("cuda ops: im2col, col2im and convolution forward and backwar
       auto dCol = upload(col), dBack = upload(back);
       ops::im2col<cpu>(g, S, x.data(), col.data());
       ops::im2col<cuda>(g, S, dX.data(), dCol.data());
-      check_close(download(dCol), col, "im2col");
+      check_close(dCol.to_vector(), col, "im2col");
       ops::col2im<cpu>(g, S, col.data(), back.data());
       ops::col2im<cuda>(g, S, dCol.data(), dBack.data());
-      check_close(download(dBack), back, "col2im");
+      check_close(dBack.to_vector(), back, "col2im");
       // convolution
       std::vector<T> y(static_cast<std::size_t>(B * g.out_size())), dx(static_cast<std::size_t>(B * g.in_size())), dw(w.size()), db(b.size());
       std::vector<T> scratch(static_cast<std::size_t>(ops::conv2d_scratch_size<cpu>(g, B)));
@@ -313,14 +302,14 @@ TEMPLATE_TEST_CASE("cuda ops: im2col, col2im and convolution forward and backwar
       ops::conv2d_forward<cuda>(g, B, dX.data(), dW.data(), dB.data(), dY.data(), dScratch.data());
       Tol<T> tol;
       if (std::is_same_v<T, float>) tol.atol = 1e-5;
-      check_close(download(dY), y, "conv2d_forward", tol);
+      check_close(dY.to_vector(), y, "conv2d_forward", tol);
       ops::conv2d_backward<cpu>(g, B, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), scratch.data());
       ops::conv2d_backward<cuda>(g, B, dX.data(), dW.data(), dDY.data(), dDX.data(), dDW.data(), dDB.data(),
                                  dScratch.data());
       if (std::is_same_v<T, float>) tol.atol = 1e-4;
-      check_close(download(dDX), dx, "conv2d_backward dx", tol);
-      check_close(download(dDW), dw, "conv2d_backward dw", tol);
-      check_close(download(dDB), db, "conv2d_backward db", tol);
+      check_close(dDX.to_vector(), dx, "conv2d_backward dx", tol);
+      check_close(dDW.to_vector(), dw, "conv2d_backward dw", tol);
+      check_close(dDB.to_vector(), db, "conv2d_backward db", tol);
     }
 }
 
@@ -329,8 +318,8 @@ TEMPLATE_TEST_CASE("cuda ops: max and average pooling forward and backward agree
   HEPNN_REQUIRE_GPU();
   using T = TestType;
   std::mt19937 rng(9);
-  const Conv2DGeometry gs[] = {geometry(3, 8, 8, 3, 2, 2, 1, 0), geometry(2, 7, 9, 2, 3, 2, 1, 1),
-                               geometry(1, 5, 5, 1, 3, 1, 1, 1), geometry(4, 6, 6, 4, 6, 1, 1, 0)};
+  const Conv2DGeometry gs[] = {geometry(3, 8, 8, 3, 2, 2, 2, 1, 0, 0), geometry(2, 7, 9, 2, 3, 3, 2, 1, 1, 1),
+                               geometry(1, 5, 5, 1, 3, 3, 1, 1, 1, 1), geometry(4, 6, 6, 4, 6, 6, 1, 1, 0, 0)};
   for (const Conv2DGeometry& g : gs) {
     const std::int64_t B = 5, nin = B * g.in_size(), nout = B * g.C * g.pixels();
     INFO("C " << g.C << " H " << g.H << " W " << g.W << " K " << g.KH << " stride " << g.SH << " pad " << g.PT);
@@ -341,17 +330,17 @@ TEMPLATE_TEST_CASE("cuda ops: max and average pooling forward and backward agree
     auto dX = upload(x), dDY = upload(dy), dY = upload(y), dA = upload(arg), dDX = upload(dx);
     ops::maxpool2d_forward<cpu>(g, B, x.data(), y.data(), arg.data());
     ops::maxpool2d_forward<cuda>(g, B, dX.data(), dY.data(), dA.data());
-    check_close(download(dY), y, "maxpool forward");
-    check_close(download(dA), arg, "maxpool argmax");
+    check_close(dY.to_vector(), y, "maxpool forward");
+    check_close(dA.to_vector(), arg, "maxpool argmax");
     ops::maxpool2d_backward<cpu>(g, B, dy.data(), arg.data(), dx.data());
     ops::maxpool2d_backward<cuda>(g, B, dDY.data(), dA.data(), dDX.data());
-    check_close(download(dDX), dx, "maxpool backward");
+    check_close(dDX.to_vector(), dx, "maxpool backward");
     ops::avgpool2d_forward<cpu>(g, B, x.data(), y.data());
     ops::avgpool2d_forward<cuda>(g, B, dX.data(), dY.data());
-    check_close(download(dY), y, "avgpool forward");
+    check_close(dY.to_vector(), y, "avgpool forward");
     ops::avgpool2d_backward<cpu>(g, B, dy.data(), dx.data());
     ops::avgpool2d_backward<cuda>(g, B, dDY.data(), dDX.data());
-    check_close(download(dDX), dx, "avgpool backward");
+    check_close(dDX.to_vector(), dx, "avgpool backward");
   }
 }
 
@@ -374,28 +363,28 @@ TEMPLATE_TEST_CASE("cuda ops: batch normalisation agrees with the CPU in trainin
                                          mean.data(), var.data());
     ops::batchnorm_forward_training<cuda>(B, C, inner, dX.data(), dG.data(), dBe.data(), eps, dY.data(), dXh.data(),
                                           dM.data(), dV.data());
-    check_close(download(dY), y, "bn forward y");
-    check_close(download(dM), mean, "bn batch mean");
-    check_close(download(dV), var, "bn batch variance");
+    check_close(dY.to_vector(), y, "bn forward y");
+    check_close(dM.to_vector(), mean, "bn batch mean");
+    check_close(dV.to_vector(), var, "bn batch variance");
     for (bool training : {true, false}) {
       ops::batchnorm_backward<cpu>(B, C, inner, dy.data(), xh.data(), gamma.data(), var.data(), eps, training,
                                    dx.data(), dg.data(), dbt.data());
       ops::batchnorm_backward<cuda>(B, C, inner, dDY.data(), dXh.data(), dG.data(), dV.data(), eps, training,
                                     dDX.data(), dDG.data(), dDBt.data());
-      check_close(download(dDX), dx, "bn backward dx", {1e-4, 1e-5});
-      check_close(download(dDG), dg, "bn dgamma", {1e-4, 1e-5});
-      check_close(download(dDBt), dbt, "bn dbeta", {1e-4, 1e-5});
+      check_close(dDX.to_vector(), dx, "bn backward dx", {1e-4, 1e-5});
+      check_close(dDG.to_vector(), dg, "bn dgamma", {1e-4, 1e-5});
+      check_close(dDBt.to_vector(), dbt, "bn dbeta", {1e-4, 1e-5});
     }
     ops::batchnorm_forward_inference<cpu>(B, C, inner, x.data(), gamma.data(), beta.data(), mean.data(), var.data(), eps,
                                           y.data(), xh.data());
     ops::batchnorm_forward_inference<cuda>(B, C, inner, dX.data(), dG.data(), dBe.data(), dM.data(), dV.data(), eps,
                                            dY.data(), dXh.data());
-    check_close(download(dY), y, "bn inference");
+    check_close(dY.to_vector(), y, "bn inference");
     auto mm = random_vector<T>(rng, static_cast<std::size_t>(C)), mv = random_vector<T>(rng, static_cast<std::size_t>(C), 0.5, 2);
     auto dMM = upload(mm), dMV = upload(mv);
     ops::batchnorm_update_moving<cpu>(C, mean.data(), var.data(), T(0.9), mm.data(), mv.data());
     ops::batchnorm_update_moving<cuda>(C, dM.data(), dV.data(), T(0.9), dMM.data(), dMV.data());
-    check_close(download(dMM), mm, "bn moving mean");
-    check_close(download(dMV), mv, "bn moving variance");
+    check_close(dMM.to_vector(), mm, "bn moving mean");
+    check_close(dMV.to_vector(), mv, "bn moving variance");
   }
 }

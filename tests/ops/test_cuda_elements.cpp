@@ -19,23 +19,14 @@
 #include "hepnn/ops/optim.hpp"
 #include "hepnn/ops/pooling.hpp"
 #include "support/gradcheck.hpp"
+#include "support/reference.hpp"
 
 using namespace hepnn;
 namespace el = hepnn::backend::cuda::element;
+using hepnn::test::geometry;
 using hepnn::test::random_vector;
 
 namespace {
-
-Conv2DGeometry geometry(std::int64_t C, std::int64_t H, std::int64_t W, std::int64_t F, std::int64_t KH, std::int64_t KW,
-                        std::int64_t S, std::int64_t D, std::int64_t pt, std::int64_t pl) {
-  Conv2DGeometry g;
-  g.C = C, g.H = H, g.W = W, g.F = F, g.KH = KH, g.KW = KW, g.SH = S, g.SW = S, g.DH = D, g.DW = D;
-  g.PT = g.PB = pt;
-  g.PL = g.PR = pl;
-  g.OH = Conv2DGeometry::output_extent(H, KH, g.SH, D, 2 * pt);
-  g.OW = Conv2DGeometry::output_extent(W, KW, g.SW, D, 2 * pl);
-  return g;
-}
 
 void require_close(const std::vector<double>& a, const std::vector<double>& b, const char* what, double tol = 1e-12) {
   REQUIRE(a.size() == b.size());

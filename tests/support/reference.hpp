@@ -1,10 +1,13 @@
 /// @file tests/support/reference.hpp
 /// @brief Independent reference formulas for the tests: the activations and their derivatives
-/// written out naively in double (accurate for the moderate |x| the tests use them at).
+/// written out naively in double (accurate for the moderate |x| the tests use them at), and
+/// convolution geometries built directly from their sizes.
 #pragma once
 #include <cmath>
+#include <cstdint>
 
 #include "hepnn/ops/activation_kind.hpp"
+#include "hepnn/ops/conv_geometry.hpp"
 
 namespace hepnn::test {
 
@@ -49,5 +52,18 @@ inline double ref_derivative(Activation a, double alpha, double x) {
 inline constexpr Activation all_activations[] = {Activation::linear, Activation::relu,     Activation::leaky_relu,
                                                  Activation::elu,    Activation::selu,     Activation::tanh,
                                                  Activation::sigmoid, Activation::softplus, Activation::gelu};
+
+/// The geometry of a KH x KW window over (C, H, W) images with F filters: stride S and dilation D
+/// on both axes, padding pt on top and bottom and pl left and right.
+inline Conv2DGeometry geometry(std::int64_t C, std::int64_t H, std::int64_t W, std::int64_t F, std::int64_t KH,
+                               std::int64_t KW, std::int64_t S, std::int64_t D, std::int64_t pt, std::int64_t pl) {
+  Conv2DGeometry g;
+  g.C = C, g.H = H, g.W = W, g.F = F, g.KH = KH, g.KW = KW, g.SH = S, g.SW = S, g.DH = D, g.DW = D;
+  g.PT = g.PB = pt;
+  g.PL = g.PR = pl;
+  g.OH = Conv2DGeometry::output_extent(H, KH, S, D, 2 * pt);
+  g.OW = Conv2DGeometry::output_extent(W, KW, S, D, 2 * pl);
+  return g;
+}
 
 }  // namespace hepnn::test

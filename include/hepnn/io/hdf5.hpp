@@ -210,19 +210,11 @@ class File {
     Id d = open_dataset(name);
     const DatasetInfo di = info(d, name);
     require_numeric(di, name);
-    HEPNN_CHECK(!di.shape.empty() && row0 >= 0 && rows >= 0 && row0 + rows <= di.shape[0], where(name), "rows [", row0,
-                ", ", row0 + rows, ") are not inside the dataset of shape ", shape_str(di.shape));
+    check_rows(di, name, row0, rows);
     if (rows == 0) return;
-    std::vector<hsize_t> start(di.shape.size(), 0), count(di.shape.begin(), di.shape.end());
-    start[0] = hsize_t(row0);
-    count[0] = hsize_t(rows);
-    Id fs(H5Dget_space(d.get()), H5Sclose);
-    HEPNN_CHECK(fs.valid() && H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
-                                                  nullptr) >= 0,
-                where(name), "cannot select rows");
-    Id ms(H5Screate_simple(int(count.size()), count.data(), nullptr), H5Sclose);
-    HEPNN_CHECK(H5Dread(d.get(), native_type<V>(), ms.get(), fs.get(), H5P_DEFAULT, out) >= 0, where(name),
-                "reading rows [", row0, ", ", row0 + rows, ") failed (truncated or corrupted?)");
+    const RowSelection sel = select_rows(d, di, name, row0, rows);
+    HEPNN_CHECK(H5Dread(d.get(), native_type<V>(), sel.memory.get(), sel.file.get(), H5P_DEFAULT, out) >= 0,
+                where(name), "reading rows [", row0, ", ", row0 + rows, ") failed (truncated or corrupted?)");
   }
 
   /// Creates a dataset of element type V and shape `shape`, optionally filled from data. It is
@@ -270,17 +262,11 @@ class File {
     Lock lock(mutex());
     Id d = open_dataset(name);
     const DatasetInfo di = info(d, name);
-    HEPNN_CHECK(!di.shape.empty() && row0 >= 0 && rows >= 0 && row0 + rows <= di.shape[0], where(name), "rows [", row0,
-                ", ", row0 + rows, ") are not inside the dataset of shape ", shape_str(di.shape));
+    check_rows(di, name, row0, rows);
     if (rows == 0) return;
-    std::vector<hsize_t> start(di.shape.size(), 0), count(di.shape.begin(), di.shape.end());
-    start[0] = hsize_t(row0);
-    count[0] = hsize_t(rows);
-    Id fs(H5Dget_space(d.get()), H5Sclose);
-    H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
-    Id ms(H5Screate_simple(int(count.size()), count.data(), nullptr), H5Sclose);
-    HEPNN_CHECK(H5Dwrite(d.get(), native_type<V>(), ms.get(), fs.get(), H5P_DEFAULT, data) >= 0, where(name),
-                "writing rows failed (disk full?)");
+    const RowSelection sel = select_rows(d, di, name, row0, rows);
+    HEPNN_CHECK(H5Dwrite(d.get(), native_type<V>(), sel.memory.get(), sel.file.get(), H5P_DEFAULT, data) >= 0,
+                where(name), "writing rows failed (disk full?)");
   }
 
   /// Text (UTF-8) as a 1-D byte dataset, so it gets the same checksum as numbers.
@@ -355,6 +341,27 @@ class File {
   std::string where(const std::string& name) const { return "file '" + m_path + "', object '" + name + "': "; }
 
  private:
+  void check_rows(const DatasetInfo& di, const std::string& name, std::int64_t row0, std::int64_t rows) const {
+    HEPNN_CHECK(!di.shape.empty() && row0 >= 0 && rows >= 0 && row0 + rows <= di.shape[0], where(name), "rows [", row0,
+                ", ", row0 + rows, ") are not inside the dataset of shape ", shape_str(di.shape));
+  }
+  /// For read_rows and write_rows: the dataset's file dataspace with rows [row0, row0 + rows)
+  /// selected, and the memory dataspace of those rows.
+  struct RowSelection {
+    Id file, memory;
+  };
+  RowSelection select_rows(const Id& d, const DatasetInfo& di, const std::string& name, std::int64_t row0,
+                           std::int64_t rows) const {
+    std::vector<hsize_t> start(di.shape.size(), 0), count(di.shape.begin(), di.shape.end());
+    start[0] = hsize_t(row0);
+    count[0] = hsize_t(rows);
+    RowSelection sel{Id(H5Dget_space(d.get()), H5Sclose), Id()};
+    HEPNN_CHECK(sel.file.valid() && H5Sselect_hyperslab(sel.file.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                                        count.data(), nullptr) >= 0,
+                where(name), "cannot select rows");
+    sel.memory = Id(H5Screate_simple(int(count.size()), count.data(), nullptr), H5Sclose);
+    return sel;
+  }
   Id open_dataset(const std::string& name) const {
     HEPNN_CHECK(is_open(), "file '", m_path, "': is not open");
     HEPNN_CHECK(exists(name), where(name), "no such dataset");

@@ -684,7 +684,7 @@ class Sequential {
     b = Buffers{};
     b.capacity = batch;
     b.training = training;
-    b.act.emplace_back(std::is_same_v<Device, cpu> ? Shape{0} : m_input_shape.with_batch(batch));
+    b.act.emplace_back(std::is_same_v<Device, cpu> || training ? Shape{0} : m_input_shape.with_batch(batch));
     for (const auto& l : m_layers) {
       b.act.emplace_back(l->output_shape().with_batch(batch));
       if (training) {

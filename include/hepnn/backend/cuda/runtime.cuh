@@ -216,7 +216,7 @@ class CachingAllocator {
 /// Pinned host scratch for the scalar results of reductions (loss, sums), one per thread.
 struct HostScalar {
   double* value = nullptr;
-  HostScalar() { HEPNN_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&value), 2 * sizeof(double))); }
+  HostScalar() { HEPNN_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&value), sizeof(double))); }
   ~HostScalar() { cudaFreeHost(value); }
   static HostScalar& get() {
     thread_local HostScalar s;
