@@ -11,7 +11,7 @@ shift || true
 cxx=${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++)}
 out=build-fuzz
 mkdir -p "$out/corpus/model" "$out/corpus/data"
-flags=(-std=c++20 -O1 -g -Iinclude -I/usr/include/eigen3 -I/usr/include/hdf5/serial)
+flags=(-std=c++20 -O1 -g -DEIGEN_DONT_PARALLELIZE -Iinclude -I/usr/include/eigen3 -I/usr/include/hdf5/serial)
 libs=(-L/usr/lib/x86_64-linux-gnu -lhdf5_serial)
 "$cxx" "${flags[@]}" fuzz/make_seeds.cpp -o "$out/make_seeds" "${libs[@]}"
 "$out/make_seeds" "$out/corpus/model" "$out/corpus/data"

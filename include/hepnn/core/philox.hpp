@@ -5,16 +5,15 @@
 /// the same dropout masks and initial weights as the CPU, in any order, on any thread.
 /// Checked against the Random123 known-answer vectors in tests/core/test_philox.cpp.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cmath>
 #include <cstdint>
 
 #include "hepnn/core/device.hpp"
 
-#if defined(__AVX2__) && !defined(__CUDA_ARCH__)
-#include <immintrin.h>
-#endif
+#include "hepnn/core/intrin.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 struct PhiloxBlock {
   std::uint32_t v[4];

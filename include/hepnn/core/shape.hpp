@@ -1,6 +1,7 @@
 /// @file core/shape.hpp
 /// @brief Shape: up to five extents, row-major.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <array>
 #include <cstdint>
 #include <initializer_list>
@@ -8,7 +9,7 @@
 
 #include "hepnn/core/error.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 using index_t = std::int64_t;
 

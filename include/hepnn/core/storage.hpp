@@ -1,6 +1,7 @@
 /// @file core/storage.hpp
 /// @brief Owning, 64-byte aligned buffers on a device.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -12,7 +13,7 @@
 #include "hepnn/core/device.hpp"
 #include "hepnn/core/error.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 inline constexpr std::size_t storage_alignment = 64;
 

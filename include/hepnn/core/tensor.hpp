@@ -3,6 +3,7 @@
 ///
 /// No math lives here: operations are in `ops/`. Copies are explicit (`clone()`, `to<D>()`).
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <initializer_list>
 #include <utility>
@@ -11,7 +12,7 @@
 #include "hepnn/core/shape.hpp"
 #include "hepnn/core/storage.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 template <class T, class Device = cpu>
 class Tensor {

@@ -2,11 +2,12 @@
 /// @brief BatchSource<T>: where fit and evaluate take batches from when the data do not sit in
 /// memory (io::StreamingSource reads them from an HDF5 file on a background thread).
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cstdint>
 
 #include "hepnn/data/dataset.hpp"
 
-namespace hepnn::data {
+namespace hepnn::inline HEPNN_ABI::data {
 
 template <class T>
 class BatchSource {

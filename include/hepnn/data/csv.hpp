@@ -4,6 +4,7 @@
 /// Separators are commas; blank lines and lines starting with '#' are skipped. Every value must
 /// parse completely as a number (no silent zero for "n/a"); errors name the file, line and column.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -14,7 +15,7 @@
 #include "hepnn/core/error.hpp"
 #include "hepnn/data/dataset.hpp"
 
-namespace hepnn::data {
+namespace hepnn::inline HEPNN_ABI::data {
 
 /// A table read from CSV: column names and the values row by row.
 struct CsvTable {

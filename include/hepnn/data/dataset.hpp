@@ -1,6 +1,7 @@
 /// @file data/dataset.hpp
 /// @brief Dataset<T>: features, targets and event weights in host memory; shuffles and splits.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cmath>
 #include <cstdint>
 #include <numeric>
@@ -12,7 +13,7 @@
 #include "hepnn/core/philox.hpp"
 #include "hepnn/core/tensor.hpp"
 
-namespace hepnn::data {
+namespace hepnn::inline HEPNN_ABI::data {
 
 /// A random permutation of [0, n) (Fisher-Yates over Philox numbers of (seed, stream)).
 inline std::vector<std::int64_t> permutation(std::int64_t n, std::uint64_t seed, std::uint64_t stream) {

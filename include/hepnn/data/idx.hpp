@@ -6,6 +6,7 @@
 /// HEPNN_HAVE_ZLIB when zlib is found. Without it, only uncompressed idx files can be read, and a
 /// .gz file raises an error that says so.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -23,7 +24,7 @@
 #include "hepnn/core/tensor.hpp"
 #include "hepnn/data/dataset.hpp"
 
-namespace hepnn::data {
+namespace hepnn::inline HEPNN_ABI::data {
 
 namespace detail {
 

@@ -5,13 +5,14 @@
 /// It is fitted on the training part only (data/preprocessing.hpp) and stored inside the model
 /// (and its file), so predictions on raw inputs use the same scaling as training did.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "hepnn/core/error.hpp"
 
-namespace hepnn::data {
+namespace hepnn::inline HEPNN_ABI::data {
 
 template <class T>
 struct InputTransform {

@@ -3,6 +3,7 @@
 /// (as InputTransforms that a model stores and applies in predict), stratified splits, and
 /// event-weight normalisation per class.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -11,7 +12,7 @@
 #include "hepnn/data/dataset.hpp"
 #include "hepnn/data/input_transform.hpp"
 
-namespace hepnn::data {
+namespace hepnn::inline HEPNN_ABI::data {
 
 /// x' = (x - mean) / std per input element, mean and (population) std over the rows of x.
 /// Constant elements get scale 1. Fit on the training part only, then model.set_input_transform.

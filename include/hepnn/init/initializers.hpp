@@ -1,6 +1,7 @@
 /// @file init/initializers.hpp
 /// @brief Seeded weight initialisers (Glorot, He, LeCun; uniform and normal; zeros, ones).
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -8,7 +9,7 @@
 #include "hepnn/core/error.hpp"
 #include "hepnn/core/philox.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 enum class Init { zeros, ones, glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal };
 

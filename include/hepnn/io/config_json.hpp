@@ -2,6 +2,7 @@
 /// @brief JSON for what a model file records besides arrays: layer configs, the loss, the
 /// optimizer (with its schedule) and the metrics. Reading checks every field and names it.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -13,7 +14,7 @@
 #include "hepnn/train/history.hpp"
 #include "hepnn/train/metric_spec.hpp"
 
-namespace hepnn::io {
+namespace hepnn::inline HEPNN_ABI::io {
 
 using json = nlohmann::json;
 

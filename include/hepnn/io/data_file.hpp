@@ -5,6 +5,7 @@
 /// N-D dataset (N, ...) such as images; targets likewise; weights are one 1-D dataset. Any
 /// integer or floating-point type in the file is converted to the model's type T.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <string>
 #include <vector>
 
@@ -12,7 +13,7 @@
 #include "hepnn/data/dataset.hpp"
 #include "hepnn/io/hdf5.hpp"
 
-namespace hepnn::io {
+namespace hepnn::inline HEPNN_ABI::io {
 
 /// Which datasets of a file make a data set. Give `features` (one dataset) or `feature_columns`,
 /// and `targets` or `target_columns`; `weights` is optional (weights 1 when empty).

@@ -7,6 +7,7 @@
 /// lock (h5::lock()); a streaming reader on a background thread and the training thread may
 /// then both use HDF5.
 #pragma once
+#include "hepnn/core/config.hpp"
 #if !__has_include(<hdf5.h>)
 #error "hepnn/io needs the HDF5 C library (Debian: libhdf5-dev); link the CMake target hepnn::io, or do not include hepnn/io.hpp"
 #endif
@@ -26,7 +27,7 @@
 
 #include "hepnn/core/error.hpp"
 
-namespace hepnn::io::h5 {
+namespace hepnn::inline HEPNN_ABI::io::h5 {
 
 /// The process-wide lock every HDF5 call takes.
 inline std::recursive_mutex& mutex() {
@@ -428,7 +429,7 @@ class File {
 
 }  // namespace hepnn::io::h5
 
-namespace hepnn::io::detail {
+namespace hepnn::inline HEPNN_ABI::io::detail {
 /// Writes through a temporary file next to `path`, flushed to disk, then renamed into place.
 template <class Write>
 void atomic_write(const std::string& path, Write&& write) {

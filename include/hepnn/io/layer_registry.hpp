@@ -8,6 +8,7 @@
 ///   3. one line `reg.add<Spec>("TypeName");` in builtin_layers() below (or, for a user's own
 ///      layer, `io::register_layer<MySpec>("MyLayer")` before loading).
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <functional>
 #include <map>
 #include <mutex>
@@ -24,7 +25,7 @@
 #include "hepnn/layers/reshape.hpp"
 #include "hepnn/train/sequential.hpp"
 
-namespace hepnn::io {
+namespace hepnn::inline HEPNN_ABI::io {
 
 /// Type name -> a function appending the rebuilt spec to a model, for float and double models on
 /// one device. There is one registry per device (layer_registry<cpu>(), layer_registry<cuda>()),

@@ -6,6 +6,7 @@
 /// Writes go to a temporary file in the same directory that is renamed into place once it is
 /// complete and flushed to disk, so a crash never leaves a half-written model under `path`.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,7 +26,7 @@
 #include "hepnn/io/layer_registry.hpp"
 #include "hepnn/train/sequential.hpp"
 
-namespace hepnn::io {
+namespace hepnn::inline HEPNN_ABI::io {
 
 /// The newest layout this hepnn writes and reads; files with a larger number are refused.
 inline constexpr std::int64_t model_format_version = 1;

@@ -6,6 +6,7 @@
 /// Memory: StreamingSource keeps at most prefetch_chunks + window_chunks + 1 chunks of rows;
 /// their size follows from memory_budget_bytes, and buffer_bytes_peak() reports the most it held.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -20,7 +21,7 @@
 #include "hepnn/io/data_file.hpp"
 #include "hepnn/io/hdf5.hpp"
 
-namespace hepnn::io {
+namespace hepnn::inline HEPNN_ABI::io {
 
 struct StreamOptions {
   std::string features = "features";

@@ -2,13 +2,14 @@
 /// @brief Activation layers: ReLU, LeakyReLU, ELU, SELU, Tanh, Sigmoid, Softplus, GELU,
 /// Softmax and LogSoftmax (over the last axis).
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <memory>
 #include <string>
 
 #include "hepnn/layers/layer.hpp"
 #include "hepnn/ops/elementwise.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 template <class T, class Device>
 class ActivationLayer final : public Layer<T, Device> {

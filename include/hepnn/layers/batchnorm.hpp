@@ -7,6 +7,7 @@
 /// moving = momentum * moving + (1 - momentum) * batch, with the biased batch variance as Keras
 /// does (PyTorch uses the unbiased one). Inference (Pass.training == false) uses the moving ones.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <memory>
 #include <string>
 
@@ -14,7 +15,7 @@
 #include "hepnn/layers/layer.hpp"
 #include "hepnn/ops/batchnorm.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 template <class T, class Device>
 class BatchNormalizationLayer final : public Layer<T, Device> {

@@ -2,6 +2,7 @@
 /// @brief Conv2D: 2-D convolution over NCHW samples (C, H, W), kernel (filters, C, KH, KW),
 /// optionally fused with a bias and an activation.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -14,7 +15,7 @@
 #include "hepnn/ops/conv.hpp"
 #include "hepnn/ops/elementwise.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 namespace detail {
 /// A layer's reusable scratch buffer. The first caller at a time gets the layer's own buffer

@@ -1,6 +1,7 @@
 /// @file layers/dense.hpp
 /// @brief Dense (fully connected) layer: y = act(x W + b), W is (in, out) as in Keras.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,7 +12,7 @@
 #include "hepnn/ops/elementwise.hpp"
 #include "hepnn/ops/gemm.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 template <class T, class Device>
 class DenseLayer final : public Layer<T, Device> {

@@ -2,6 +2,7 @@
 /// @brief Inverted dropout with Philox masks keyed by (seed, layer, step): reproducible runs,
 /// and the same masks on every device.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <memory>
 #include <string>
 
@@ -10,7 +11,7 @@
 #include "hepnn/layers/layer.hpp"
 #include "hepnn/ops/elementwise.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 template <class T, class Device>
 class DropoutLayer final : public Layer<T, Device> {

@@ -1,13 +1,14 @@
 /// @file layers/flatten.hpp
 /// @brief Flatten: (batch, d1, d2, ...) -> (batch, d1 * d2 * ...), row-major order kept.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <memory>
 #include <string>
 
 #include "hepnn/core/storage.hpp"
 #include "hepnn/layers/layer.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 template <class T, class Device>
 class FlattenLayer final : public Layer<T, Device> {

@@ -1,11 +1,12 @@
 /// @file layers/input.hpp
 /// @brief Input: the per-sample input shape of a model; always the first entry of a Sequential.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <initializer_list>
 
 #include "hepnn/core/shape.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 /// Spec: the per-sample input shape of a model; always the first entry of a Sequential.
 struct Input {

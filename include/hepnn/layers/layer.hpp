@@ -6,6 +6,7 @@
 /// state: forward is const (so one model serves many threads), activations live in buffers the
 /// model owns, and the parameters are views into the model's one flat buffer.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,7 +17,7 @@
 #include "hepnn/core/shape.hpp"
 #include "hepnn/layers/layer_config.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 /// What a forward or backward pass needs to know besides the data.
 struct Pass {

@@ -5,6 +5,7 @@
 /// for model files and turns it back into a spec through the layer registry (io/layer_registry.hpp).
 /// No file format lives here, so layers stay free of JSON and HDF5.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cstdint>
 #include <map>
 #include <string>
@@ -13,7 +14,7 @@
 
 #include "hepnn/core/error.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 /// One option value: a flag, an integer, a real, a word or a list of integers (kernel sizes).
 using ConfigValue = std::variant<bool, std::int64_t, double, std::string, std::vector<std::int64_t>>;

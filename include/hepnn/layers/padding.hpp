@@ -2,6 +2,7 @@
 /// @brief Size2 and Padding, the options shared by Conv2D and the pooling layers, and the
 /// checked computation of their Conv2DGeometry.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -11,7 +12,7 @@
 #include "hepnn/core/shape.hpp"
 #include "hepnn/ops/conv_geometry.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 /// Two extents (height, width): `Size2{3}` is 3x3, `Size2{3, 5}` is 3 high and 5 wide.
 struct Size2 {

@@ -1,6 +1,7 @@
 /// @file layers/pooling.hpp
 /// @brief MaxPool2D, AvgPool2D and GlobalAveragePooling2D over NCHW samples (C, H, W).
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <limits>
 #include <memory>
 #include <optional>
@@ -10,7 +11,7 @@
 #include "hepnn/layers/padding.hpp"
 #include "hepnn/ops/pooling.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 enum class PoolKind { max, average };
 

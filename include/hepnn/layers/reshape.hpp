@@ -1,6 +1,7 @@
 /// @file layers/reshape.hpp
 /// @brief Reshape: a new per-sample shape with the same elements in the same (row-major) order.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,7 +10,7 @@
 #include "hepnn/core/storage.hpp"
 #include "hepnn/layers/layer.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 template <class T, class Device>
 class ReshapeLayer final : public Layer<T, Device> {

@@ -1,6 +1,7 @@
 /// @file losses/compute.hpp
 /// @brief Evaluating a loss on tensors, with the shape and label checks a user needs.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cmath>
 
 #include "hepnn/core/tensor.hpp"
@@ -8,7 +9,7 @@
 #include "hepnn/ops/elementwise.hpp"
 #include "hepnn/ops/loss.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 namespace detail {
 /// Checks prediction/target/weight shapes for a loss; returns the number of target columns.

@@ -9,6 +9,7 @@
 /// whose net weight is small or negative neither explodes nor flips the gradient, and the batch
 /// losses average to the weighted mean over the set (docs/losses.md).
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cmath>
 #include <string>
 #include <variant>
@@ -16,7 +17,7 @@
 #include "hepnn/core/error.hpp"
 #include "hepnn/ops/loss_kind.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 /// (p - t)^2, averaged over outputs.
 struct MeanSquaredError {};

@@ -1,6 +1,7 @@
 /// @file metrics/accuracy.hpp
 /// @brief Event-weighted binary and categorical accuracy.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -8,7 +9,7 @@
 
 #include "hepnn/metrics/check.hpp"
 
-namespace hepnn::metrics {
+namespace hepnn::inline HEPNN_ABI::metrics {
 
 /// Weighted fraction of events whose predicted class (score >= threshold) equals the label.
 /// requires: equal non-empty lengths (weights may be empty), finite values, labels 0/1, weights not summing to 0.

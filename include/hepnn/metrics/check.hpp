@@ -1,6 +1,7 @@
 /// @file metrics/check.hpp
 /// @brief Input validation shared by the event-weighted metrics.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cmath>
 #include <cstddef>
 #include <span>
@@ -8,7 +9,7 @@
 
 #include "hepnn/core/error.hpp"
 
-namespace hepnn::metrics {
+namespace hepnn::inline HEPNN_ABI::metrics {
 
 /// A per-event input whose element type follows the first (scores/predictions) argument, so that T is deduced
 /// from one span only and the others may be passed as std::span<T>, braces or `{}`.

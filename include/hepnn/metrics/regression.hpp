@@ -1,6 +1,7 @@
 /// @file metrics/regression.hpp
 /// @brief Event-weighted regression metrics (MSE, MAE, R^2) and binary log loss.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -8,7 +9,7 @@
 
 #include "hepnn/metrics/check.hpp"
 
-namespace hepnn::metrics {
+namespace hepnn::inline HEPNN_ABI::metrics {
 
 namespace detail {
 

@@ -1,6 +1,7 @@
 /// @file metrics/roc.hpp
 /// @brief Event-weighted ROC curve, AUC and working points (signal efficiency vs background rejection).
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <cstddef>
 #include <limits>
@@ -11,7 +12,7 @@
 
 #include "hepnn/metrics/check.hpp"
 
-namespace hepnn::metrics {
+namespace hepnn::inline HEPNN_ABI::metrics {
 
 /// Points of a ROC curve, ordered by decreasing threshold; point k selects events with score >= thresholds[k].
 struct RocCurve {

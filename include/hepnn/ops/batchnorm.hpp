@@ -2,6 +2,7 @@
 /// @brief Batch normalisation over the (B, inner) extents of each channel of x (B, C, inner).
 /// Front door: dispatches on the device tag to backend::cpu or backend::cuda.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cstdint>
 #include <type_traits>
 
@@ -9,7 +10,7 @@
 #include "hepnn/backend/cuda/api.hpp"
 #include "hepnn/core/device.hpp"
 
-namespace hepnn::ops {
+namespace hepnn::inline HEPNN_ABI::ops {
 
 /// Batch statistics: mean and biased variance (C) of each channel; y = gamma * xhat + beta;
 /// xhat (B, C, inner) kept unless null; gamma, beta may be null (1, 0).

@@ -1,6 +1,7 @@
 /// @file ops/conv.hpp
 /// @brief 2-D convolution (NCHW). Front door: dispatches on the device tag to backend::cpu or backend::cuda.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cstdint>
 #include <type_traits>
 
@@ -9,7 +10,7 @@
 #include "hepnn/core/device.hpp"
 #include "hepnn/ops/conv_geometry.hpp"
 
-namespace hepnn::ops {
+namespace hepnn::inline HEPNN_ABI::ops {
 
 /// x (S, C, H, W) -> col (C*KH*KW, S*OH*OW), zeros at padding positions.
 template <class Device, class T>

@@ -3,6 +3,7 @@
 /// kernel for small layers (backend/cpu/dense_kernel.hpp); other devices compose it from gemm
 /// and the bias + activation op.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cstdint>
 #include <type_traits>
 
@@ -10,7 +11,7 @@
 #include "hepnn/backend/cuda/api.hpp"
 #include "hepnn/core/device.hpp"
 
-namespace hepnn::ops {
+namespace hepnn::inline HEPNN_ABI::ops {
 
 /// x (M, K), W (K, N), b (N) or null, z and y (M, N), all row-major; z may be y (then z is not
 /// kept). requires: z and y alias neither x nor W.

@@ -1,6 +1,7 @@
 /// @file ops/gemm.hpp
 /// @brief Matrix products. Front door: dispatches on the device tag to backend::cpu or backend::cuda.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cstdint>
 #include <type_traits>
 
@@ -8,7 +9,7 @@
 #include "hepnn/backend/cuda/api.hpp"
 #include "hepnn/core/device.hpp"
 
-namespace hepnn::ops {
+namespace hepnn::inline HEPNN_ABI::ops {
 
 /// C (M,N) = alpha * op(A) * op(B) + beta * C; A (M,K) or (K,M) if trans_a; B (K,N) or (N,K) if trans_b.
 /// requires: C aliases neither A nor B. beta == 0 ignores C's contents.

@@ -1,6 +1,7 @@
 /// @file ops/loss.hpp
 /// @brief Weighted losses with their gradients. Front door: dispatches on the device tag to backend::cpu or backend::cuda.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cstdint>
 #include <type_traits>
 
@@ -8,7 +9,7 @@
 #include "hepnn/backend/cuda/api.hpp"
 #include "hepnn/core/device.hpp"
 
-namespace hepnn::ops {
+namespace hepnn::inline HEPNN_ABI::ops {
 
 /// pred (B,C); target (B,C) or (B,1) class labels (categorical CE); w (B) or null.
 /// Returns sum_i w_i l_i; writes dpred = (w_i / norm) dl_i/dpred when dpred is not null.

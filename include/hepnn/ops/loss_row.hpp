@@ -3,6 +3,7 @@
 /// backend (a loop over samples) and the CUDA backend (one thread per sample), so that both
 /// devices compute the same function. Host-and-device code.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cmath>
 #include <cstdint>
 
@@ -10,7 +11,7 @@
 #include "hepnn/ops/activation_kind.hpp"
 #include "hepnn/ops/loss_kind.hpp"
 
-namespace hepnn::loss_math {
+namespace hepnn::inline HEPNN_ABI::loss_math {
 
 HEPNN_HOST_DEVICE inline double clamp_d(double v, double lo, double hi) { return v < lo ? lo : (v > hi ? hi : v); }
 HEPNN_HOST_DEVICE inline double max_d(double a, double b) { return a > b ? a : b; }

@@ -1,6 +1,7 @@
 /// @file ops/optim.hpp
 /// @brief Fused optimizer updates over flat buffers. Front door: dispatches on the device tag to backend::cpu or backend::cuda.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cstdint>
 #include <type_traits>
 
@@ -8,7 +9,7 @@
 #include "hepnn/backend/cuda/api.hpp"
 #include "hepnn/core/device.hpp"
 
-namespace hepnn::ops {
+namespace hepnn::inline HEPNN_ABI::ops {
 
 /// SGD step with momentum / Nesterov and L2 weight decay; v: velocity (n).
 template <class Device, class T>

@@ -1,6 +1,7 @@
 /// @file ops/pooling.hpp
 /// @brief Max and average pooling (NCHW). Front door: dispatches on the device tag to backend::cpu or backend::cuda.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cstdint>
 #include <type_traits>
 
@@ -9,7 +10,7 @@
 #include "hepnn/core/device.hpp"
 #include "hepnn/ops/conv_geometry.hpp"
 
-namespace hepnn::ops {
+namespace hepnn::inline HEPNN_ABI::ops {
 
 /// y (B, C, OH, OW) = window maxima of x (B, C, H, W); argmax (same shape as y, or null) keeps
 /// the in-plane index of each maximum as a T value for the backward pass.

@@ -2,6 +2,7 @@
 /// @brief Optimizer specs (device-free; Keras defaults) and Optimizer<T, Device>, which owns
 /// the state buffers and applies one fused update over the model's flat parameter buffer.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cmath>
 #include <string>
 #include <variant>
@@ -12,7 +13,7 @@
 #include "hepnn/ops/optim.hpp"
 #include "hepnn/optim/schedule.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 // Common fields: weight_decay (L2, added to the gradient; AdamW decouples it), clip_norm
 // (rescale the whole gradient when its global L2 norm exceeds it; 0 = off), schedule.

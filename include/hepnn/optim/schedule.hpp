@@ -1,6 +1,7 @@
 /// @file optim/schedule.hpp
 /// @brief Learning-rate schedules, functions of the optimizer step (counted from 0).
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -8,7 +9,7 @@
 
 #include "hepnn/core/error.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 /// The base learning rate throughout.
 struct ConstantLR {};

@@ -5,6 +5,7 @@
 /// Callback options are plain structs (`EarlyStopping{.patience = 5}`); fit turns each into a
 /// fresh implementation object, so the same options can be reused across fits.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -15,7 +16,7 @@
 
 #include "hepnn/train/history.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 /// What a callback may do to the running fit. Device- and type-free.
 class TrainingControl {

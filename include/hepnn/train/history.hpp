@@ -1,13 +1,14 @@
 /// @file train/history.hpp
 /// @brief History (what fit returns) and the per-epoch logs callbacks see.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <map>
 #include <string>
 #include <vector>
 
 #include "hepnn/core/error.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 /// Values of one epoch: "loss", metric names, "val_loss", "val_<metric>", "lr".
 using Logs = std::map<std::string, double>;

@@ -1,6 +1,7 @@
 /// @file train/metric_spec.hpp
 /// @brief Metrics that compile() accepts, evaluated on the event-weighted predictions of an epoch.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cmath>
 #include <span>
 #include <string>
@@ -12,7 +13,7 @@
 #include "hepnn/metrics/metrics.hpp"
 #include "hepnn/ops/activation_kind.hpp"
 
-namespace hepnn::metrics {
+namespace hepnn::inline HEPNN_ABI::metrics {
 
 /// Binary (one output, threshold on the probability) or categorical (argmax) accuracy.
 struct Accuracy {

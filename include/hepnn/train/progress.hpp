@@ -1,6 +1,7 @@
 /// @file train/progress.hpp
 /// @brief The progress display of fit: a bar on a terminal, one line per epoch otherwise.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -11,7 +12,7 @@
 
 #include "hepnn/train/history.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 class ProgressBar {
  public:

@@ -7,6 +7,7 @@
 /// reused: the steady-state training loop does not allocate. predict() and evaluate() are
 /// const and keep their buffers local, so several threads may call them on one model at once.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -34,7 +35,7 @@
 #include "hepnn/train/progress.hpp"
 #include "hepnn/train/staging.hpp"
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 struct CompileOptions {
   LossSpec loss = MeanSquaredError{};

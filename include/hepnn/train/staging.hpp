@@ -10,6 +10,7 @@
 /// step that read the slot before overwriting it; the host waits for a slot's previous copies
 /// before it writes the slot's pinned memory again.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -20,7 +21,7 @@
 #include "hepnn/core/device.hpp"
 #include "hepnn/core/storage.hpp"
 
-namespace hepnn::detail {
+namespace hepnn::inline HEPNN_ABI::detail {
 
 /// Pointers to one batch (in host staging memory, or its copy on the device): features x,
 /// targets y, weights w, and the staging slot they belong to.

@@ -2,12 +2,13 @@
 /// @brief Batch normalisation on the CPU: per-channel reductions in double, one channel per task
 /// (so the sums, and the results, do not depend on the thread count).
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cmath>
 #include <cstdint>
 
 #include "hepnn/backend/cpu/parallel.hpp"
 
-namespace hepnn::backend::cpu {
+namespace hepnn::backend::cpu::inline HEPNN_ABI {
 
 // Layout: x is (B, C, inner); channel c of sample b is the run x[(b * C + c) * inner ...].
 

@@ -7,6 +7,7 @@
 /// backward, its own partial kernel gradient; the partials are added in group order. A group
 /// runs on one thread, so results are bitwise the same for any thread count.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <cstdint>
 
@@ -14,7 +15,7 @@
 #include "hepnn/backend/cpu/parallel.hpp"
 #include "hepnn/ops/conv_geometry.hpp"
 
-namespace hepnn::backend::cpu {
+namespace hepnn::backend::cpu::inline HEPNN_ABI {
 
 inline constexpr std::int64_t conv_target_columns = 256;  // columns of one chunk's product
 inline constexpr std::int64_t conv_max_groups = 16;

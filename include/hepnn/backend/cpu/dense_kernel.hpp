@@ -10,12 +10,11 @@
 /// Every element of z is the sum over k in increasing order with one FMA per term, whatever the
 /// tile it falls in, so a row's result does not depend on the batch size or its place in it.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <cstdint>
 
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#endif
+#include "hepnn/core/intrin.hpp"
 
 #include "hepnn/backend/cpu/elementwise.hpp"
 #include "hepnn/backend/cpu/gemm.hpp"
@@ -23,7 +22,7 @@
 #include "hepnn/backend/cpu/vmath.hpp"
 #include "hepnn/core/error.hpp"
 
-namespace hepnn::backend::cpu {
+namespace hepnn::backend::cpu::inline HEPNN_ABI {
 
 /// Whether dense_forward_small handles this shape (float, AVX2 and FMA, W small enough to stay in cache).
 template <class T>

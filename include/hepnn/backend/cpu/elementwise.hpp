@@ -2,6 +2,7 @@
 /// @brief Bias, activations, softmax, dropout and reductions on the CPU: plain loops the
 /// compiler vectorises, cut into fixed chunks for threads.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <bit>
 #include <type_traits>
@@ -13,7 +14,7 @@
 #include "hepnn/core/philox.hpp"
 #include "hepnn/ops/activation_kind.hpp"
 
-namespace hepnn::backend::cpu {
+namespace hepnn::backend::cpu::inline HEPNN_ABI {
 
 inline constexpr std::int64_t elementwise_grain = 1 << 14;
 

@@ -3,16 +3,14 @@
 /// set by CMake's HEPNN_BLAS option), Eigen otherwise and for products too small to pay for
 /// a BLAS call.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
 // hepnn threads products itself (row chunks, see parallel.hpp) so that results do not depend
 // on the thread count and several user threads can predict at once without oversubscription.
-#ifndef EIGEN_DONT_PARALLELIZE
-#define EIGEN_DONT_PARALLELIZE
-#endif
-#include <Eigen/Core>
+#include "hepnn/backend/cpu/eigen.hpp"
 
 #include "hepnn/backend/cpu/parallel.hpp"
 
@@ -21,7 +19,7 @@
 extern "C" void openblas_set_num_threads(int);  // declared here: not every cblas.h declares it
 #endif
 
-namespace hepnn::backend::cpu {
+namespace hepnn::backend::cpu::inline HEPNN_ABI {
 
 #if defined(HEPNN_USE_OPENBLAS)
 /// Products below this many flops go to Eigen: a BLAS call costs about a microsecond of
@@ -88,6 +86,15 @@ void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64
     });
     return;
   }
+#endif
+#if defined(_OPENMP) && !defined(EIGEN_DONT_PARALLELIZE)
+  // Built without EIGEN_DONT_PARALLELIZE (backend/cpu/eigen.hpp): keep Eigen's products on one
+  // thread each, as that macro would, so that hepnn's chunks stay the only threading.
+  static const bool eigen_one_thread = [] {
+    Eigen::setNbThreads(1);
+    return true;
+  }();
+  (void)eigen_one_thread;
 #endif
   Eigen::Map<Mat> c(C, M, N);
   const CMap a(A, trans_a ? K : M, trans_a ? M : K);

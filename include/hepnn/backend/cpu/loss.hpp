@@ -1,11 +1,12 @@
 /// @file backend/cpu/loss.hpp
 /// @brief Weighted losses and their gradients on the CPU.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cstdint>
 
 #include "hepnn/ops/loss_row.hpp"
 
-namespace hepnn::backend::cpu {
+namespace hepnn::backend::cpu::inline HEPNN_ABI {
 
 // pred is (B, C); target is (B, C), or (B, 1) integer class labels for the categorical
 // cross-entropy (target_cols == 1 < C); w is (B) or null (all ones).

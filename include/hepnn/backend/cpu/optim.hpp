@@ -1,6 +1,7 @@
 /// @file backend/cpu/optim.hpp
 /// @brief Optimizer updates on the CPU: each one fused pass over the flat parameter buffer.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cmath>
 #include <cstdint>
 
@@ -9,7 +10,7 @@
 #include "hepnn/backend/cpu/parallel.hpp"
 #include "hepnn/backend/cpu/vmath.hpp"
 
-namespace hepnn::backend::cpu {
+namespace hepnn::backend::cpu::inline HEPNN_ABI {
 
 inline constexpr std::int64_t optim_grain = 1 << 14;
 inline constexpr std::int64_t opt_block = 256;  // divides optim_grain

@@ -4,6 +4,7 @@
 /// Work is always cut into the same chunks for a given shape, whatever the thread count, and
 /// each chunk is computed by the same code: results are bitwise identical with 1 or N threads.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -12,7 +13,7 @@
 #include <omp.h>
 #endif
 
-namespace hepnn {
+namespace hepnn::inline HEPNN_ABI {
 
 namespace detail {
 inline std::atomic<int>& thread_setting() {
@@ -45,7 +46,9 @@ inline int num_threads() {
 #endif
 }
 
-namespace backend::cpu {
+}  // namespace hepnn::inline HEPNN_ABI
+
+namespace hepnn::backend::cpu::inline HEPNN_ABI {
 
 /// Runs f(chunk) for every chunk in [0, n_chunks). Uses up to num_threads() threads when
 /// `flops` (an estimate of the total work) is large enough to pay for waking them.
@@ -78,5 +81,4 @@ void parallel_range(std::int64_t n, std::int64_t grain, double flops_per_element
   });
 }
 
-}  // namespace backend::cpu
-}  // namespace hepnn
+}  // namespace hepnn::backend::cpu::inline HEPNN_ABI

@@ -4,6 +4,7 @@
 /// Padding positions are skipped: a max ignores them (as padding with -inf would) and an average
 /// divides by the number of real pixels in the window (Keras' convention for padding "same").
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -11,7 +12,7 @@
 #include "hepnn/backend/cpu/parallel.hpp"
 #include "hepnn/ops/conv_geometry.hpp"
 
-namespace hepnn::backend::cpu {
+namespace hepnn::backend::cpu::inline HEPNN_ABI {
 
 namespace pool_detail {
 /// Calls f(plane) for the B * C planes, a fixed number of planes per chunk.

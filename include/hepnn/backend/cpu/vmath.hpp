@@ -9,23 +9,17 @@
 /// In double, where hepnn runs gradient checks and accuracy matters more than speed, every
 /// function stays the scalar std:: one (act::forward in ops/activation_kind.hpp).
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
 
-#if defined(__AVX__)
-#include <immintrin.h>
-#endif
-
-#ifndef EIGEN_DONT_PARALLELIZE
-#define EIGEN_DONT_PARALLELIZE
-#endif
-#include <Eigen/Core>
+#include "hepnn/backend/cpu/eigen.hpp"
 
 #include "hepnn/ops/activation_kind.hpp"
 
-namespace hepnn::backend::cpu {
+namespace hepnn::backend::cpu::inline HEPNN_ABI {
 
 namespace detail {
 /// y = f(x) for the float transcendental activations on one block of `lanes` values, entirely

@@ -5,6 +5,7 @@
 /// tests/ops/test_cuda_elements.cpp runs them on the host, element by element, against the CPU
 /// backend, so their arithmetic is checked on machines without a GPU too.
 #pragma once
+#include "hepnn/core/config.hpp"
 #include <cmath>
 #include <cstdint>
 
@@ -14,7 +15,7 @@
 #include "hepnn/ops/conv_geometry.hpp"
 #include "hepnn/ops/loss_row.hpp"
 
-namespace hepnn::backend::cuda::element {
+namespace hepnn::backend::cuda::element::inline HEPNN_ABI {
 
 /// A row-major product C (M, N) = op(A) op(B) as the column-major BLAS call cuBLAS makes:
 /// C^T = op(B)^T op(A)^T on the same buffers, so the first operand is B and the second A.

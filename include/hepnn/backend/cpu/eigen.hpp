@@ -1,0 +1,25 @@
+/// @file backend/cpu/eigen.hpp
+/// @brief Eigen/Core as every hepnn header includes it.
+///
+/// - The intrinsics come first through core/intrin.hpp, which keeps GCC 12's false
+///   -Wmaybe-uninitialized warnings inside them (GCC bug 105593) out of the user's build.
+/// - Eigen's own OpenMP threading must be off: hepnn threads its products itself, in chunks
+///   that do not depend on the thread count (backend/cpu/parallel.hpp). That is
+///   EIGEN_DONT_PARALLELIZE, which only works when it is defined before the *first* inclusion
+///   of Eigen in a translation unit, so it is not defined here (a header cannot know whether
+///   Eigen came before it): the CMake targets hepnn::hepnn define it for every source that
+///   links them, and a build without CMake passes -DEIGEN_DONT_PARALLELIZE (docs/building.md).
+///   When it is missing, hepnn's products still run on one Eigen thread each:
+///   gemm.hpp sets Eigen::setNbThreads(1) on first use.
+#pragma once
+#include "hepnn/core/intrin.hpp"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+#include <Eigen/Core>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
