@@ -259,7 +259,8 @@ TEMPLATE_TEST_CASE("elementwise: softmax and log-softmax forward", "[ops]", floa
 TEST_CASE("elementwise: softmax and log-softmax backward against finite differences", "[ops]") {
   std::mt19937 rng(31);
   for (bool log : {false, true})
-    for (auto [rows, cols] : {std::pair<std::int64_t, std::int64_t>{1, 1}, {1, 4}, {4, 5}, {3, 17}}) {
+    for (auto [rows_, cols_] : {std::pair<std::int64_t, std::int64_t>{1, 1}, {1, 4}, {4, 5}, {3, 17}}) {
+      const std::int64_t rows = rows_, cols = cols_;  // clang 14 cannot capture structured bindings
       const auto n = static_cast<std::size_t>(rows * cols);
       const auto x = random_vector<double>(rng, n, -3, 3);
       const auto r = random_vector<double>(rng, n);

@@ -74,7 +74,7 @@
 namespace hepnn::inline HEPNN_ABI {
 /// The configuration this translation unit compiled hepnn with (the name of its ABI namespace).
 inline constexpr const char* abi_tag = HEPNN_ABI_STR(HEPNN_ABI);
-/// Returns abi_tag, from an inline function of this configuration: two translation units of
-/// different configurations each get their own (tests/abi checks this).
-inline const char* abi_tag_of_this_configuration() { return abi_tag; }
+/// Returns abi_tag from an out-of-line inline function of this configuration: two translation
+/// units of different configurations each call their own (tests/abi checks this).
+[[gnu::noinline]] inline const char* abi_tag_of_this_configuration() { return abi_tag; }
 }  // namespace hepnn::inline HEPNN_ABI
