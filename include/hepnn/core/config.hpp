@@ -15,8 +15,8 @@
 /// configuration's functions have names of their own. Only the few types that cross from one
 /// configuration to another keep plain names: `hepnn::Error` (thrown by the CUDA backend, which
 /// nvcc compiles with its own flags), the enums and geometry structs of the CUDA backend's
-/// interface, and `hepnn::backend::cuda` itself. See docs/architecture.md, "One configuration
-/// per translation unit".
+/// interface, and `hepnn::backend::cuda` itself. See docs/building.md, "The ABI namespace", and
+/// docs/architecture.md, "Compilers, flags and configurations".
 #pragma once
 
 // GCC 12.1/12.2 with AVX-512 stores some 256/512-bit constants wrongly (std::vector<double>{1, 1,
