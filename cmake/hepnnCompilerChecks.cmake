@@ -6,7 +6,7 @@
 #   a constant such as the doubles {1, 1, 0, 0}, whose upper 64-bit words are zero and whose other
 #   words are equal, is stored as a broadcast of its first word, {1, 1, 1, 1}. The x86 back end's
 #   ix86_convert_const_wide_int_to_broadcast reads the words of the CONST_WIDE_INT without noticing
-#   that the zero words at its top are not stored; later GCC releases check the word count first.
+#   that the zero words at its top are not stored; GCC's current sources check the word count first.
 #   `std::vector<double> y{1, 1, 0, 0}` is enough to hit it (tests/core/test_compiler.cpp).
 #   The probe below compiles such a store with AVX-512 and looks for the broadcast; an affected
 #   compiler gets -mtune-ctrl=^inter_unit_moves_to_vec on every C++ source that links <target>,
