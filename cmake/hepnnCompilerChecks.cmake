@@ -17,11 +17,9 @@ function(hepnn_gcc12_avx512_workaround target)
     return()
   endif()
   if(NOT DEFINED HEPNN_GCC_AVX512_BROADCAST_BUG)
-    set(_probe "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/probes/gcc12_avx512_broadcast.c")
-    if(NOT EXISTS "${_probe}")
-      set(_probe "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/gcc12_avx512_broadcast.c")
-    endif()
-    execute_process(COMMAND ${CMAKE_CXX_COMPILER} -x c -O2 -mavx512f -S -o - "${_probe}"
+    # probes/ lies beside this file in the source tree and in the installed package alike
+    execute_process(COMMAND ${CMAKE_CXX_COMPILER} -x c -O2 -mavx512f -S -o -
+                            "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/probes/gcc12_avx512_broadcast.c"
                     OUTPUT_VARIABLE _asm ERROR_VARIABLE _err RESULT_VARIABLE _rc)
     if(_rc EQUAL 0 AND _asm MATCHES "vpbroadcastq")
       set(_bug ON)

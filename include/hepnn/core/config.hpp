@@ -28,9 +28,6 @@
     "hepnn: GCC 12 with AVX-512 can miscompile constant stores (docs/building.md): add -mtune-ctrl=^inter_unit_moves_to_vec -DHEPNN_GCC12_AVX512_CHECKED, or build with CMake"
 #endif
 
-#define HEPNN_ABI_CAT2(a, b) a##b
-#define HEPNN_ABI_CAT(a, b) HEPNN_ABI_CAT2(a, b)
-
 #if defined(HEPNN_USE_OPENBLAS)
 #define HEPNN_ABI_BLAS b1
 #else
@@ -63,10 +60,9 @@
 
 /// The inline namespace of this translation unit's configuration, e.g. `abi_v0_1_b1_i3_z1_o1`
 /// (version 0.1, OpenBLAS, AVX-512, zlib, OpenMP).
-#define HEPNN_ABI                                                                                              \
-  HEPNN_ABI_CAT(HEPNN_ABI_CAT(HEPNN_ABI_CAT(HEPNN_ABI_CAT(abi_v0_1_, HEPNN_ABI_BLAS), HEPNN_ABI_CAT(_, HEPNN_ABI_ISA)), \
-                              HEPNN_ABI_CAT(_, HEPNN_ABI_ZLIB)),                                              \
-                HEPNN_ABI_CAT(_, HEPNN_ABI_OMP))
+#define HEPNN_ABI_NAME2(b, i, z, o) abi_v0_1_##b##_##i##_##z##_##o
+#define HEPNN_ABI_NAME(b, i, z, o) HEPNN_ABI_NAME2(b, i, z, o)
+#define HEPNN_ABI HEPNN_ABI_NAME(HEPNN_ABI_BLAS, HEPNN_ABI_ISA, HEPNN_ABI_ZLIB, HEPNN_ABI_OMP)
 
 #define HEPNN_ABI_STR2(x) #x
 #define HEPNN_ABI_STR(x) HEPNN_ABI_STR2(x)

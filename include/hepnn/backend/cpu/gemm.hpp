@@ -50,6 +50,21 @@ void blas_gemm(bool ta, bool tb, std::int64_t M, std::int64_t N, std::int64_t K,
 }  // namespace detail
 #endif
 
+#if defined(_OPENMP) && !defined(EIGEN_DONT_PARALLELIZE)
+namespace detail {
+/// Built without EIGEN_DONT_PARALLELIZE (backend/cpu/eigen.hpp): keeps Eigen's products on one
+/// thread each for the whole process (once), as that macro would, so that hepnn's chunks stay
+/// the only threading; like openblas_single_thread above.
+inline void eigen_single_thread() {
+  static const bool once = [] {
+    Eigen::setNbThreads(1);
+    return true;
+  }();
+  (void)once;
+}
+}  // namespace detail
+#endif
+
 /// C = alpha * op(A) * op(B) + beta * C, all row-major.
 /// A is (M, K), or (K, M) when trans_a; B is (K, N), or (N, K) when trans_b; C is (M, N).
 /// requires: C does not alias A or B. beta == 0 ignores C's previous contents (NaN included).
@@ -88,13 +103,7 @@ void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64
   }
 #endif
 #if defined(_OPENMP) && !defined(EIGEN_DONT_PARALLELIZE)
-  // Built without EIGEN_DONT_PARALLELIZE (backend/cpu/eigen.hpp): keep Eigen's products on one
-  // thread each, as that macro would, so that hepnn's chunks stay the only threading.
-  static const bool eigen_one_thread = [] {
-    Eigen::setNbThreads(1);
-    return true;
-  }();
-  (void)eigen_one_thread;
+  detail::eigen_single_thread();
 #endif
   Eigen::Map<Mat> c(C, M, N);
   const CMap a(A, trans_a ? K : M, trans_a ? M : K);
