@@ -218,10 +218,52 @@ TEST_CASE("sequential: EarlyStopping stops and restores the best weights", "[tra
   const std::size_t best = std::size_t(std::min_element(val.begin(), val.end()) - val.begin());
   if (val.size() < 60) {
     CHECK(!h.stop_reason.empty());
-    CHECK(val.size() == best + 1 + 3);  // patience 2: stops on the 3rd epoch without improvement
+    CHECK(val.size() == best + 1 + 2);  // patience 2: stops on the 2nd epoch without improvement
   }
   const std::vector<double> now = m.parameters().to_vector();
   CHECK(now == weights_after_epoch[best]);
+}
+
+TEST_CASE("sequential: EarlyStopping patience counts epochs as Keras does, and says so", "[train][callbacks]") {
+  // "lr" never improves in mode "min" after epoch 1, so with patience p the fit runs 1 + p epochs
+  // (Keras: stop once `wait >= patience`; patience 0 stops at the first epoch without improvement).
+  Sequential<double, cpu> m{Input{1}, Dense{1}};
+  m.compile({.loss = MeanSquaredError{}, .optimizer = SGD{.learning_rate = 0.01}});
+  Tensor<double> x(Shape{4, 1}, {0, 1, 2, 3}), y(Shape{4, 1}, {1, 2, 3, 4});
+  for (int patience : {0, 1, 3, 6}) {
+    History h = m.fit(x, y, {.epochs = 20, .batch_size = 4,
+                             .callbacks = {EarlyStopping{.monitor = "lr", .patience = patience, .mode = "min"}},
+                             .verbose = 0});
+    CHECK(h["lr"].size() == std::size_t(1 + std::max(patience, 1)));
+    CHECK_THAT(h.stop_reason, Catch::Contains("did not improve for " + std::to_string(std::max(patience, 1)) + " epoch"));
+    CHECK_THAT(h.stop_reason, Catch::Contains("at epoch 1)"));
+  }
+  // The lines printed when it stops and when it restores the best weights (epochs from 1).
+  std::ostringstream captured;
+  auto* old = std::cout.rdbuf(captured.rdbuf());
+  History h;
+  try {
+    h = m.fit(x, y, {.epochs = 20, .batch_size = 4,
+                     .callbacks = {EarlyStopping{.monitor = "lr", .patience = 2, .mode = "min", .restore_best = true}},
+                     .verbose = 2});
+  } catch (...) {
+    std::cout.rdbuf(old);
+    throw;
+  }
+  std::cout.rdbuf(old);
+  const std::string out = captured.str();
+  CHECK_THAT(out, Catch::Contains("Epoch 3: early stopping. lr did not improve for 2 epochs (best 0.01 at epoch 1)"));
+  CHECK_THAT(out, Catch::Contains("EarlyStopping: restored the weights of epoch 1 (lr 0.01)"));
+  CHECK(out.find("Epoch 3/20") < out.find("early stopping"));
+  // verbose = 0: nothing printed, the reason is still in the history.
+  std::ostringstream quiet;
+  old = std::cout.rdbuf(quiet.rdbuf());
+  h = m.fit(x, y, {.epochs = 20, .batch_size = 4,
+                   .callbacks = {EarlyStopping{.monitor = "lr", .patience = 2, .mode = "min", .restore_best = true}},
+                   .verbose = 0});
+  std::cout.rdbuf(old);
+  CHECK(quiet.str().empty());
+  CHECK(!h.stop_reason.empty());
 }
 
 TEST_CASE("sequential: ReduceLROnPlateau lowers the learning rate", "[train][callbacks]") {

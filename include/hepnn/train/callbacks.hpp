@@ -32,6 +32,9 @@ class TrainingControl {
   /// A copy of the parameters (exact for float and double), and putting one back.
   virtual std::vector<double> get_weights() const = 0;
   virtual void set_weights(const std::vector<double>& w) = 0;
+  /// Prints one line through fit's progress display (nothing with `verbose = 0`), so that
+  /// callbacks can say what they did without breaking the progress bar.
+  virtual void message(const std::string& /*line*/) {}
 };
 
 /// Base class of every callback implementation; override what you need.
@@ -67,8 +70,11 @@ inline double monitored(const Logs& logs, const std::string& key, const char* wh
 }
 }  // namespace detail
 
-/// Stops when `monitor` has not improved by more than min_delta for `patience` epochs;
-/// with restore_best the weights of the best epoch are put back at the end.
+/// Stops when `monitor` has not improved by more than min_delta for `patience` epochs in a row
+/// (Keras's meaning: with patience 3 and the best value at epoch 10, the last epoch run is 13);
+/// with restore_best the weights of the best epoch are put back at the end. Both events print a
+/// line through fit's progress display (silent with `verbose = 0`) and stopping is recorded in
+/// History::stop_reason.
 struct EarlyStopping {
   std::string monitor = "val_loss";
   int patience = 0;
@@ -92,13 +98,21 @@ struct EarlyStopping {
           best_epoch = epoch;
           wait = 0;
           if (o.restore_best) best_weights = c.get_weights();
-        } else if (++wait > o.patience) {
-          c.stop_training("EarlyStopping: " + o.monitor + " did not improve for " + std::to_string(wait) +
-                          " epochs (best " + std::to_string(best) + " at epoch " + std::to_string(best_epoch + 1) + ")");
+        } else if (++wait >= o.patience) {
+          // Epochs are counted from 1 in everything printed, as in the progress display.
+          const std::string why = detail::concat("EarlyStopping: ", o.monitor, " did not improve for ", wait,
+                                                 wait == 1 ? " epoch" : " epochs", " (best ", best, " at epoch ",
+                                                 best_epoch + 1, ")");
+          c.stop_training(why);
+          c.message(detail::concat("Epoch ", epoch + 1, ": early stopping. ", why.substr(15)));
         }
       }
       void on_train_end(TrainingControl& c) override {
-        if (o.restore_best && !best_weights.empty()) c.set_weights(best_weights);
+        if (o.restore_best && !best_weights.empty()) {
+          c.set_weights(best_weights);
+          c.message(detail::concat("EarlyStopping: restored the weights of epoch ", best_epoch + 1, " (", o.monitor,
+                                   " ", best, ")"));
+        }
       }
     };
     HEPNN_CHECK(patience >= 0, "EarlyStopping: patience must be >= 0, got ", patience);

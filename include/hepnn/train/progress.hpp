@@ -48,6 +48,12 @@ class ProgressBar {
     m_os << line.str() << std::flush;
   }
 
+  /// One line of text from a callback (nothing when silent); ends a half-drawn bar first.
+  void message(const std::string& line) {
+    if (m_mode == 0) return;
+    m_os << line << '\n' << std::flush;
+  }
+
   void epoch_end(const Logs& logs) {
     if (m_mode == 0) return;
     const double s = seconds(clock::now());

@@ -350,6 +350,7 @@ class Sequential {
     std::vector<std::shared_ptr<CallbackBase>> cbs;
     for (const auto& c : o.callbacks) cbs.push_back(c.instantiate());
     ProgressBar bar(o.verbose);
+    control.bar = &bar;
     History history;
     const std::int64_t out_row = output_shape().size();
     std::vector<T> epoch_out(m_metrics.empty() ? 0 : std::size_t(n * out_row));
@@ -419,6 +420,7 @@ class Sequential {
     std::vector<std::shared_ptr<CallbackBase>> cbs;
     for (const auto& c : o.callbacks) cbs.push_back(c.instantiate());
     ProgressBar bar(o.verbose);
+    control.bar = &bar;
     History history;
     std::vector<std::int64_t> idx = iota(bs);
     data::Dataset<T> batch;
@@ -512,8 +514,12 @@ class Sequential {
       detail::copy_bytes<Device, cpu>(m_model.m_params.data(), h.data(), sizeof(T) * h.size());
       if (ns) detail::copy_bytes<Device, cpu>(m_model.m_state.data(), s.data(), sizeof(T) * s.size());
     }
+    void message(const std::string& line) override {
+      if (bar) bar->message(line);
+    }
     bool stopped = false;
     std::string reason;
+    ProgressBar* bar = nullptr;
 
    private:
     Sequential& m_model;
