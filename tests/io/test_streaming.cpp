@@ -140,6 +140,33 @@ TEST_CASE("streaming: the out-of-core shuffle rewrites a file in random order, r
   CHECK(files == 2);
 }
 
+TEST_CASE("streaming: weights come from the file's recorded roles by default", "[io][streaming]") {
+  TempDir dir;
+  io::write_dataset(dir.file("d.h5"), numbered(), {.features = "x", .targets = "y", .weights = "w"});
+  double expected = 0;
+  for (std::int64_t i = 0; i < kRows; ++i) expected += double(1 + i % 3);
+  io::StreamingSource<float> s(dir.file("d.h5"), {});
+  CHECK(s.sum_of_weights() == expected);
+  CHECK(ids_of_epoch(s, 0, true, 700).size() == std::size_t(kRows));  // rows checked whole, weights too
+  io::StreamingSource<float> u(dir.file("d.h5"), {.ignore_weights = true});
+  CHECK(u.sum_of_weights() == double(kRows));
+  // the shuffle keeps the weights and records the roles of its output
+  io::shuffle_file<float>(dir.file("d.h5"), dir.file("s.h5"), {.memory_budget_bytes = 160000});
+  io::StreamingSource<float> t(dir.file("s.h5"), {});
+  CHECK(t.sum_of_weights() == expected);
+  CHECK(is_permutation_of_all(ids_of_epoch(t, 0, false, 1000)));
+  CHECK(io::read_dataset<float>(dir.file("s.h5")).sum_of_weights() == expected);
+  // roles stored as columns cannot be streamed: said clearly
+  {
+    io::h5::File f(dir.file("cols.h5"), io::h5::File::Mode::create);
+    f.write<float>("a", {2}, std::vector<float>{1, 2}.data());
+    f.write<float>("t", {2}, std::vector<float>{0, 1}.data());
+    f.write_text_attribute("/", "hepnn_roles", R"({"features": ["a"], "targets": "t"})");
+    f.close();
+  }
+  CHECK_THROWS_WITH(io::StreamingSource<float>(dir.file("cols.h5"), {}), Catch::Contains("columns"));
+}
+
 TEST_CASE("streaming: bad options and files raise errors", "[io][streaming]") {
   TempDir dir;
   io::write_dataset(dir.file("d.h5"), numbered());

@@ -339,6 +339,58 @@ class File {
     return v;
   }
 
+  /// Whether the object `obj` ("/" for the file) has the attribute `key`.
+  bool has_attribute(const std::string& obj, const std::string& key) const {
+    Lock lock(mutex());
+    return H5Aexists_by_name(id(), obj.c_str(), key.c_str(), H5P_DEFAULT) > 0;
+  }
+  /// Text attribute (a variable-length UTF-8 string, as h5py writes `attrs[key] = "..."`).
+  void write_text_attribute(const std::string& obj, const std::string& key, const std::string& text) {
+    Lock lock(mutex());
+    Id space(H5Screate(H5S_SCALAR), H5Sclose);
+    Id type(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(type.get(), H5T_VARIABLE);
+    H5Tset_cset(type.get(), H5T_CSET_UTF8);
+    Id a(H5Acreate_by_name(id(), obj.c_str(), key.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                           H5P_DEFAULT),
+         H5Aclose);
+    const char* p = text.c_str();
+    HEPNN_CHECK(a.valid() && H5Awrite(a.get(), type.get(), &p) >= 0, where(obj), "cannot write attribute '", key, "'");
+  }
+  /// A scalar string attribute, variable or fixed length.
+  std::string read_text_attribute(const std::string& obj, const std::string& key) const {
+    Lock lock(mutex());
+    HEPNN_CHECK(H5Aexists_by_name(id(), obj.c_str(), key.c_str(), H5P_DEFAULT) > 0, where(obj), "attribute '", key,
+                "' is missing");
+    Id a(H5Aopen_by_name(id(), obj.c_str(), key.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    HEPNN_CHECK(a.valid(), where(obj), "cannot open attribute '", key, "'");
+    Id type(H5Aget_type(a.get()), H5Tclose);
+    Id space(H5Aget_space(a.get()), H5Sclose);
+    HEPNN_CHECK(type.valid() && H5Tget_class(type.get()) == H5T_STRING && space.valid() &&
+                    H5Sget_simple_extent_npoints(space.get()) == 1,
+                where(obj), "attribute '", key, "' is not one string");
+    const htri_t var = H5Tis_variable_str(type.get());
+    HEPNN_CHECK(var >= 0, where(obj), "attribute '", key, "' has a broken string type");
+    if (var > 0) {
+      Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
+      H5Tset_size(mem.get(), H5T_VARIABLE);
+      H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+      char* p = nullptr;
+      HEPNN_CHECK(H5Aread(a.get(), mem.get(), &p) >= 0, where(obj), "cannot read attribute '", key, "'");
+      std::string s = p ? std::string(p) : std::string();
+      if (p) H5free_memory(p);
+      return s;
+    }
+    const std::size_t n = H5Tget_size(type.get());
+    HEPNN_CHECK(n > 0 && n < (std::size_t(1) << 24), where(obj), "attribute '", key, "' has an implausible length ", n);
+    Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(mem.get(), n);
+    std::string s(n, '\0');
+    HEPNN_CHECK(H5Aread(a.get(), mem.get(), s.data()) >= 0, where(obj), "cannot read attribute '", key, "'");
+    s.resize(std::strlen(s.c_str()));
+    return s;
+  }
+
   std::string where(const std::string& name) const { return "file '" + m_path + "', object '" + name + "': "; }
 
  private:

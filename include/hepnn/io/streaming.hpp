@@ -23,17 +23,33 @@
 
 namespace hepnn::inline HEPNN_ABI::io {
 
+/// Empty dataset names mean "as the file records" (see io::DataSpec): a file written by
+/// write_dataset streams with its weights unless ignore_weights is set.
 struct StreamOptions {
-  std::string features = "features";
-  std::string targets = "targets";
-  std::string weights = {};                   // empty: weights 1
+  std::string features = {};                  // one (N, ...) dataset; empty: the file's role, else "features"
+  std::string targets = {};                   // empty: the file's role, else "targets"
+  std::string weights = {};                   // empty: the file's role, else "weights" if present, else weights 1
   std::int64_t memory_budget_bytes = 64 << 20;  // for all of the reader's row buffers together
   int window_chunks = 4;                      // rows are shuffled within this many chunks
   int prefetch_chunks = 2;                    // chunks read ahead on the background thread
   std::uint64_t seed = 42;
+  bool ignore_weights = false;                // train unweighted although the file has weights (deliberate)
 };
 
 namespace detail {
+/// Fills in the dataset names a streaming reader or the shuffle left empty (see io::resolve);
+/// streaming needs each role as one (N, ...) dataset, not as columns.
+inline void resolve_streamed(const h5::File& f, std::string& features, std::string& targets, std::string& weights,
+                             bool ignore_weights, const char* who) {
+  const ResolvedSpec r = resolve(f, DataSpec{.features = features, .targets = targets, .weights = weights,
+                                             .ignore_weights = ignore_weights});
+  HEPNN_CHECK(r.features.columns.empty() && r.targets.columns.empty(), who, " '", f.path(),
+              "': the file stores features or targets as 1-D columns; streaming reads one (N, ...) dataset per role "
+              "(name it in the options, or rewrite the file with io::write_dataset)");
+  features = r.features.name;
+  targets = r.targets.name;
+  weights = r.weights;
+}
 /// "b<k>/" (built step by step: GCC 12 warns falsely on "b" + std::to_string(k) at -O3)
 inline std::string bucket_group(int k) {
   std::string g(1, 'b');
@@ -57,6 +73,7 @@ template <class T>
 class StreamingSource final : public data::BatchSource<T> {
  public:
   StreamingSource(std::string path, StreamOptions o) : m_o(std::move(o)), m_file(std::move(path), h5::File::Mode::read) {
+    detail::resolve_streamed(m_file, m_o.features, m_o.targets, m_o.weights, m_o.ignore_weights, "StreamingSource");
     const h5::DatasetInfo xi = m_file.info(m_o.features), yi = m_file.info(m_o.targets);
     HEPNN_CHECK(!xi.shape.empty() && xi.shape.size() <= std::size_t(Shape::max_rank), m_file.where(m_o.features),
                 "features need shape (N, ...) of rank 1 to ", Shape::max_rank, ", got ", h5::shape_str(xi.shape));
@@ -290,12 +307,15 @@ class StreamingSource final : public data::BatchSource<T> {
   bool m_started = false;
 };
 
+/// Dataset names as in StreamOptions: empty means "as the file records"; the output file uses the
+/// same names and records them.
 struct ShuffleOptions {
-  std::string features = "features";
-  std::string targets = "targets";
+  std::string features = {};
+  std::string targets = {};
   std::string weights = {};
   std::int64_t memory_budget_bytes = 256 << 20;
   std::uint64_t seed = 42;
+  bool ignore_weights = false;  // leave the weights out of the output (deliberate)
 };
 
 /// Rewrites the data set of `in` to `out` (written atomically) in a uniformly random order,
@@ -305,8 +325,10 @@ struct ShuffleOptions {
 ///   permutes it in memory and appends it to `out`. K is chosen so a bucket fits the budget.
 /// Returns the number of buckets used. The temporary bucket file lies next to `out`.
 template <class T>
-int shuffle_file(const std::string& in, const std::string& out, const ShuffleOptions& o = {}) {
+int shuffle_file(const std::string& in, const std::string& out, const ShuffleOptions& options = {}) {
   h5::File src(in, h5::File::Mode::read);
+  ShuffleOptions o = options;
+  detail::resolve_streamed(src, o.features, o.targets, o.weights, o.ignore_weights, "shuffle_file");
   const h5::DatasetInfo xi = src.info(o.features), yi = src.info(o.targets);
   HEPNN_CHECK(!xi.shape.empty() && !yi.shape.empty() && yi.shape[0] == xi.shape[0], src.where(o.targets), "has shape ",
               h5::shape_str(yi.shape), " but the features ", h5::shape_str(xi.shape));
@@ -385,6 +407,7 @@ int shuffle_file(const std::string& in, const std::string& out, const ShuffleOpt
     f.write<T>(o.features, xi.shape, nullptr, chunk_rows);
     f.write<T>(o.targets, yi.shape, nullptr, chunk_rows);
     if (weighted) f.write<T>(o.weights, {n}, nullptr, chunk_rows);
+    write_roles(f, Role{o.features, {}}, Role{o.targets, {}}, weighted ? o.weights : std::string());
     std::int64_t at = 0;
     std::vector<T> x, y, w, px, py, pw;
     for (int k = 0; k < K; ++k) {
