@@ -9,11 +9,15 @@
 //   5. save the model (architecture, weights, preprocessing, optimizer, history) to model.h5
 //   6. reload it and evaluate: the reloaded model predicts bitwise the same
 // Usage: 06_one_step_pipeline [output directory, default "."]
+// With the environment variable HEPNN_TUTORIAL_SMALL=1 it simulates 6,000 events instead of
+// 60,000 and trains 3 epochs instead of 8 (a quick check, as the tests run it).
 // See docs/tutorial-06-one-step-pipeline.md.
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "hepnn/hepnn.hpp"
 #include "hepnn/io.hpp"
@@ -54,8 +58,12 @@ int main(int argc, char** argv) {
     const std::string train_file = (out / "train.h5").string(), model_file = (out / "model.h5").string(),
                       best_file = (out / "best.h5").string();
 
+    const char* small_env = std::getenv("HEPNN_TUTORIAL_SMALL");
+    const bool small = small_env && *small_env && std::string_view(small_env) != "0";
+    if (small) std::printf("HEPNN_TUTORIAL_SMALL: 6000 events, 3 epochs\n");
+
     // 1-2. simulate and write the training file
-    io::write_dataset(train_file, simulate(20000, 40000, 2026));
+    io::write_dataset(train_file, small ? simulate(2000, 4000, 2026) : simulate(20000, 40000, 2026));
     std::printf("wrote %s\n", train_file.c_str());
 
     // 3. read it back: features, labels and weights by dataset name
@@ -77,7 +85,7 @@ int main(int argc, char** argv) {
 
     // 4. train, keeping the best epoch
     const History h = model.fit(
-        parts.train, {.epochs = 8,
+        parts.train, {.epochs = small ? 3 : 8,
                       .batch_size = 256,
                       .validation = parts.validation,
                       .callbacks = {io::ModelCheckpoint<float>{.model = &model, .filepath = best_file,

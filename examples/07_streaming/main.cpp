@@ -6,6 +6,8 @@
 //      shuffled within a window of several chunks; the row buffers stay within the budget
 //   4. report the reader's peak buffer bytes and the process's peak resident memory
 // Usage: 07_streaming [events, default 1000000] [budget MiB, default 8] [output directory, default "."]
+// With the environment variable HEPNN_TUTORIAL_SMALL=1 the defaults are 100000 events and a
+// 1 MiB budget (a quick check, as the tests run it); arguments given still win.
 // See docs/tutorial-07-streaming.md.
 #include <sys/resource.h>
 
@@ -13,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "hepnn/hepnn.hpp"
 #include "hepnn/io.hpp"
@@ -47,8 +50,11 @@ double maxrss_mib() {
 
 int main(int argc, char** argv) {
   try {
-    const std::int64_t events = argc > 1 ? std::atoll(argv[1]) : 1000000;
-    const std::int64_t budget = (argc > 2 ? std::atoll(argv[2]) : 8) << 20;
+    const char* small_env = std::getenv("HEPNN_TUTORIAL_SMALL");
+    const bool small = small_env && *small_env && std::string_view(small_env) != "0";
+    const std::int64_t events = argc > 1 ? std::atoll(argv[1]) : small ? 100000 : 1000000;
+    const std::int64_t budget = (argc > 2 ? std::atoll(argv[2]) : small ? 1 : 8) << 20;
+    if (small) std::printf("HEPNN_TUTORIAL_SMALL: defaults of 100000 events and a 1 MiB budget\n");
     const std::filesystem::path out = argc > 3 ? argv[3] : ".";
     std::filesystem::create_directories(out);
     const std::string raw = (out / "stream_raw.h5").string(), shuffled = (out / "stream_shuffled.h5").string();
