@@ -104,10 +104,15 @@ class BatchNormalizationLayer final : public Layer<T, Device> {
 /// Spec: normalises each feature (after Dense) or channel (after Conv2D) over the batch, then
 /// scales by gamma (when `scale`) and shifts by beta (when `center`); Keras' defaults.
 struct BatchNormalization {
+  /// Moving statistics for inference: moving = momentum * moving + (1 - momentum) * batch.
   double momentum = 0.99;
+  /// Added to the variance: (x - mean) / sqrt(var + epsilon).
   double epsilon = 1e-3;
+  /// Learn a shift beta.
   bool center = true;
+  /// Learn a scale gamma.
   bool scale = true;
+  /// The layer's name; empty: "batch_normalization_1", ... in the order of the model.
   std::string name = {};
   static constexpr const char* type_name = "batch_normalization";
   template <class T, class Device>

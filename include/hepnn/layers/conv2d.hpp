@@ -138,16 +138,27 @@ class Conv2DLayer final : public Layer<T, Device> {
 /// Spec: `filters` convolutions of kernel_size over (C, H, W) samples (NCHW), optionally fused
 /// with a bias and an activation. The kernel is (filters, C, KH, KW).
 struct Conv2D {
+  /// Number of output channels (required: must be positive).
   std::int64_t filters = 0;
+  /// Kernel height and width (`3` means 3x3).
   Size2 kernel_size = {3, 3};
+  /// Step of the kernel over the rows and columns.
   Size2 strides = {1, 1};
+  /// Padding::valid, Padding::same or Padding::pads(...).
   Padding padding = Padding::valid;
+  /// Spacing of the kernel's taps (1: adjacent pixels).
   Size2 dilation = {1, 1};
+  /// Activation fused into the layer; Activation::linear: none.
   Activation activation = Activation::linear;
+  /// Parameter of the activation: leaky_relu slope, elu scale; empty: default_alpha(activation).
   std::optional<double> alpha = {};  // leaky_relu slope (default 0.01), elu scale (default 1)
+  /// Add one bias per filter.
   bool use_bias = true;
+  /// Initialiser of the kernel.
   Init kernel_initializer = Init::glorot_uniform;
+  /// Initialiser of the bias.
   Init bias_initializer = Init::zeros;
+  /// The layer's name; empty: "conv2d_1", "conv2d_2", ... in the order of the model.
   std::string name = {};
 
   static constexpr const char* type_name = "conv2d";

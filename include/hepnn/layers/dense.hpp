@@ -14,6 +14,8 @@
 
 namespace hepnn::inline HEPNN_ABI {
 
+/// The layer a Dense spec builds: y = act(x W + b) over (B, in) inputs, W (in, units) then b
+/// (units) in its slice of the model's parameter buffer.
 template <class T, class Device>
 class DenseLayer final : public Layer<T, Device> {
  public:
@@ -92,12 +94,19 @@ class DenseLayer final : public Layer<T, Device> {
 
 /// Spec: a fully connected layer with `units` outputs, optionally fused with an activation.
 struct Dense {
+  /// Number of outputs (required: must be positive).
   std::int64_t units = 0;
+  /// Activation fused into the layer; Activation::linear: none.
   Activation activation = Activation::linear;
+  /// Parameter of the activation: leaky_relu slope, elu scale; empty: default_alpha(activation).
   std::optional<double> alpha = {};  // leaky_relu slope (default 0.01), elu scale (default 1)
+  /// Add the bias vector b.
   bool use_bias = true;
+  /// Initialiser of the weights W.
   Init kernel_initializer = Init::glorot_uniform;
+  /// Initialiser of the bias b.
   Init bias_initializer = Init::zeros;
+  /// The layer's name; empty: "dense_1", "dense_2", ... in the order of the model.
   std::string name = {};
 
   static constexpr const char* type_name = "dense";

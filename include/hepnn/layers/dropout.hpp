@@ -13,6 +13,8 @@
 
 namespace hepnn::inline HEPNN_ABI {
 
+/// The layer a Dropout spec builds; its masks come from Philox, keyed by the model's seed, the
+/// layer's index and the optimizer step (the same masks on the CPU and the GPU).
 template <class T, class Device>
 class DropoutLayer final : public Layer<T, Device> {
  public:
@@ -53,7 +55,9 @@ class DropoutLayer final : public Layer<T, Device> {
 /// Spec: during training, zero each input with probability `rate` and scale the others by
 /// 1 / (1 - rate); the identity at inference.
 struct Dropout {
+  /// Probability of zeroing an input, in [0, 1).
   double rate = 0.5;
+  /// The layer's name; empty: "dropout_1", "dropout_2", ... in the order of the model.
   std::string name = {};
   static constexpr const char* type_name = "dropout";
   static Dropout from_config(const LayerConfig& c) { return Dropout{c.get<double>("rate"), c.name}; }

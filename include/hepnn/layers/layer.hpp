@@ -21,21 +21,24 @@ namespace hepnn::inline HEPNN_ABI {
 
 /// What a forward or backward pass needs to know besides the data.
 struct Pass {
-  bool training = false;      // dropout active, batch statistics used
-  std::uint64_t seed = 0;     // the model's seed
-  std::uint64_t step = 0;     // optimizer step, keys the dropout masks
-  std::int64_t layer_index = 0;
+  bool training = false;      ///< dropout active, batch statistics used
+  std::uint64_t seed = 0;     ///< the model's seed
+  std::uint64_t step = 0;     ///< optimizer step, keys the dropout masks
+  std::int64_t layer_index = 0;  ///< position of the layer in the model, from 0
 };
 
 /// One named parameter array of a layer, in the layer's own order.
 struct ParamInfo {
-  std::string name;  // "kernel", "bias"
-  Shape shape;
+  std::string name;  ///< "kernel", "bias"
+  Shape shape;       ///< its extents
 };
 
+/// Base class of the layer implementations, for element type T on Device (see the top of this
+/// file). A user's layer derives from it and sets m_output_shape in its constructor.
 template <class T, class Device>
 class Layer {
  public:
+  /// A layer named `name` for samples of shape `input_shape`.
   Layer(std::string name, const Shape& input_shape) : m_name(std::move(name)), m_input_shape(input_shape) {}
   virtual ~Layer() = default;
   Layer(const Layer&) = delete;
@@ -51,13 +54,16 @@ class Layer {
   /// Sets the options config() reports (specs without a config() override of their layer set
   /// them when they build it: Conv2D, pooling, BatchNormalization, Reshape).
   void set_options(std::map<std::string, ConfigValue> options) { m_options = std::move(options); }
+  /// The layer's name, unique within its model ("dense_1" unless the spec named it).
   const std::string& name() const { return m_name; }
   /// Per-sample shapes (no batch extent).
   const Shape& input_shape() const { return m_input_shape; }
+  /// Per-sample output shape.
   const Shape& output_shape() const { return m_output_shape; }
 
   /// Parameters, in the order they are laid out in the flat buffer.
   virtual std::vector<ParamInfo> params() const { return {}; }
+  /// Number of parameters: the elements of all params().
   std::int64_t num_params() const {
     std::int64_t n = 0;
     for (const auto& p : params()) n += p.shape.size();
@@ -75,6 +81,7 @@ class Layer {
   /// out in the model's flat state buffer. It is saved with the model, restored by
   /// EarlyStopping(restore_best) and changed only by update_state(), never by the optimizer.
   virtual std::vector<ParamInfo> state_params() const { return {}; }
+  /// Number of state values: the elements of all state_params().
   std::int64_t num_state() const {
     std::int64_t n = 0;
     for (const auto& p : state_params()) n += p.shape.size();
@@ -100,13 +107,13 @@ class Layer {
                         const Pass& pass) = 0;
 
  protected:
-  std::string m_name;
-  Shape m_input_shape;
-  Shape m_output_shape;
-  T* m_params = nullptr;
-  T* m_grads = nullptr;
-  T* m_state = nullptr;
-  std::map<std::string, ConfigValue> m_options;
+  std::string m_name;                              ///< see name()
+  Shape m_input_shape;                             ///< see input_shape()
+  Shape m_output_shape;                            ///< see output_shape(); set by the derived constructor
+  T* m_params = nullptr;                           ///< this layer's parameters (see bind())
+  T* m_grads = nullptr;                            ///< their gradients (see bind())
+  T* m_state = nullptr;                            ///< this layer's state (see bind_state())
+  std::map<std::string, ConfigValue> m_options;    ///< what config() reports (see set_options())
 };
 
 namespace detail {

@@ -16,10 +16,15 @@ namespace hepnn::inline HEPNN_ABI {
 
 /// Two extents (height, width): `Size2{3}` is 3x3, `Size2{3, 5}` is 3 high and 5 wide.
 struct Size2 {
+  /// Height (rows) and width (columns).
   std::int64_t h = 1, w = 1;
+  /// 1x1.
   constexpr Size2() = default;
+  /// n x n.
   constexpr Size2(std::int64_t n) : h(n), w(n) {}  // NOLINT: implicit, like Keras' kernel_size=3
+  /// height x width.
   constexpr Size2(std::int64_t height, std::int64_t width) : h(height), w(width) {}
+  /// "HxW", for messages and summary().
   std::string str() const { return detail::concat(h, "x", w); }
   friend constexpr bool operator==(const Size2&, const Size2&) = default;
 };
@@ -27,17 +32,24 @@ struct Size2 {
 /// Padding::valid (none), Padding::same (TensorFlow's rule: output = ceil(input / stride), the
 /// padding split evenly with the odd pixel at the bottom/right) or explicit pixel counts.
 struct Padding {
+  /// How the padding is chosen.
   enum class Mode { valid, same, explicit_pads };
+  /// valid: none; same: computed from the input and the stride; explicit_pads: the counts below.
   Mode mode = Mode::valid;
+  /// Pixels added above, below, left and right (explicit_pads only).
   std::int64_t top = 0, bottom = 0, left = 0, right = 0;
 
+  /// No padding.
   static const Padding valid;
+  /// TensorFlow's "same" padding (see above).
   static const Padding same;
   /// ph rows above and below, pw columns left and right (PyTorch's padding=(ph, pw)).
   static constexpr Padding pads(std::int64_t ph, std::int64_t pw) { return {Mode::explicit_pads, ph, ph, pw, pw}; }
+  /// The given numbers of pixels on each side.
   static constexpr Padding pads(std::int64_t top, std::int64_t bottom, std::int64_t left, std::int64_t right) {
     return {Mode::explicit_pads, top, bottom, left, right};
   }
+  /// "valid", "same" or "(top, bottom, left, right)", for messages and summary().
   std::string str() const {
     if (mode == Mode::valid) return "valid";
     if (mode == Mode::same) return "same";

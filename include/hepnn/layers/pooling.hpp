@@ -94,9 +94,13 @@ std::unique_ptr<Layer<T, Device>> build_pool2d(PoolKind kind, const std::string&
 
 /// Spec: the maximum of each pool_size window, moved by `strides` (default: pool_size).
 struct MaxPool2D {
+  /// Window height and width (`2` means 2x2).
   Size2 pool_size = {2, 2};
+  /// Step of the window; empty: pool_size (windows side by side).
   std::optional<Size2> strides = {};
+  /// Padding::valid, Padding::same or Padding::pads(...).
   Padding padding = Padding::valid;
+  /// The layer's name; empty: "max_pooling2d_1", ... in the order of the model.
   std::string name = {};
   static constexpr const char* type_name = "max_pooling2d";
   template <class T, class Device>
@@ -111,9 +115,13 @@ struct MaxPool2D {
 
 /// Spec: the mean of each pool_size window (of its real pixels where it overlaps the padding).
 struct AvgPool2D {
+  /// Window height and width (`2` means 2x2).
   Size2 pool_size = {2, 2};
+  /// Step of the window; empty: pool_size (windows side by side).
   std::optional<Size2> strides = {};
+  /// Padding::valid, Padding::same or Padding::pads(...).
   Padding padding = Padding::valid;
+  /// The layer's name; empty: "average_pooling2d_1", ... in the order of the model.
   std::string name = {};
   static constexpr const char* type_name = "average_pooling2d";
   template <class T, class Device>
@@ -128,6 +136,7 @@ struct AvgPool2D {
 
 /// Spec: (C, H, W) -> (C,), the mean over each channel's pixels.
 struct GlobalAveragePooling2D {
+  /// The layer's name; empty: "global_average_pooling2d_1", ... in the order of the model.
   std::string name = {};
   static constexpr const char* type_name = "global_average_pooling2d";
   template <class T, class Device>

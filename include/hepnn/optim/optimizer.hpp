@@ -20,47 +20,50 @@ namespace hepnn::inline HEPNN_ABI {
 
 /// p -= lr * g, with momentum and Nesterov momentum as in PyTorch.
 struct SGD {
-  double learning_rate = 0.01;
-  double momentum = 0.0;
-  bool nesterov = false;
-  double weight_decay = 0.0;
-  double clip_norm = 0.0;
-  Schedule schedule = ConstantLR{};
+  double learning_rate = 0.01;  ///< base learning rate (the schedule scales it)
+  double momentum = 0.0;        ///< momentum factor, in [0, 1)
+  bool nesterov = false;        ///< Nesterov momentum (needs momentum > 0)
+  double weight_decay = 0.0;    ///< L2 penalty: weight_decay * p added to the gradient
+  double clip_norm = 0.0;       ///< rescale the gradient when its global L2 norm exceeds this; 0: off
+  Schedule schedule = ConstantLR{};  ///< learning-rate schedule
 };
+/// Adam (Kingma & Ba), with Keras' defaults.
 struct Adam {
-  double learning_rate = 1e-3;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double epsilon = 1e-7;
-  double weight_decay = 0.0;
-  double clip_norm = 0.0;
-  Schedule schedule = ConstantLR{};
+  double learning_rate = 1e-3;  ///< base learning rate (the schedule scales it)
+  double beta1 = 0.9;           ///< decay of the first-moment average, in [0, 1)
+  double beta2 = 0.999;         ///< decay of the second-moment average, in [0, 1)
+  double epsilon = 1e-7;        ///< added to the denominator (positive)
+  double weight_decay = 0.0;    ///< L2 penalty: weight_decay * p added to the gradient
+  double clip_norm = 0.0;       ///< rescale the gradient when its global L2 norm exceeds this; 0: off
+  Schedule schedule = ConstantLR{};  ///< learning-rate schedule
 };
 /// Adam with decoupled weight decay (Loshchilov & Hutter): p -= lr * weight_decay * p per step.
 struct AdamW {
-  double learning_rate = 1e-3;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double epsilon = 1e-7;
-  double weight_decay = 0.004;
-  double clip_norm = 0.0;
-  Schedule schedule = ConstantLR{};
+  double learning_rate = 1e-3;  ///< base learning rate (the schedule scales it)
+  double beta1 = 0.9;           ///< decay of the first-moment average, in [0, 1)
+  double beta2 = 0.999;         ///< decay of the second-moment average, in [0, 1)
+  double epsilon = 1e-7;        ///< added to the denominator (positive)
+  double weight_decay = 0.004;  ///< decoupled decay: p -= lr * weight_decay * p per step
+  double clip_norm = 0.0;       ///< rescale the gradient when its global L2 norm exceeds this; 0: off
+  Schedule schedule = ConstantLR{};  ///< learning-rate schedule
 };
+/// RMSprop: the gradient divided by a moving root mean square of the gradients.
 struct RMSprop {
-  double learning_rate = 1e-3;
-  double rho = 0.9;
-  double epsilon = 1e-7;
-  double weight_decay = 0.0;
-  double clip_norm = 0.0;
-  Schedule schedule = ConstantLR{};
+  double learning_rate = 1e-3;  ///< base learning rate (the schedule scales it)
+  double rho = 0.9;             ///< decay of the squared-gradient average, in [0, 1)
+  double epsilon = 1e-7;        ///< added to the denominator (positive)
+  double weight_decay = 0.0;    ///< L2 penalty: weight_decay * p added to the gradient
+  double clip_norm = 0.0;       ///< rescale the gradient when its global L2 norm exceeds this; 0: off
+  Schedule schedule = ConstantLR{};  ///< learning-rate schedule
 };
+/// Adagrad: the gradient divided by the root of the sum of all squared gradients so far.
 struct Adagrad {
-  double learning_rate = 1e-3;
-  double initial_accumulator_value = 0.1;
-  double epsilon = 1e-7;
-  double weight_decay = 0.0;
-  double clip_norm = 0.0;
-  Schedule schedule = ConstantLR{};
+  double learning_rate = 1e-3;  ///< base learning rate (the schedule scales it)
+  double initial_accumulator_value = 0.1;  ///< starting value of the squared-gradient sums (>= 0)
+  double epsilon = 1e-7;        ///< added to the denominator (positive)
+  double weight_decay = 0.0;    ///< L2 penalty: weight_decay * p added to the gradient
+  double clip_norm = 0.0;       ///< rescale the gradient when its global L2 norm exceeds this; 0: off
+  Schedule schedule = ConstantLR{};  ///< learning-rate schedule
 };
 using OptimizerSpec = std::variant<SGD, Adam, AdamW, RMSprop, Adagrad>;
 

@@ -15,18 +15,25 @@ namespace hepnn::inline HEPNN_ABI {
 struct ConstantLR {};
 /// lr * gamma^floor(step / step_size)
 struct StepDecay {
+  /// Steps between two reductions (positive).
   std::int64_t step_size = 1000;
+  /// Factor applied at each reduction.
   double gamma = 0.1;
 };
 /// lr * rate^(step / decay_steps), with the exponent floored when staircase.
 struct ExponentialDecay {
+  /// Steps over which the rate is multiplied by decay_rate (positive).
   std::int64_t decay_steps = 1000;
+  /// Factor per decay_steps steps.
   double decay_rate = 0.96;
+  /// Floor the exponent: the rate changes every decay_steps steps instead of every step.
   bool staircase = false;
 };
 /// lr * (alpha + (1 - alpha) (1 + cos(pi min(step, decay_steps) / decay_steps)) / 2)
 struct CosineDecay {
+  /// Steps from the base rate down to alpha * lr, which is then kept (positive).
   std::int64_t decay_steps = 1000;
+  /// The final rate as a fraction of the base rate.
   double alpha = 0.0;
 };
 using Schedule = std::variant<ConstantLR, StepDecay, ExponentialDecay, CosineDecay>;
