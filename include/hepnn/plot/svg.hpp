@@ -1,0 +1,873 @@
+/// @file plot/svg.hpp
+/// @brief The generic plotting layer: a Figure of Axes (linear or log scales) holding lines, step histograms,
+/// points with error bars, text, legends and heat maps, written as one SVG file.
+///
+/// Standard library only. Coordinates: data values go through an AxisMap to pixels of the figure (SVG user
+/// units, origin at the top left, y downwards). Limits are resolved when the figure is drawn: explicit limits
+/// when set, otherwise the data range with a 5% margin (a linear range that starts or ends at 0 keeps 0 as its
+/// edge, so histograms sit on the axis).
+///
+/// Log axes draw only positive values: a point with a non-positive coordinate on a log axis is left out (a line
+/// is broken there, an error bar is cut at the axis), never an error, so a ROC curve's infinite or undefined
+/// rejection at zero background efficiency simply does not show. Explicit limits on a log axis must be positive
+/// (hepnn::Error otherwise).
+#pragma once
+#include "hepnn/core/config.hpp"
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "hepnn/core/error.hpp"
+
+namespace hepnn::inline HEPNN_ABI::plot {
+
+/// Scale of an axis.
+enum class Scale { linear, log };
+
+/// Where a legend goes inside the axes frame; `none` draws no legend.
+enum class LegendLocation { upper_right, upper_left, lower_right, lower_left, none };
+
+/// Coordinates of a text: data values, or fractions of the axes frame ((0, 0) bottom left, (1, 1) top right).
+enum class Coords { data, axes };
+
+/// Horizontal anchoring of a text at its position.
+enum class Anchor { start, middle, end };
+
+/// Marker drawn at each point of a line or of a point series.
+enum class Marker { none, circle, square };
+
+/// A colour as SVG understands it ("#1f5fa8", "black", "none").
+using Color = std::string;
+
+/// Colours given, in turn, to series drawn without an explicit colour.
+inline const std::vector<Color>& default_colors() {
+  static const std::vector<Color> c{"#2a62b8", "#d0342c", "#2e9e4a", "#e08a1e", "#7a4fb0",
+                                    "#8c564b", "#d45fa6", "#5f6b73", "#a0a22a", "#1fa5b8"};
+  return c;
+}
+
+/// How a line is drawn.
+struct LineStyle {
+  Color color = {};               ///< empty: the next default colour
+  double width = 1.8;        ///< stroke width in pixels
+  std::string dash = {};          ///< SVG dash array ("6,3"), empty for solid
+  Marker marker = Marker::none;
+  double marker_size = 3.5;  ///< radius (circle) or half side (square) in pixels
+};
+
+/// How a step histogram is drawn.
+struct HistStyle {
+  Color color = {};                ///< empty: the next default colour
+  double width = 1.6;         ///< outline width in pixels
+  std::string dash = {};           ///< outline dash array, empty for solid
+  bool fill = false;          ///< fill between the steps and the baseline
+  double fill_opacity = 0.3;  ///< opacity of the fill
+  bool hatch = false;         ///< diagonal hatching instead of (or on top of) the fill
+};
+
+/// How points with error bars are drawn.
+struct PointStyle {
+  Color color = {};                 ///< empty: the next default colour
+  Marker marker = Marker::circle;
+  double marker_size = 3.0;    ///< radius (circle) or half side (square) in pixels
+  double width = 1.3;          ///< error bar width in pixels
+};
+
+/// A text placed in an Axes.
+struct TextStyle {
+  Anchor anchor = Anchor::start;
+  double size = 12;            ///< font size in pixels
+  Color color = "black";
+  Coords coords = Coords::axes;
+};
+
+/// A sequential colour map for heat maps: white at `lo`, dark blue at `hi` (values outside are clamped).
+struct HeatStyle {
+  double lo = std::numeric_limits<double>::quiet_NaN();  ///< NaN: the smallest value
+  double hi = std::numeric_limits<double>::quiet_NaN();  ///< NaN: the largest value
+  bool annotate = true;        ///< print each cell's value in it
+  int decimals = 2;            ///< decimals of the printed values
+};
+
+/// Pixel rectangle in figure coordinates (origin top left).
+struct Rect {
+  double x = 0, y = 0, width = 0, height = 0;
+};
+
+/// Mapping of one axis from data values to pixels. `lo` maps to `p_lo` and `hi` to `p_hi`; lo > hi is allowed
+/// (an inverted axis). On a log axis a non-positive value maps to NaN.
+struct AxisMap {
+  Scale scale = Scale::linear;
+  double lo = 0, hi = 1;      ///< data limits
+  double p_lo = 0, p_hi = 1;  ///< pixel positions of lo and hi
+
+  /// Pixel position of data value v.
+  double operator()(double v) const {
+    if (scale == Scale::log) {
+      if (!(v > 0)) return std::numeric_limits<double>::quiet_NaN();
+      return p_lo + (std::log10(v) - std::log10(lo)) / (std::log10(hi) - std::log10(lo)) * (p_hi - p_lo);
+    }
+    return p_lo + (v - lo) / (hi - lo) * (p_hi - p_lo);
+  }
+};
+
+/// Text formatting and the SVG writer's helpers.
+namespace detail {
+
+/// A number with at most `decimals` decimals, trailing zeros and "-0" removed; locale-independent.
+inline std::string num(double v, int decimals = 2) {
+  if (!std::isfinite(v)) return "0";
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
+  std::string s = r.ec == std::errc{} ? std::string(buf, r.ptr) : std::string("0");
+  if (s.find('.') != std::string::npos) {
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+  }
+  if (s == "-0") s = "0";
+  return s;
+}
+
+/// A number in %g style with `precision` significant digits; locale-independent.
+inline std::string gnum(double v, int precision = 4) {
+  if (v == 0) return "0";
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, precision);
+  return r.ec == std::errc{} ? std::string(buf, r.ptr) : std::string("?");
+}
+
+/// Text escaped for XML character data and attribute values; control characters XML 1.0 forbids are dropped.
+inline std::string escape(std::string_view s) {
+  std::string o;
+  o.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      case '\'': o += "&apos;"; break;
+      default:
+        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n') o += c;
+    }
+  }
+  return o;
+}
+
+/// Writes `content` to `path` atomically: into a temporary file beside it, then renamed over it, so a reader
+/// never sees half a file. Throws hepnn::Error naming the file on any failure.
+inline void write_file_atomically(const std::string& path, const std::string& content, const char* who) {
+  HEPNN_CHECK(!path.empty(), who, ": empty output path");
+  const std::filesystem::path target(path);
+  std::filesystem::path tmp = target;
+  tmp += ".tmp-hepnn";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    HEPNN_CHECK(f.good(), who, ": cannot write '", path, "' (cannot create '", tmp.string(), "')");
+    f.write(content.data(), static_cast<std::streamsize>(content.size()));
+    f.close();
+    if (!f) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      throw Error(error_detail::concat(who, ": cannot write '", path, "' (writing '", tmp.string(), "' failed)"));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, target, ec);
+  if (ec) {
+    std::error_code ec2;
+    std::filesystem::remove(tmp, ec2);
+    throw Error(error_detail::concat(who, ": cannot write '", path, "' (rename failed: ", ec.message(), ")"));
+  }
+}
+
+/// Tick positions and labels of one axis.
+struct Ticks {
+  std::vector<double> major, minor;
+  std::vector<std::string> labels = {};  ///< one per major tick; "10^k" written as "10" + superscript by the axes
+  bool powers = false;              ///< labels are decade exponents
+};
+
+inline Ticks linear_ticks(double lo, double hi) {
+  Ticks t;
+  const double a = std::min(lo, hi), b = std::max(lo, hi);
+  const double raw = (b - a) / 5;
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  const double f = raw / mag;
+  const double step = (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
+  const int decimals = std::max(0, -static_cast<int>(std::floor(std::log10(step) + 1e-9)));
+  const double tol = step * 1e-9;
+  for (double k = std::ceil((a - tol) / step); k * step <= b + tol; k += 1) {
+    const double v = k * step;
+    t.major.push_back(v);
+    const bool sci = std::abs(v) >= 1e6 || (decimals > 5 && v != 0);
+    t.labels.push_back(sci ? gnum(v, 3) : num(v, decimals));
+  }
+  return t;
+}
+
+inline Ticks log_ticks(double lo, double hi) {
+  Ticks t;
+  const double a = std::min(lo, hi), b = std::max(lo, hi);
+  const int k0 = static_cast<int>(std::floor(std::log10(a) + 1e-9)), k1 = static_cast<int>(std::ceil(std::log10(b) - 1e-9));
+  const bool in = [&] {  // how many decades lie inside
+    int n = 0;
+    for (int k = k0; k <= k1; ++k) n += (std::pow(10.0, k) >= a * (1 - 1e-9) && std::pow(10.0, k) <= b * (1 + 1e-9));
+    return n >= 2;
+  }();
+  const int span = k1 - k0;
+  const int every = span > 12 ? (span + 7) / 8 : 1;  // label every n-th decade on very long axes
+  for (int k = k0; k <= k1; ++k) {
+    const double d = std::pow(10.0, k);
+    if (d >= a * (1 - 1e-9) && d <= b * (1 + 1e-9) && (in ? (k % every == 0) : true)) {
+      t.major.push_back(d);
+      t.labels.push_back(std::to_string(k));
+    }
+    for (int m = 2; m <= 9; ++m) {
+      const double v = m * d;
+      if (v < a || v > b) continue;
+      if (!in && (m == 2 || m == 5)) {  // less than two decades: label 2 and 5 as numbers too
+        t.major.push_back(v);
+        t.labels.push_back("");
+      } else if (span <= 8) {
+        t.minor.push_back(v);
+      }
+    }
+  }
+  t.powers = true;
+  if (!in) {  // plain numbers read better than powers on a short log axis
+    t.powers = false;
+    std::vector<std::size_t> idx(t.major.size());
+    for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+    std::sort(idx.begin(), idx.end(), [&](std::size_t i, std::size_t j) { return t.major[i] < t.major[j]; });
+    Ticks s;
+    s.minor = t.minor;
+    for (std::size_t i : idx) {
+      s.major.push_back(t.major[i]);
+      s.labels.push_back(gnum(t.major[i], 3));
+    }
+    return s;
+  }
+  return t;
+}
+
+}  // namespace detail
+
+class Figure;
+
+/// One panel: a frame with two axes and the items drawn in it. Obtained from Figure::axes; every `add_*`
+/// returns the Axes so calls chain.
+class Axes {
+ public:
+  /// Title drawn above the frame.
+  Axes& title(std::string t) { m_title = std::move(t); return *this; }
+  /// Label of the x axis.
+  Axes& xlabel(std::string t) { m_xlabel = std::move(t); return *this; }
+  /// Label of the y axis.
+  Axes& ylabel(std::string t) { m_ylabel = std::move(t); return *this; }
+  /// Scale of the x axis.
+  Axes& xscale(Scale s) { m_xscale = s; return *this; }
+  /// Scale of the y axis.
+  Axes& yscale(Scale s) { m_yscale = s; return *this; }
+  /// Explicit x limits; lo > hi inverts the axis. On a log axis both must be positive.
+  Axes& xlim(double lo, double hi) { m_xlim = {lo, hi}; m_has_xlim = true; return *this; }
+  /// Explicit y limits; lo > hi inverts the axis. On a log axis both must be positive.
+  Axes& ylim(double lo, double hi) { m_ylim = {lo, hi}; m_has_ylim = true; return *this; }
+  /// Explicit x ticks at `positions` with `labels` (e.g. class names); replaces the automatic ticks.
+  Axes& xticks(std::vector<double> positions, std::vector<std::string> labels) {
+    HEPNN_CHECK(positions.size() == labels.size(), "plot::Axes::xticks: ", positions.size(), " positions but ",
+                labels.size(), " labels");
+    m_xticks = {std::move(positions), {}, std::move(labels), false};
+    m_has_xticks = true;
+    return *this;
+  }
+  /// Explicit y ticks at `positions` with `labels`; replaces the automatic ticks.
+  Axes& yticks(std::vector<double> positions, std::vector<std::string> labels) {
+    HEPNN_CHECK(positions.size() == labels.size(), "plot::Axes::yticks: ", positions.size(), " positions but ",
+                labels.size(), " labels");
+    m_yticks = {std::move(positions), {}, std::move(labels), false};
+    m_has_yticks = true;
+    return *this;
+  }
+  /// Where the legend goes (upper right by default); only items with a label appear in it.
+  Axes& legend(LegendLocation where) { m_legend = where; return *this; }
+  /// Light grid lines at the major ticks (on by default).
+  Axes& grid(bool on) { m_grid = on; return *this; }
+
+  /// A polyline through (x[i], y[i]); non-finite points (and non-positive ones on a log axis) break it.
+  /// requires: x.size() == y.size().
+  Axes& line(std::span<const double> x, std::span<const double> y, const std::string& label = "",
+             LineStyle style = {}) {
+    HEPNN_CHECK(x.size() == y.size(), "plot::Axes::line: ", x.size(), " x values but ", y.size(), " y values");
+    Item it;
+    it.kind = Item::line;
+    it.x.assign(x.begin(), x.end());
+    it.y.assign(y.begin(), y.end());
+    it.label = label;
+    it.color = pick(style.color);
+    it.ls = std::move(style);
+    m_items.push_back(std::move(it));
+    return *this;
+  }
+  /// A step histogram of `values` (one per bin) over `edges` (bins + 1, increasing).
+  /// requires: edges.size() == values.size() + 1, at least one bin, finite increasing edges.
+  Axes& step_histogram(std::span<const double> edges, std::span<const double> values, const std::string& label = "",
+                       HistStyle style = {}) {
+    HEPNN_CHECK(!values.empty() && edges.size() == values.size() + 1, "plot::Axes::step_histogram: ", edges.size(),
+                " edges for ", values.size(), " bins; expected bins + 1 edges and at least one bin");
+    for (std::size_t i = 0; i + 1 < edges.size(); ++i)
+      HEPNN_CHECK(std::isfinite(edges[i]) && std::isfinite(edges[i + 1]) && edges[i] < edges[i + 1],
+                  "plot::Axes::step_histogram: edges[", i, "] = ", edges[i], " and edges[", i + 1, "] = ",
+                  edges[i + 1], "; edges must be finite and increasing");
+    Item it;
+    it.kind = Item::hist;
+    it.x.assign(edges.begin(), edges.end());
+    it.y.assign(values.begin(), values.end());
+    it.label = label;
+    it.color = pick(style.color);
+    it.hs = std::move(style);
+    m_items.push_back(std::move(it));
+    return *this;
+  }
+  /// Points (x[i], y[i]) with symmetric error bars; `yerr`/`xerr` empty means none. Non-finite points are left out.
+  /// requires: equal sizes (error spans empty or of the same size).
+  Axes& errorbar(std::span<const double> x, std::span<const double> y, std::span<const double> yerr,
+                 std::span<const double> xerr = {}, const std::string& label = "", PointStyle style = {}) {
+    HEPNN_CHECK(x.size() == y.size() && (yerr.empty() || yerr.size() == x.size()) &&
+                    (xerr.empty() || xerr.size() == x.size()),
+                "plot::Axes::errorbar: ", x.size(), " x, ", y.size(), " y, ", yerr.size(), " y errors and ",
+                xerr.size(), " x errors; expected equal sizes (errors may be empty)");
+    Item it;
+    it.kind = Item::points;
+    it.x.assign(x.begin(), x.end());
+    it.y.assign(y.begin(), y.end());
+    it.ey.assign(yerr.begin(), yerr.end());
+    it.ex.assign(xerr.begin(), xerr.end());
+    it.label = label;
+    it.color = pick(style.color);
+    it.ps = std::move(style);
+    m_items.push_back(std::move(it));
+    return *this;
+  }
+  /// A text at (x, y), in axes fractions by default (TextStyle::coords).
+  Axes& text(double x, double y, const std::string& s, TextStyle style = {}) {
+    Item it;
+    it.kind = Item::text;
+    it.x = {x};
+    it.y = {y};
+    it.label = s;
+    it.ts = style;
+    m_items.push_back(std::move(it));
+    return *this;
+  }
+  /// A heat map of `values` (rows x cols, row-major): cell (r, c) covers x in [c - 0.5, c + 0.5] and y in
+  /// [r - 0.5, r + 0.5]. Set ylim(rows - 0.5, -0.5) to put row 0 at the top. Non-finite cells are left blank.
+  /// requires: values.size() == rows * cols, rows, cols >= 1.
+  Axes& heatmap(std::size_t rows, std::size_t cols, std::span<const double> values, HeatStyle style = {}) {
+    HEPNN_CHECK(rows >= 1 && cols >= 1 && values.size() == rows * cols, "plot::Axes::heatmap: ", values.size(),
+                " values for ", rows, " x ", cols, " cells");
+    Item it;
+    it.kind = Item::heat;
+    it.rows = rows;
+    it.cols = cols;
+    it.y.assign(values.begin(), values.end());
+    it.hm = style;
+    m_items.push_back(std::move(it));
+    return *this;
+  }
+
+  /// The frame (plotting area) in figure pixels.
+  Rect frame() const { return m_frame; }
+  /// The x mapping with the limits as they will be drawn (explicit, or resolved from the data now).
+  AxisMap xmap() const { return {m_xscale, limits(true).first, limits(true).second, m_frame.x, m_frame.x + m_frame.width}; }
+  /// The y mapping with the limits as they will be drawn (explicit, or resolved from the data now).
+  AxisMap ymap() const {
+    return {m_yscale, limits(false).first, limits(false).second, m_frame.y + m_frame.height, m_frame.y};
+  }
+
+ private:
+  friend class Figure;
+  struct Item {
+    enum Kind { line, hist, points, text, heat };
+    Kind kind = line;
+    std::vector<double> x, y, ex, ey;
+    std::string label;
+    Color color;
+    LineStyle ls;
+    HistStyle hs;
+    PointStyle ps;
+    TextStyle ts;
+    HeatStyle hm;
+    std::size_t rows = 0, cols = 0;
+  };
+
+  Color pick(const Color& c) {
+    if (!c.empty()) return c;
+    const auto& d = default_colors();
+    return d[m_next_color++ % d.size()];
+  }
+
+  /// Data range of the items along one axis, ignoring non-finite values and non-positive ones on a log axis.
+  std::pair<double, double> data_range(bool x_axis, bool& any) const {
+    const bool logs = (x_axis ? m_xscale : m_yscale) == Scale::log;
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    auto take = [&](double v) {
+      if (!std::isfinite(v) || (logs && !(v > 0))) return;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    };
+    for (const auto& it : m_items) {
+      switch (it.kind) {
+        case Item::line:
+          for (std::size_t i = 0; i < it.x.size(); ++i)
+            if (std::isfinite(it.x[i]) && std::isfinite(it.y[i])) take(x_axis ? it.x[i] : it.y[i]);
+          break;
+        case Item::hist:
+          if (x_axis) {
+            take(it.x.front());
+            take(it.x.back());
+          } else {
+            for (double v : it.y) take(v);
+            if (!logs) take(0.0);
+          }
+          break;
+        case Item::points:
+          for (std::size_t i = 0; i < it.x.size(); ++i) {
+            if (!std::isfinite(it.x[i]) || !std::isfinite(it.y[i])) continue;
+            const auto& v = x_axis ? it.x : it.y;
+            const auto& e = x_axis ? it.ex : it.ey;
+            const double err = e.empty() || !std::isfinite(e[i]) ? 0.0 : std::abs(e[i]);
+            take(v[i] - err);
+            take(v[i]);
+            take(v[i] + err);
+          }
+          break;
+        case Item::heat:
+          take(-0.5);
+          take((x_axis ? double(it.cols) : double(it.rows)) - 0.5);
+          break;
+        case Item::text:
+          if (it.ts.coords == Coords::data) take(x_axis ? it.x[0] : it.y[0]);
+          break;
+      }
+    }
+    any = lo <= hi;
+    return {lo, hi};
+  }
+
+  std::pair<double, double> limits(bool x_axis) const {
+    const Scale s = x_axis ? m_xscale : m_yscale;
+    const char* name = x_axis ? "x" : "y";
+    if (x_axis ? m_has_xlim : m_has_ylim) {
+      const auto l = x_axis ? m_xlim : m_ylim;
+      HEPNN_CHECK(std::isfinite(l.first) && std::isfinite(l.second) && l.first != l.second, "plot::Axes: ", name,
+                  " limits (", l.first, ", ", l.second, ") must be finite and different");
+      HEPNN_CHECK(s == Scale::linear || (l.first > 0 && l.second > 0), "plot::Axes: ", name, " limits (", l.first,
+                  ", ", l.second, ") on a log axis must be positive");
+      return l;
+    }
+    bool any = false;
+    auto [lo, hi] = data_range(x_axis, any);
+    const bool heat = std::any_of(m_items.begin(), m_items.end(), [](const Item& i) { return i.kind == Item::heat; });
+    if (s == Scale::log) {
+      if (!any) return {1, 10};
+      if (lo == hi) return {lo / 10, hi * 10};
+      const double m = std::pow(hi / lo, 0.05);
+      return {lo / m, hi * m};
+    }
+    if (!any) return {0, 1};
+    if (lo == hi) return {lo - (lo == 0 ? 1 : std::abs(lo) * 0.1), hi + (hi == 0 ? 1 : std::abs(hi) * 0.1)};
+    if (heat) return {lo, hi};
+    const double pad = 0.05 * (hi - lo);
+    const bool hist_x = x_axis && std::any_of(m_items.begin(), m_items.end(), [](const Item& i) {
+                          return i.kind == Item::hist;
+                        });
+    if (hist_x) return {lo, hi};  // histograms fill the x range exactly
+    double a = lo - pad, b = hi + pad;
+    if (lo >= 0 && a < 0) a = 0;
+    if (hi <= 0 && b > 0) b = 0;
+    return {a, b};
+  }
+
+  std::string m_title, m_xlabel, m_ylabel;
+  Scale m_xscale = Scale::linear, m_yscale = Scale::linear;
+  std::pair<double, double> m_xlim{0, 1}, m_ylim{0, 1};
+  bool m_has_xlim = false, m_has_ylim = false;
+  detail::Ticks m_xticks, m_yticks;
+  bool m_has_xticks = false, m_has_yticks = false;
+  LegendLocation m_legend = LegendLocation::upper_right;
+  bool m_grid = true;
+  std::vector<Item> m_items;
+  std::size_t m_next_color = 0;
+  Rect m_frame;
+};
+
+/// A figure: a grid of rows x cols panels (Axes), each `panel_width` x `panel_height` pixels, and an optional
+/// title above them. `svg()` renders it; `save(path)` writes it atomically.
+class Figure {
+ public:
+  /// Margins of a panel's frame inside its cell, in pixels.
+  static constexpr double margin_left = 74, margin_right = 18, margin_top = 30, margin_bottom = 50;
+
+  /// requires: rows, cols >= 1 and positive panel sizes.
+  explicit Figure(int rows = 1, int cols = 1, double panel_width = 520, double panel_height = 380)
+      : m_rows(rows), m_cols(cols), m_pw(panel_width), m_ph(panel_height) {
+    HEPNN_CHECK(rows >= 1 && cols >= 1 && rows * cols <= 10000, "plot::Figure: ", rows, " x ", cols,
+                " panels; expected at least one row and one column");
+    HEPNN_CHECK(panel_width >= 100 && panel_height >= 80, "plot::Figure: panel size ", panel_width, " x ",
+                panel_height, " pixels is too small (at least 100 x 80)");
+    m_axes.resize(static_cast<std::size_t>(rows * cols));
+    layout();
+  }
+
+  /// Title above all panels.
+  Figure& title(std::string t) {
+    m_title = std::move(t);
+    layout();
+    return *this;
+  }
+  /// The panel at (row, col), row 0 at the top.
+  Axes& axes(int row = 0, int col = 0) {
+    HEPNN_CHECK(row >= 0 && row < m_rows && col >= 0 && col < m_cols, "plot::Figure::axes: panel (", row, ", ", col,
+                ") outside the ", m_rows, " x ", m_cols, " grid");
+    return m_axes[static_cast<std::size_t>(row * m_cols + col)];
+  }
+  /// Width of the whole figure in pixels.
+  double width() const { return m_cols * m_pw; }
+  /// Height of the whole figure in pixels.
+  double height() const { return m_rows * m_ph + top(); }
+
+  /// The figure as an SVG document.
+  std::string svg() const {
+    std::string o;
+    o += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    o += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + detail::num(width()) + "\" height=\"" +
+         detail::num(height()) + "\" viewBox=\"0 0 " + detail::num(width()) + " " + detail::num(height()) +
+         "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n";
+    o += "<rect x=\"0\" y=\"0\" width=\"" + detail::num(width()) + "\" height=\"" + detail::num(height()) +
+         "\" fill=\"white\"/>\n";
+    if (!m_title.empty())
+      o += "<text x=\"" + detail::num(width() / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"16\" "
+           "font-weight=\"bold\">" + detail::escape(m_title) + "</text>\n";
+    for (std::size_t i = 0; i < m_axes.size(); ++i) draw(o, m_axes[i], i);
+    o += "</svg>\n";
+    return o;
+  }
+
+  /// Writes svg() to `path` (atomically: a temporary file renamed over it). Throws hepnn::Error when the file
+  /// cannot be written. Convert to PNG or PDF with `rsvg-convert -o plot.png plot.svg` or inkscape.
+  void save(const std::string& path) const { detail::write_file_atomically(path, svg(), "plot::Figure::save"); }
+
+ private:
+  double top() const { return m_title.empty() ? 0.0 : 34.0; }
+  void layout() {
+    for (int r = 0; r < m_rows; ++r)
+      for (int c = 0; c < m_cols; ++c)
+        m_axes[static_cast<std::size_t>(r * m_cols + c)].m_frame = {
+            c * m_pw + margin_left, top() + r * m_ph + margin_top, m_pw - margin_left - margin_right,
+            m_ph - margin_top - margin_bottom};
+  }
+
+  static std::string pt(double x, double y) { return detail::num(x) + "," + detail::num(y); }
+
+  static void marker(std::string& o, Marker m, double x, double y, double r, const Color& c) {
+    if (m == Marker::circle)
+      o += "<circle cx=\"" + detail::num(x) + "\" cy=\"" + detail::num(y) + "\" r=\"" + detail::num(r) +
+           "\" fill=\"" + c + "\"/>";
+    else if (m == Marker::square)
+      o += "<rect x=\"" + detail::num(x - r) + "\" y=\"" + detail::num(y - r) + "\" width=\"" + detail::num(2 * r) +
+           "\" height=\"" + detail::num(2 * r) + "\" fill=\"" + c + "\"/>";
+  }
+
+  static std::string text(double x, double y, const std::string& s, const char* anchor, double size,
+                          const std::string& extra = "") {
+    return "<text x=\"" + detail::num(x) + "\" y=\"" + detail::num(y) + "\" text-anchor=\"" + anchor +
+           "\" font-size=\"" + detail::num(size) + "\"" + extra + ">" + detail::escape(s) + "</text>";
+  }
+
+  static std::string heat_color(double t) {
+    t = std::clamp(std::isfinite(t) ? t : 0.0, 0.0, 1.0);
+    // white -> light blue -> dark blue
+    const double r0[3] = {255, 158, 20}, g0[3] = {255, 202, 60}, b0[3] = {255, 225, 140};
+    const double u = t < 0.5 ? t * 2 : (t - 0.5) * 2;
+    const int k = t < 0.5 ? 0 : 1;
+    auto mix = [&](const double* a) { return static_cast<int>(std::lround(a[k] + u * (a[k + 1] - a[k]))); };
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "#%02x%02x%02x", mix(r0) & 0xff, mix(g0) & 0xff, mix(b0) & 0xff);
+    return buf;
+  }
+
+  void draw(std::string& o, const Axes& ax, std::size_t index) const {
+    const Rect f = ax.m_frame;
+    const AxisMap mx = ax.xmap(), my = ax.ymap();
+    const std::string clip = "clip" + std::to_string(index);
+    o += "<g>\n<clipPath id=\"" + clip + "\"><rect x=\"" + detail::num(f.x) + "\" y=\"" + detail::num(f.y) +
+         "\" width=\"" + detail::num(f.width) + "\" height=\"" + detail::num(f.height) + "\"/></clipPath>\n";
+    const auto xt = ax.m_has_xticks ? ax.m_xticks
+                    : mx.scale == Scale::log ? detail::log_ticks(mx.lo, mx.hi)
+                                             : detail::linear_ticks(mx.lo, mx.hi);
+    const auto yt = ax.m_has_yticks ? ax.m_yticks
+                    : my.scale == Scale::log ? detail::log_ticks(my.lo, my.hi)
+                                             : detail::linear_ticks(my.lo, my.hi);
+    const bool has_heat =
+        std::any_of(ax.m_items.begin(), ax.m_items.end(), [](const Axes::Item& i) { return i.kind == Axes::Item::heat; });
+    // grid
+    if (ax.m_grid && !has_heat) {
+      o += "<g stroke=\"#e3e3e3\" stroke-width=\"1\">";
+      for (double v : xt.major) {
+        const double p = mx(v);
+        if (std::isfinite(p)) o += "<line x1=\"" + detail::num(p) + "\" y1=\"" + detail::num(f.y) + "\" x2=\"" +
+                                   detail::num(p) + "\" y2=\"" + detail::num(f.y + f.height) + "\"/>";
+      }
+      for (double v : yt.major) {
+        const double p = my(v);
+        if (std::isfinite(p)) o += "<line x1=\"" + detail::num(f.x) + "\" y1=\"" + detail::num(p) + "\" x2=\"" +
+                                   detail::num(f.x + f.width) + "\" y2=\"" + detail::num(p) + "\"/>";
+      }
+      o += "</g>\n";
+    }
+    // items
+    o += "<g clip-path=\"url(#" + clip + ")\">\n";
+    for (std::size_t k = 0; k < ax.m_items.size(); ++k) {
+      const auto& it = ax.m_items[k];
+      if (it.kind == Axes::Item::hist && it.hs.hatch)  // one pattern per hatched histogram, in its colour
+        o += "<defs><pattern id=\"" + hatch_id(index, k) + "\" patternUnits=\"userSpaceOnUse\" width=\"6\" "
+             "height=\"6\" patternTransform=\"rotate(45)\"><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"" +
+             it.color + "\" stroke-width=\"1.2\"/></pattern></defs>\n";
+      draw_item(o, it, mx, my, f, hatch_id(index, k));
+    }
+    o += "</g>\n";
+    // frame, ticks, labels
+    o += "<rect x=\"" + detail::num(f.x) + "\" y=\"" + detail::num(f.y) + "\" width=\"" + detail::num(f.width) +
+         "\" height=\"" + detail::num(f.height) + "\" fill=\"none\" stroke=\"black\" stroke-width=\"1.2\"/>\n";
+    o += "<g stroke=\"black\" stroke-width=\"1\">";
+    auto tick = [&](double p, bool x_axis, double len) {
+      if (!std::isfinite(p)) return;
+      if (x_axis)
+        o += "<line x1=\"" + detail::num(p) + "\" y1=\"" + detail::num(f.y + f.height) + "\" x2=\"" + detail::num(p) +
+             "\" y2=\"" + detail::num(f.y + f.height - len) + "\"/>";
+      else
+        o += "<line x1=\"" + detail::num(f.x) + "\" y1=\"" + detail::num(p) + "\" x2=\"" + detail::num(f.x + len) +
+             "\" y2=\"" + detail::num(p) + "\"/>";
+    };
+    for (double v : xt.major) tick(mx(v), true, 6);
+    for (double v : xt.minor) tick(mx(v), true, 3);
+    for (double v : yt.major) tick(my(v), false, 6);
+    for (double v : yt.minor) tick(my(v), false, 3);
+    o += "</g>\n";
+    auto label = [&](const detail::Ticks& t, std::size_t i) {
+      if (!t.powers) return detail::escape(t.labels[i]);
+      return std::string("10<tspan dy=\"-6\" font-size=\"8\">") + detail::escape(t.labels[i]) + "</tspan>";
+    };
+    for (std::size_t i = 0; i < xt.major.size(); ++i) {
+      const double p = mx(xt.major[i]);
+      if (!std::isfinite(p) || xt.labels[i].empty()) continue;
+      o += "<text x=\"" + detail::num(p) + "\" y=\"" + detail::num(f.y + f.height + 17) +
+           "\" text-anchor=\"middle\" font-size=\"11\">" + label(xt, i) + "</text>";
+    }
+    for (std::size_t i = 0; i < yt.major.size(); ++i) {
+      const double p = my(yt.major[i]);
+      if (!std::isfinite(p) || yt.labels[i].empty()) continue;
+      o += "<text x=\"" + detail::num(f.x - 6) + "\" y=\"" + detail::num(p + 4) +
+           "\" text-anchor=\"end\" font-size=\"11\">" + label(yt, i) + "</text>";
+    }
+    o += "\n";
+    if (!ax.m_xlabel.empty()) o += text(f.x + f.width / 2, f.y + f.height + 38, ax.m_xlabel, "middle", 13) + "\n";
+    if (!ax.m_ylabel.empty()) {
+      const double x = f.x - margin_left + 16, y = f.y + f.height / 2;
+      o += text(x, y, ax.m_ylabel, "middle", 13,
+                " transform=\"rotate(-90 " + detail::num(x) + " " + detail::num(y) + ")\"") + "\n";
+    }
+    if (!ax.m_title.empty()) o += text(f.x + f.width / 2, f.y - 10, ax.m_title, "middle", 14) + "\n";
+    draw_legend(o, ax, index);
+    o += "</g>\n";
+  }
+
+  static std::string hatch_id(std::size_t axes, std::size_t item) {
+    return "hatch" + std::to_string(axes) + "_" + std::to_string(item);
+  }
+
+  static void draw_item(std::string& o, const Axes::Item& it, const AxisMap& mx, const AxisMap& my, const Rect& f,
+                        const std::string& hatch) {
+    using K = Axes::Item;
+    switch (it.kind) {
+      case K::line: {
+        const auto& s = it.ls;
+        std::string path, marks;
+        bool pen = false;
+        double lx = 0, ly = 0;
+        for (std::size_t i = 0; i < it.x.size(); ++i) {
+          const double px = mx(it.x[i]), py = my(it.y[i]);
+          if (!std::isfinite(px) || !std::isfinite(py) || !std::isfinite(it.x[i]) || !std::isfinite(it.y[i])) {
+            pen = false;
+            continue;
+          }
+          const bool last = i + 1 == it.x.size() || !std::isfinite(mx(it.x[i + 1])) || !std::isfinite(my(it.y[i + 1]));
+          // thin: skip points within half a pixel of the last one drawn (a million-point ROC curve stays small)
+          if (pen && !last && std::abs(px - lx) < 0.5 && std::abs(py - ly) < 0.5) continue;
+          path += (pen ? " L" : " M") + pt(px, py);
+          pen = true;
+          lx = px;
+          ly = py;
+          if (s.marker != Marker::none) marker(marks, s.marker, px, py, s.marker_size, it.color);
+        }
+        if (!path.empty())
+          o += "<path d=\"" + path.substr(1) + "\" fill=\"none\" stroke=\"" + it.color + "\" stroke-width=\"" +
+               detail::num(s.width) + "\"" + (s.dash.empty() ? "" : " stroke-dasharray=\"" + s.dash + "\"") +
+               " stroke-linejoin=\"round\"/>\n";
+        if (!marks.empty()) o += marks + "\n";
+        break;
+      }
+      case K::hist: {
+        const auto& s = it.hs;
+        // baseline: y = 0 on a linear axis, the bottom of the frame on a log one
+        const double base = my.scale == Scale::log ? f.y + f.height : my(0.0);
+        auto ypix = [&](double v) {
+          const double p = my(v);
+          return std::isfinite(p) && std::isfinite(v) ? p : base;
+        };
+        std::string d = "M" + pt(mx(it.x[0]), base);
+        for (std::size_t i = 0; i < it.y.size(); ++i) {
+          d += " L" + pt(mx(it.x[i]), ypix(it.y[i]));
+          d += " L" + pt(mx(it.x[i + 1]), ypix(it.y[i]));
+        }
+        d += " L" + pt(mx(it.x.back()), base);
+        if (s.fill)
+          o += "<path d=\"" + d + " Z\" fill=\"" + it.color + "\" fill-opacity=\"" + detail::num(s.fill_opacity, 3) +
+               "\" stroke=\"none\"/>\n";
+        if (s.hatch)
+          o += "<path d=\"" + d + " Z\" fill=\"url(#" + hatch + ")\" stroke=\"none\"/>\n";
+        o += "<path d=\"" + d + "\" fill=\"none\" stroke=\"" + it.color + "\" stroke-width=\"" + detail::num(s.width) +
+             "\"" + (s.dash.empty() ? "" : " stroke-dasharray=\"" + s.dash + "\"") + "/>\n";
+        break;
+      }
+      case K::points: {
+        const auto& s = it.ps;
+        std::string bars, marks;
+        for (std::size_t i = 0; i < it.x.size(); ++i) {
+          const double px = mx(it.x[i]), py = my(it.y[i]);
+          if (!std::isfinite(px) || !std::isfinite(py) || !std::isfinite(it.x[i]) || !std::isfinite(it.y[i])) continue;
+          auto clamp_pix = [](double p, double fallback) { return std::isfinite(p) ? p : fallback; };
+          if (!it.ey.empty() && std::isfinite(it.ey[i]) && it.ey[i] != 0) {
+            const double e = std::abs(it.ey[i]);
+            const double y0 = clamp_pix(my(it.y[i] - e), my.p_lo), y1 = clamp_pix(my(it.y[i] + e), my.p_hi);
+            bars += "<line x1=\"" + detail::num(px) + "\" y1=\"" + detail::num(y0) + "\" x2=\"" + detail::num(px) +
+                    "\" y2=\"" + detail::num(y1) + "\"/>";
+          }
+          if (!it.ex.empty() && std::isfinite(it.ex[i]) && it.ex[i] != 0) {
+            const double e = std::abs(it.ex[i]);
+            const double x0 = clamp_pix(mx(it.x[i] - e), mx.p_lo), x1 = clamp_pix(mx(it.x[i] + e), mx.p_hi);
+            bars += "<line x1=\"" + detail::num(x0) + "\" y1=\"" + detail::num(py) + "\" x2=\"" + detail::num(x1) +
+                    "\" y2=\"" + detail::num(py) + "\"/>";
+          }
+          marker(marks, s.marker, px, py, s.marker_size, it.color);
+        }
+        if (!bars.empty())
+          o += "<g stroke=\"" + it.color + "\" stroke-width=\"" + detail::num(s.width) + "\">" + bars + "</g>\n";
+        if (!marks.empty()) o += marks + "\n";
+        break;
+      }
+      case K::text: {
+        const auto& s = it.ts;
+        double px, py;
+        if (s.coords == Coords::axes) {
+          px = f.x + it.x[0] * f.width;
+          py = f.y + (1 - it.y[0]) * f.height;
+        } else {
+          px = mx(it.x[0]);
+          py = my(it.y[0]);
+        }
+        if (!std::isfinite(px) || !std::isfinite(py)) break;
+        const char* a = s.anchor == Anchor::start ? "start" : s.anchor == Anchor::middle ? "middle" : "end";
+        o += text(px, py, it.label, a, s.size, s.color == "black" ? "" : " fill=\"" + s.color + "\"") + "\n";
+        break;
+      }
+      case K::heat: {
+        double lo = it.hm.lo, hi = it.hm.hi;
+        if (std::isnan(lo) || std::isnan(hi)) {
+          double a = std::numeric_limits<double>::infinity(), b = -a;
+          for (double v : it.y)
+            if (std::isfinite(v)) a = std::min(a, v), b = std::max(b, v);
+          if (std::isnan(lo)) lo = a <= b ? std::min(a, 0.0) : 0.0;
+          if (std::isnan(hi)) hi = a <= b ? b : 1.0;
+        }
+        const double range = hi > lo ? hi - lo : 1.0;
+        for (std::size_t r = 0; r < it.rows; ++r)
+          for (std::size_t c = 0; c < it.cols; ++c) {
+            const double v = it.y[r * it.cols + c];
+            if (!std::isfinite(v)) continue;
+            const double x0 = mx(double(c) - 0.5), x1 = mx(double(c) + 0.5);
+            const double y0 = my(double(r) - 0.5), y1 = my(double(r) + 0.5);
+            const double t = (v - lo) / range;
+            o += "<rect x=\"" + detail::num(std::min(x0, x1)) + "\" y=\"" + detail::num(std::min(y0, y1)) +
+                 "\" width=\"" + detail::num(std::abs(x1 - x0)) + "\" height=\"" + detail::num(std::abs(y1 - y0)) +
+                 "\" fill=\"" + heat_color(t) + "\"/>";
+            if (it.hm.annotate)
+              o += text((x0 + x1) / 2, (y0 + y1) / 2 + 4, detail::num(v, it.hm.decimals), "middle", 12,
+                        t > 0.55 ? " fill=\"white\"" : "");
+          }
+        o += "\n";
+        break;
+      }
+    }
+  }
+
+  static void draw_legend(std::string& o, const Axes& ax, std::size_t index) {
+    if (ax.m_legend == LegendLocation::none) return;
+    std::vector<const Axes::Item*> entries;
+    for (const auto& it : ax.m_items)
+      if (it.kind != Axes::Item::text && it.kind != Axes::Item::heat && !it.label.empty()) entries.push_back(&it);
+    if (entries.empty()) return;
+    const Rect f = ax.m_frame;
+    std::size_t chars = 0;
+    for (auto* e : entries) chars = std::max(chars, e->label.size());
+    const double row = 18, w = 40 + 6.6 * double(chars), h = row * double(entries.size()) + 8;
+    const bool right = ax.m_legend == LegendLocation::upper_right || ax.m_legend == LegendLocation::lower_right;
+    const bool upper = ax.m_legend == LegendLocation::upper_right || ax.m_legend == LegendLocation::upper_left;
+    const double x = right ? f.x + f.width - w - 8 : f.x + 8, y = upper ? f.y + 8 : f.y + f.height - h - 8;
+    o += "<g><rect x=\"" + detail::num(x) + "\" y=\"" + detail::num(y) + "\" width=\"" + detail::num(w) +
+         "\" height=\"" + detail::num(h) + "\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#b0b0b0\"/>";
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const auto& e = *entries[i];
+      const double cy = y + 4 + row * (double(i) + 0.5), x0 = x + 6, x1 = x + 30;
+      if (e.kind == Axes::Item::hist && (e.hs.fill || e.hs.hatch)) {
+        const std::string r = "<rect x=\"" + detail::num(x0) + "\" y=\"" + detail::num(cy - 6) + "\" width=\"" +
+                              detail::num(x1 - x0) + "\" height=\"12\" ";
+        if (e.hs.fill) o += r + "fill=\"" + e.color + "\" fill-opacity=\"" + detail::num(e.hs.fill_opacity, 3) + "\"/>";
+        if (e.hs.hatch) o += r + "fill=\"url(#" + hatch_id(index, static_cast<std::size_t>(&e - ax.m_items.data())) + ")\"/>";
+        o += r + "fill=\"none\" stroke=\"" + e.color + "\" stroke-width=\"" + detail::num(e.hs.width) + "\"/>";
+      } else if (e.kind == Axes::Item::points) {
+        o += "<line x1=\"" + detail::num((x0 + x1) / 2) + "\" y1=\"" + detail::num(cy - 6) + "\" x2=\"" +
+             detail::num((x0 + x1) / 2) + "\" y2=\"" + detail::num(cy + 6) + "\" stroke=\"" + e.color +
+             "\" stroke-width=\"" + detail::num(e.ps.width) + "\"/>";
+        marker(o, e.ps.marker, (x0 + x1) / 2, cy, e.ps.marker_size, e.color);
+      } else {
+        const double width = e.kind == Axes::Item::line ? e.ls.width : e.hs.width;
+        const std::string& dash = e.kind == Axes::Item::line ? e.ls.dash : e.hs.dash;
+        o += "<line x1=\"" + detail::num(x0) + "\" y1=\"" + detail::num(cy) + "\" x2=\"" + detail::num(x1) +
+             "\" y2=\"" + detail::num(cy) + "\" stroke=\"" + e.color + "\" stroke-width=\"" + detail::num(width) + "\"" +
+             (dash.empty() ? "" : " stroke-dasharray=\"" + dash + "\"") + "/>";
+        if (e.kind == Axes::Item::line) marker(o, e.ls.marker, (x0 + x1) / 2, cy, e.ls.marker_size, e.color);
+      }
+      o += text(x1 + 6, cy + 4, e.label, "start", 12);
+    }
+    o += "</g>\n";
+  }
+
+  int m_rows, m_cols;
+  double m_pw, m_ph;
+  std::string m_title;
+  std::vector<Axes> m_axes;
+};
+
+}  // namespace hepnn::plot
