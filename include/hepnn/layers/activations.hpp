@@ -78,11 +78,17 @@ class SoftmaxLayer final : public Layer<T, Device> {
                                                           Activation::kind, default_alpha(Activation::kind)); \
     }                                                                                                   \
   };
+/// Spec: ReLU, y = max(x, 0).
 HEPNN_ACTIVATION_SPEC(ReLU, relu, "relu")
+/// Spec: SELU, y = scale x for x > 0 and scale alpha (e^x - 1) otherwise (Klambauer et al.'s constants).
 HEPNN_ACTIVATION_SPEC(SELU, selu, "selu")
+/// Spec: y = tanh(x).
 HEPNN_ACTIVATION_SPEC(Tanh, tanh, "tanh")
+/// Spec: y = 1 / (1 + e^-x).
 HEPNN_ACTIVATION_SPEC(Sigmoid, sigmoid, "sigmoid")
+/// Spec: y = log(1 + e^x).
 HEPNN_ACTIVATION_SPEC(Softplus, softplus, "softplus")
+/// Spec: GELU, y = x Phi(x) with the exact normal CDF Phi (erf, not the tanh approximation).
 HEPNN_ACTIVATION_SPEC(GELU, gelu, "gelu")
 #undef HEPNN_ACTIVATION_SPEC
 

@@ -53,7 +53,9 @@ class ReshapeLayer final : public Layer<T, Device> {
 /// Spec: reshapes each sample to `target_shape` (one extent may be -1: inferred), e.g.
 /// Reshape{{1, 28, 28}} turns 784 pixels into a one-channel image.
 struct Reshape {
+  /// The new per-sample shape (no batch extent); one extent may be -1 (inferred).
   std::vector<std::int64_t> target_shape = {};
+  /// The layer's name; empty: "reshape_1", "reshape_2", ... in the order of the model.
   std::string name = {};
   static constexpr const char* type_name = "reshape";
   template <class T, class Device>
