@@ -161,6 +161,39 @@ TEST_CASE("cuda train: bad inputs give the same clear errors on the GPU", "[cuda
   CHECK_THROWS_WITH(m.predict(x), Contains("(11)") || Contains("11"));
   Tensor<float, cpu> x2(Shape{5, 12}, 0.0f), bad(Shape{5, 1}, 9.0f);
   CHECK_THROWS_AS(m.fit(x2, bad, {.epochs = 1, .verbose = 0}), Error);
+  // an out-of-range class index is refused before the first step (the kernel alone would give NaN)
+  const std::vector<float> before = m.parameters().template to<cpu>().to_vector();
+  CHECK_THROWS_WITH(m.fit(x2, bad, {.epochs = 1, .verbose = 0}),
+                    Contains("fit (training data): row 0 has target 9") && Contains("CategoricalCrossEntropy"));
+  CHECK(m.parameters().template to<cpu>().to_vector() == before);
+}
+
+TEST_CASE("cuda train: a custom loss on the GPU (evaluated on the host) trains like on the CPU", "[cuda][train]") {
+  HEPNN_REQUIRE_GPU();
+  // softmax cross-entropy on logits written as a custom loss: the same steps on both devices
+  const CustomLoss ce{.name = "my_softmax_ce",
+                      .row = [](std::span<const double> z, std::span<const double> t, std::span<double> g) {
+                        double mx = z[0];
+                        for (double v : z) mx = std::max(mx, v);
+                        double se = 0;
+                        for (double v : z) se += std::exp(v - mx);
+                        const double lse = mx + std::log(se);
+                        const auto y = std::size_t(t[0]);
+                        for (std::size_t c = 0; c < z.size(); ++c) g[c] = std::exp(z[c] - lse) - (c == y ? 1.0 : 0.0);
+                        return lse - z[y];
+                      },
+                      .from_logits = true};
+  const auto train = blobs<double>(256, 12, 4, 1);
+  auto cpu_model = mlp<double, cpu>();
+  auto gpu_model = mlp<double, cuda>();
+  cpu_model.compile({.loss = ce, .optimizer = Adam{.learning_rate = 1e-2}, .seed = 5});
+  gpu_model.compile({.loss = ce, .optimizer = Adam{.learning_rate = 1e-2}, .seed = 5});
+  const FitOptions<double> o{.epochs = 2, .batch_size = 64, .verbose = 0};
+  const History hc = cpu_model.fit(train, o), hg = gpu_model.fit(train, o);
+  for (std::size_t e = 0; e < 2; ++e) CHECK(std::abs(hg["loss"][e] - hc["loss"][e]) <= 1e-8 * (1 + std::abs(hc["loss"][e])));
+  const auto pc = cpu_model.parameters().to_vector();
+  const auto pg = gpu_model.parameters().to<cpu>().to_vector();
+  check_close(pg, pc, "parameters after custom-loss training", train_tol<double>());
 }
 
 #if defined(HEPNN_TEST_WITH_IO)

@@ -107,7 +107,7 @@ TEMPLATE_TEST_CASE("losses: cross-entropies against hand-worked values", "[losse
   // dl/dz = (sigmoid(z) - t) / B = [0.88079708 - 1, 0.26894142] / 2
   CHECK(close(g1, {-0.05960146101105885, 0.13447071068499755}));
   // soft target 0.5 at z = 0: log 2; two outputs are averaged
-  CHECK(close<T>(compute_loss<T>(BinaryCrossEntropy{true}, tensor<T>(Shape{1, 2}, {0, 0}), tensor<T>(Shape{1, 2}, {0.5, 1})),
+  CHECK(close<T>(compute_loss<T>(BinaryCrossEntropy{true, /*soft_targets=*/true}, tensor<T>(Shape{1, 2}, {0, 0}), tensor<T>(Shape{1, 2}, {0.5, 1})),
                  0.69314718055994531));
 
   // CCE on logits: z = [[1, 2, 3], [0, 0, 0]], classes [2, 1]:
@@ -136,7 +136,7 @@ TEMPLATE_TEST_CASE("losses: cross-entropies against hand-worked values", "[losse
   CHECK(close(g3, {0, -1.0 / 1.4, 0, -1, 0, 0}));
   CHECK(close<T>(compute_loss<T>(CategoricalCrossEntropy{}, probs, tensor<T>(Shape{2, 1}, {1, 0})), 0.5249110622493389));
   // soft target [0.5, 0.5, 0]: -(0.5 log 0.2 + 0.5 log 0.7)
-  CHECK(close<T>(compute_loss<T>(CategoricalCrossEntropy{}, tensor<T>(Shape{1, 3}, {0.2, 0.7, 0.1}),
+  CHECK(close<T>(compute_loss<T>(CategoricalCrossEntropy{false, /*soft_targets=*/true}, tensor<T>(Shape{1, 3}, {0.2, 0.7, 0.1}),
                                  tensor<T>(Shape{1, 3}, {0.5, 0.5, 0})),
                  0.9830564281864164));
 }
@@ -174,14 +174,14 @@ TEST_CASE("losses: gradients against finite differences with negative weights", 
   cases.push_back({"MSE", MeanSquaredError{}, random_vector<double>(rng, n, -2, 2), random_vector<double>(rng, n, -2, 2), Shape{B, C}});
   cases.push_back({"MAE", MeanAbsoluteError{}, random_vector<double>(rng, n, -2, 2), random_vector<double>(rng, n, -2, 2), Shape{B, C}});
   cases.push_back({"Huber", Huber{0.5}, random_vector<double>(rng, n, -2, 2), random_vector<double>(rng, n, -2, 2), Shape{B, C}});
-  cases.push_back({"BCE logits", BinaryCrossEntropy{true}, random_vector<double>(rng, n, -4, 4), soft, Shape{B, C}});
-  cases.push_back({"BCE probabilities", BinaryCrossEntropy{}, random_vector<double>(rng, n, 0.05, 0.95), soft, Shape{B, C}});
+  cases.push_back({"BCE logits", BinaryCrossEntropy{true, true}, random_vector<double>(rng, n, -4, 4), soft, Shape{B, C}});
+  cases.push_back({"BCE probabilities", BinaryCrossEntropy{false, true}, random_vector<double>(rng, n, 0.05, 0.95), soft, Shape{B, C}});
   const auto [t1, labels1] = one_hot();
   const auto [t2, labels2] = one_hot();
   cases.push_back({"CCE logits one-hot", CategoricalCrossEntropy{true}, random_vector<double>(rng, n, -3, 3), t1, Shape{B, C}});
   cases.push_back({"CCE logits labels", CategoricalCrossEntropy{true}, random_vector<double>(rng, n, -3, 3), labels1, Shape{B, 1}});
   cases.push_back({"CCE logits labels (B,)", CategoricalCrossEntropy{true}, random_vector<double>(rng, n, -3, 3), labels2, Shape{B}});
-  cases.push_back({"CCE logits soft", CategoricalCrossEntropy{true}, random_vector<double>(rng, n, -3, 3), soft, Shape{B, C}});
+  cases.push_back({"CCE logits soft", CategoricalCrossEntropy{true, true}, random_vector<double>(rng, n, -3, 3), soft, Shape{B, C}});
   cases.push_back({"CCE probabilities one-hot", CategoricalCrossEntropy{}, random_vector<double>(rng, n, 0.05, 0.95), t2, Shape{B, C}});
   cases.push_back({"CCE probabilities labels", CategoricalCrossEntropy{}, random_vector<double>(rng, n, 0.05, 0.95), labels2, Shape{B, 1}});
 
@@ -245,8 +245,8 @@ TEST_CASE("losses: from_logits and probability versions agree when p = sigmoid(z
   const auto t = hepnn::test::random_tensor<double>(rng, Shape{B, C}, 0, 1);
   const auto w = hepnn::test::random_tensor<double>(rng, Shape{B}, 0.5, 1.5);
   Tensor<double> gz(Shape{B, C}), gp(Shape{B, C});
-  const double lz = compute_loss<double>(BinaryCrossEntropy{true}, z, t, &w, &gz);
-  const double lp = compute_loss<double>(BinaryCrossEntropy{false}, p, t, &w, &gp);
+  const double lz = compute_loss<double>(BinaryCrossEntropy{true, /*soft_targets=*/true}, z, t, &w, &gz);
+  const double lp = compute_loss<double>(BinaryCrossEntropy{false, /*soft_targets=*/true}, p, t, &w, &gp);
   CHECK(std::abs(lz - lp) < 1e-12);
   // chain rule: dL/dz = dL/dp * p (1 - p)
   for (std::size_t i = 0; i < pv.size(); ++i) CHECK(std::abs(gz.data()[i] - gp.data()[i] * pv[i] * (1 - pv[i])) < 1e-12);
@@ -299,11 +299,11 @@ TEST_CASE("losses: errors name the loss", "[losses]") {
     INFO("label " << bad);
     const Tensor<double> labels(Shape{2, 1}, {0.0, bad});
     REQUIRE_THROWS_WITH(compute_loss<double>(CategoricalCrossEntropy{true}, pred, labels),
-                        Contains("CategoricalCrossEntropy") && Contains("of sample 1") && Contains("[0, 3)"));
+                        Contains("CategoricalCrossEntropy") && Contains("row 1 has target") && Contains("[0, 3)"));
     REQUIRE_THROWS_AS(compute_loss<double>(CategoricalCrossEntropy{false}, pred, labels), hepnn::Error);
   }
   REQUIRE_THROWS_WITH(compute_loss<double>(CategoricalCrossEntropy{}, pred, Tensor<double>(Shape{2}, {2.0, 2.5})),
-                      Contains("label 2.5"));
+                      Contains("target 2.5"));
 
   // weights of the wrong length, non-positive sums
   const Tensor<double> w3(Shape{3}, 1.0);

@@ -183,7 +183,7 @@ TEST_CASE("sequential: bad input raises hepnn::Error naming the layer and the sh
     Sequential<float, cpu> c{Input{3}, Dense{3}};
     c.compile({.loss = CategoricalCrossEntropy{.from_logits = true}});
     Tensor<float> labels(Shape{5, 1}, {0, 1, 2, 3, 1});
-    REQUIRE_THROWS_WITH(c.fit(x, labels, {.verbose = 0}), Catch::Contains("event 3") && Catch::Contains("[0, 3)"));
+    REQUIRE_THROWS_WITH(c.fit(x, labels, {.verbose = 0}), Catch::Contains("row 3") && Catch::Contains("[0, 3)"));
   }
 }
 

@@ -83,24 +83,53 @@ inline LayerConfig layer_config_from_json(const json& j, const std::string& wher
 
 // ---- loss ----
 inline json to_json(const LossSpec& l) {
+  if (const auto* c = std::get_if<CustomLoss>(&l))
+    return json{{"type", "CustomLoss"}, {"name", c->name}, {"from_logits", c->from_logits}, {"params", c->params}};
   json j{{"type", loss_name(l)}};
   std::visit(
       [&](const auto& s) {
         using S = std::decay_t<decltype(s)>;
         if constexpr (std::is_same_v<S, Huber>) j["delta"] = s.delta;
         if constexpr (requires { s.from_logits; }) j["from_logits"] = s.from_logits;
+        if constexpr (requires { s.soft_targets; }) j["soft_targets"] = s.soft_targets;
       },
       l);
   return j;
 }
+namespace detail {
+/// An optional boolean field (files written before it existed lack it).
+inline bool optional_bool(const json& j, const char* key, bool fallback, const std::string& where) {
+  if (!j.contains(key)) return fallback;
+  return field<bool>(j, key, where);
+}
+/// The "params" object of a custom loss or metric: names to numbers.
+inline std::map<std::string, double> params_from_json(const json& j, const std::string& where) {
+  std::map<std::string, double> p;
+  if (!j.contains("params")) return p;
+  HEPNN_CHECK(j["params"].is_object(), where, ": 'params' must be an object of numbers");
+  for (const auto& [k, v] : j["params"].items()) {
+    HEPNN_CHECK(v.is_number(), where, ": params '", k, "' must be a number");
+    p[k] = v.get<double>();
+  }
+  return p;
+}
+}  // namespace detail
 inline LossSpec loss_from_json(const json& j) {
   const std::string w = "training_config.loss";
   const auto type = detail::field<std::string>(j, "type", w);
   if (type == "MeanSquaredError") return MeanSquaredError{};
   if (type == "MeanAbsoluteError") return MeanAbsoluteError{};
   if (type == "Huber") return Huber{detail::field<double>(j, "delta", w)};
-  if (type == "BinaryCrossEntropy") return BinaryCrossEntropy{detail::field<bool>(j, "from_logits", w)};
-  if (type == "CategoricalCrossEntropy") return CategoricalCrossEntropy{detail::field<bool>(j, "from_logits", w)};
+  if (type == "BinaryCrossEntropy")
+    return BinaryCrossEntropy{detail::field<bool>(j, "from_logits", w), detail::optional_bool(j, "soft_targets", false, w)};
+  if (type == "CategoricalCrossEntropy")
+    return CategoricalCrossEntropy{detail::field<bool>(j, "from_logits", w),
+                                   detail::optional_bool(j, "soft_targets", false, w)};
+  if (type == "CustomLoss") {
+    CustomLoss c = make_registered_loss(detail::field<std::string>(j, "name", w), detail::params_from_json(j, w));
+    c.from_logits = detail::optional_bool(j, "from_logits", c.from_logits, w);
+    return c;
+  }
   throw Error(w + ": unknown loss '" + type + "'");
 }
 
@@ -213,6 +242,9 @@ inline json to_json(const metrics::MetricSpec& m) {
     json operator()(const metrics::MeanAbsoluteError&) const { return {{"type", "MeanAbsoluteError"}}; }
     json operator()(const metrics::R2&) const { return {{"type", "R2"}}; }
     json operator()(const metrics::LogLoss&) const { return {{"type", "LogLoss"}}; }
+    json operator()(const metrics::CustomMetric& c) const {
+      return {{"type", "CustomMetric"}, {"name", c.name}, {"higher_is_better", c.higher_is_better}, {"params", c.params}};
+    }
   };
   return std::visit(V{}, m);
 }
@@ -226,6 +258,8 @@ inline metrics::MetricSpec metric_from_json(const json& j) {
   if (type == "MeanAbsoluteError") return metrics::MeanAbsoluteError{};
   if (type == "R2") return metrics::R2{};
   if (type == "LogLoss") return metrics::LogLoss{};
+  if (type == "CustomMetric")
+    return metrics::make_registered_metric(detail::field<std::string>(j, "name", w), detail::params_from_json(j, w));
   throw Error(w + ": unknown metric '" + type + "'");
 }
 

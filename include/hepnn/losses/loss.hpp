@@ -11,6 +11,10 @@
 #pragma once
 #include "hepnn/core/config.hpp"
 #include <cmath>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <span>
 #include <string>
 #include <variant>
 
@@ -29,18 +33,84 @@ struct Huber {
 };
 /// -(t log p + (1 - t) log(1 - p)); with from_logits the output is a logit z, p = sigmoid(z),
 /// computed stably as max(z, 0) - z t + log(1 + e^-|z|). Probabilities are clipped to [1e-7, 1 - 1e-7].
+/// Targets must be 0 or 1 (checked before training); soft_targets allows any value in [0, 1].
 struct BinaryCrossEntropy {
   bool from_logits = false;
+  bool soft_targets = false;
 };
-/// -sum_c t_c log p_c over classes; targets are one-hot (or soft) rows, or a single column of
-/// integer class labels. With from_logits the softmax is fused in (log-sum-exp, stable).
+/// -sum_c t_c log p_c over classes; targets are one-hot rows, or a single column of integer
+/// class labels. With from_logits the softmax is fused in (log-sum-exp, stable). Rows must be
+/// one-hot (checked before training); soft_targets allows rows of values in [0, 1] (label smoothing).
 struct CategoricalCrossEntropy {
   bool from_logits = false;
+  bool soft_targets = false;
 };
+
+/// A user-defined loss, evaluated on the host in double precision one event at a time.
+///
+/// `row(outputs, targets, grad)` returns the loss l_i of one event (unweighted) and writes
+/// dl_i/d(outputs) into grad (size = number of outputs); hepnn applies the event weights and the
+/// normalisation of the built-in losses (docs/losses.md). `check_target` (optional) throws on a
+/// target row the loss cannot use; fit calls it on every row before the first step and names the
+/// data set and row. `from_logits` tells metrics to see sigmoid/softmax of the outputs, as for the
+/// built-in losses. The name (and `params`, for the user's own reconstruction) goes into model
+/// files; loading one needs `register_loss(name, ...)` in the loading program.
+/// On the GPU the outputs are copied to the host for the loss and the gradient is copied back.
+struct CustomLoss {
+  std::string name;
+  std::function<double(std::span<const double> outputs, std::span<const double> targets, std::span<double> grad)> row;
+  std::function<void(std::span<const double> targets)> check_target = {};
+  bool from_logits = false;
+  std::map<std::string, double> params = {};
+};
+
 using MSE = MeanSquaredError;
 using MAE = MeanAbsoluteError;
 
-using LossSpec = std::variant<MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossEntropy, CategoricalCrossEntropy>;
+using LossSpec = std::variant<MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossEntropy, CategoricalCrossEntropy,
+                              CustomLoss>;
+
+namespace detail {
+inline std::mutex& loss_registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+inline std::map<std::string, std::function<CustomLoss(const std::map<std::string, double>&)>>& loss_registry() {
+  static std::map<std::string, std::function<CustomLoss(const std::map<std::string, double>&)>> r;
+  return r;
+}
+inline bool is_builtin_loss_name(const std::string& n) {
+  for (const char* b : {"MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossEntropy", "CategoricalCrossEntropy"})
+    if (n == b) return true;
+  return false;
+}
+}  // namespace detail
+
+/// Makes a custom loss known by name, so that load_model can rebuild it: `make(params)` returns
+/// the CustomLoss for the parameters recorded in the file. Registering a name again replaces it.
+inline void register_loss(const std::string& name, std::function<CustomLoss(const std::map<std::string, double>&)> make) {
+  HEPNN_CHECK(!name.empty() && !detail::is_builtin_loss_name(name), "register_loss: '", name,
+              "' is empty or the name of a built-in loss");
+  HEPNN_CHECK(bool(make), "register_loss('", name, "'): no factory given");
+  const std::lock_guard<std::mutex> lock(detail::loss_registry_mutex());
+  detail::loss_registry()[name] = std::move(make);
+}
+
+/// The registered custom loss `name` with `params`; an error naming the loss when it is not registered.
+inline CustomLoss make_registered_loss(const std::string& name, const std::map<std::string, double>& params) {
+  std::function<CustomLoss(const std::map<std::string, double>&)> make;
+  {
+    const std::lock_guard<std::mutex> lock(detail::loss_registry_mutex());
+    const auto it = detail::loss_registry().find(name);
+    HEPNN_CHECK(it != detail::loss_registry().end(), "the custom loss '", name,
+                "' is not registered in this program; call hepnn::register_loss(\"", name,
+                "\", ...) before loading a model trained with it");
+    make = it->second;
+  }
+  CustomLoss l = make(params);
+  HEPNN_CHECK(l.name == name, "register_loss('", name, "'): the factory made a loss named '", l.name, "'");
+  return l;
+}
 
 inline LossParams loss_params(const LossSpec& spec) {
   struct V {
@@ -54,11 +124,29 @@ inline LossParams loss_params(const LossSpec& spec) {
     LossParams operator()(const CategoricalCrossEntropy& c) const {
       return {LossKind::categorical_crossentropy, c.from_logits};
     }
+    LossParams operator()(const CustomLoss& c) const {
+      throw Error("custom loss '" + c.name + "': has no built-in kernel (evaluated through its row function)");
+    }
   };
   return std::visit(V{}, spec);
 }
 
+/// Whether the loss is a CustomLoss (evaluated on the host through its row function).
+inline bool is_custom(const LossSpec& spec) { return std::holds_alternative<CustomLoss>(spec); }
+
+/// Checks a custom loss's options; built-in ones through loss_params.
+inline void validate_loss(const LossSpec& spec) {
+  if (const auto* c = std::get_if<CustomLoss>(&spec)) {
+    HEPNN_CHECK(!c->name.empty(), "CustomLoss: give it a name (model files record it)");
+    HEPNN_CHECK(!detail::is_builtin_loss_name(c->name), "CustomLoss: '", c->name, "' is the name of a built-in loss");
+    HEPNN_CHECK(bool(c->row), "CustomLoss '", c->name, "': no row function");
+  } else {
+    (void)loss_params(spec);
+  }
+}
+
 inline std::string loss_name(const LossSpec& spec) {
+  if (const auto* c = std::get_if<CustomLoss>(&spec)) return c->name;
   static const char* names[] = {"MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossEntropy",
                                 "CategoricalCrossEntropy"};
   return names[spec.index()];

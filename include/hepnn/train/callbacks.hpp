@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "hepnn/train/history.hpp"
+#include "hepnn/train/metric_spec.hpp"
 
 namespace hepnn::inline HEPNN_ABI {
 
@@ -54,6 +55,7 @@ inline bool monitor_maximises(const std::string& key, const std::string& mode) {
   if (mode == "max") return true;
   if (mode == "min") return false;
   HEPNN_CHECK(mode == "auto", "callback mode must be 'auto', 'min' or 'max', got '", mode, "'");
+  if (const auto custom = metrics::custom_metric_maximises(key)) return *custom;
   for (const char* up : {"acc", "auc", "eff", "r2"})
     if (key.find(up) != std::string::npos) return true;
   return false;

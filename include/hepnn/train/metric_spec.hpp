@@ -3,6 +3,10 @@
 #pragma once
 #include "hepnn/core/config.hpp"
 #include <cmath>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
@@ -31,7 +35,78 @@ struct R2 {};
 /// Binary log loss of the probabilities.
 struct LogLoss {};
 
-using MetricSpec = std::variant<Accuracy, AUC, SignalEfficiency, MeanSquaredError, MeanAbsoluteError, R2, LogLoss>;
+/// What a custom metric sees: every event of the data set at once, in double precision.
+struct MetricInput {
+  std::span<const double> scores;   ///< events x outputs, row-major: probabilities when the loss works on logits
+  std::int64_t outputs = 0;         ///< scores per event
+  std::span<const double> targets;  ///< events x target_cols, row-major
+  std::int64_t target_cols = 0;
+  std::span<const double> weights;  ///< one event weight per event (negative ones too)
+  std::int64_t events() const { return std::int64_t(weights.size()); }
+};
+
+/// A user-defined metric: `compute` returns one number for a whole data set. It appears in the
+/// logs, History and callbacks under `name` (and `val_<name>` on validation data). Callbacks in
+/// mode "auto" maximise it when `higher_is_better`. Model files record the name and `params`;
+/// loading one needs `register_metric(name, ...)` in the loading program.
+struct CustomMetric {
+  std::string name;
+  std::function<double(const MetricInput&)> compute;
+  bool higher_is_better = true;
+  std::map<std::string, double> params = {};
+};
+
+using MetricSpec = std::variant<Accuracy, AUC, SignalEfficiency, MeanSquaredError, MeanAbsoluteError, R2, LogLoss,
+                                CustomMetric>;
+
+namespace detail {
+using MetricFactory = std::function<CustomMetric(const std::map<std::string, double>&)>;
+inline std::mutex& metric_registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+inline std::map<std::string, MetricFactory>& metric_registry() {
+  static std::map<std::string, MetricFactory> r;
+  return r;
+}
+/// The direction of every custom metric a model was compiled with (for callbacks in mode "auto").
+inline std::map<std::string, bool>& metric_directions() {
+  static std::map<std::string, bool> r;
+  return r;
+}
+}  // namespace detail
+
+/// Makes a custom metric known by name, so that load_model can rebuild it from `params`.
+inline void register_metric(const std::string& name, detail::MetricFactory make) {
+  HEPNN_CHECK(!name.empty() && bool(make), "register_metric: give a name and a factory");
+  const std::lock_guard<std::mutex> lock(detail::metric_registry_mutex());
+  detail::metric_registry()[name] = std::move(make);
+}
+
+/// The registered custom metric `name` with `params`; an error naming it when it is not registered.
+inline CustomMetric make_registered_metric(const std::string& name, const std::map<std::string, double>& params) {
+  detail::MetricFactory make;
+  {
+    const std::lock_guard<std::mutex> lock(detail::metric_registry_mutex());
+    const auto it = detail::metric_registry().find(name);
+    HEPNN_CHECK(it != detail::metric_registry().end(), "the custom metric '", name,
+                "' is not registered in this program; call hepnn::metrics::register_metric(\"", name,
+                "\", ...) before loading a model compiled with it");
+    make = it->second;
+  }
+  CustomMetric m = make(params);
+  HEPNN_CHECK(m.name == name, "register_metric('", name, "'): the factory made a metric named '", m.name, "'");
+  return m;
+}
+
+/// Whether a log key names a custom metric that is better when higher (nullopt: not a custom metric).
+inline std::optional<bool> custom_metric_maximises(const std::string& key) {
+  const std::string k = key.rfind("val_", 0) == 0 ? key.substr(4) : key;
+  const std::lock_guard<std::mutex> lock(detail::metric_registry_mutex());
+  const auto it = detail::metric_directions().find(k);
+  if (it == detail::metric_directions().end()) return std::nullopt;
+  return it->second;
+}
 
 inline std::string metric_name(const MetricSpec& m) {
   struct V {
@@ -46,8 +121,26 @@ inline std::string metric_name(const MetricSpec& m) {
     std::string operator()(const MeanAbsoluteError&) const { return "mae"; }
     std::string operator()(const R2&) const { return "r2"; }
     std::string operator()(const LogLoss&) const { return "log_loss"; }
+    std::string operator()(const CustomMetric& c) const { return c.name; }
   };
   return std::visit(V{}, m);
+}
+
+/// Checks a list of metrics before training: custom ones complete, no two with the same log key,
+/// none named like the loss; records the custom metrics' directions for callbacks.
+inline void validate_metrics(const std::vector<MetricSpec>& ms) {
+  std::map<std::string, int> seen;
+  for (const auto& m : ms) {
+    const std::string n = metric_name(m);
+    if (const auto* c = std::get_if<CustomMetric>(&m)) {
+      HEPNN_CHECK(!c->name.empty() && bool(c->compute), "CustomMetric '", c->name, "': give a name and a compute function");
+      HEPNN_CHECK(n != "loss" && n != "lr" && n.rfind("val_", 0) != 0, "CustomMetric '", n,
+                  "': the names 'loss', 'lr' and 'val_...' are taken by the logs");
+      const std::lock_guard<std::mutex> lock(detail::metric_registry_mutex());
+      detail::metric_directions()[n] = c->higher_is_better;
+    }
+    HEPNN_CHECK(++seen[n] == 1, "compile: two metrics log under the name '", n, "'");
+  }
 }
 
 /// Turns model outputs (N, C) into what metrics compare: probabilities when the loss works on
@@ -105,6 +198,10 @@ double evaluate_metric(const MetricSpec& m, const std::vector<T>& scores, std::i
           return mae(s, t, w);
         } else if constexpr (std::is_same_v<M, R2>) {
           return r2(s, t, w);
+        } else if constexpr (std::is_same_v<M, CustomMetric>) {
+          const std::vector<double> sd(s.begin(), s.end()), td(t.begin(), t.end()), wd(w.begin(), w.end());
+          const double v = spec.compute(MetricInput{sd, c, td, tc, wd});
+          return v;
         } else {
           need_one_output("log_loss");
           return log_loss(s, t, w);

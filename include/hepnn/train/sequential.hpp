@@ -113,9 +113,10 @@ class Sequential {
     if (std::holds_alternative<CategoricalCrossEntropy>(o.loss))
       HEPNN_CHECK(out[0] > 1, "Sequential::compile: CategoricalCrossEntropy needs at least 2 outputs, the last layer '",
                   m_layers.back()->name(), "' has ", out[0], "; use BinaryCrossEntropy for one output");
-    loss_params(o.loss);  // validates the options
+    validate_loss(o.loss);
     if (o.seed) initialize(*o.seed);
     m_loss = o.loss;
+    metrics::validate_metrics(o.metrics);
     m_metrics = o.metrics;
     m_optimizer = Optimizer<T, Device>(o.optimizer, m_params.size());
     m_compiled = true;
@@ -314,7 +315,7 @@ class Sequential {
     HEPNN_CHECK(o.validation_split >= 0 && o.validation_split < 1, "fit: validation_split must be in [0, 1), got ",
                 o.validation_split);
     HEPNN_CHECK(!(o.validation.ptr && o.validation_split > 0), "fit: give validation data or validation_split, not both");
-    check_dataset(train_in, "fit");
+    check_dataset(train_in, "fit (training data)");
 
     // A validation_split takes the last events, before any shuffling (as Keras does).
     data::Dataset<T> split_train, split_val;
@@ -470,9 +471,8 @@ class Sequential {
       check_dataset(batch, "evaluate (batch source)");
       const double w = batch.sum_of_weights();
       const Tensor<T, cpu> out = predict_checked(batch.features(), o.batch_size);
-      loss += backend::cpu::loss_forward_backward(loss_params(m_loss), batch.size(), output_shape().size(),
-                                                  target_cols(batch), out.data(), batch.targets().data(),
-                                                  batch.weights().data(), 1.0, static_cast<T*>(nullptr));
+      loss += detail::loss_on_host(m_loss, batch.size(), output_shape().size(), target_cols(batch), out.data(),
+                                   batch.targets().data(), batch.weights().data(), 1.0, static_cast<T*>(nullptr));
       wsum += w;
     }
     HEPNN_CHECK(wsum > 0, "evaluate: the sum of weights is ", wsum, "; it must be positive");
@@ -661,16 +661,12 @@ class Sequential {
     check_inputs(d.features(), who);
     const std::int64_t C = output_shape().size(), tc = target_cols(d);
     const bool labels = std::holds_alternative<CategoricalCrossEntropy>(m_loss) && tc == 1 && C > 1;
-    HEPNN_CHECK(tc == C || labels, who, ": targets of shape ", d.targets().shape().str(), " do not fit the output (",
-                C, ",) of the last layer '", m_layers.back()->name(), "'");
+    // a custom loss reads as many target columns as it likes (a label and a mass, say)
+    HEPNN_CHECK(tc == C || labels || is_custom(m_loss), who, ": targets of shape ", d.targets().shape().str(),
+                " do not fit the output (", C, ",) of the last layer '", m_layers.back()->name(), "'");
     data::check_finite(d.targets(), std::string(who) + ": targets");
     data::check_finite(d.weights(), std::string(who) + ": weights");
-    if (labels)
-      for (std::int64_t i = 0; i < d.size(); ++i) {
-        const T y = d.targets().data()[i];
-        HEPNN_CHECK(y >= 0 && y < T(C) && y == std::floor(y), who, ": target ", y, " of event ", i,
-                    " is not a class label in [0, ", C, ")");
-      }
+    detail::check_loss_targets(m_loss, d.targets().data(), d.size(), tc, C, who);
   }
 
   std::vector<T> effective_weights(const data::Dataset<T>& d, const std::map<int, double>& cw) const {
@@ -748,8 +744,19 @@ class Sequential {
     }
     Pass pass{training, m_seed, std::uint64_t(m_optimizer.iterations()), 0};
     const T* out = forward(b, x, B, pass);
-    const double loss = ops::loss_forward_backward<Device>(loss_params(m_loss), B, C, tc, out, y, w, norm,
-                                                           b.grad.back().data());
+    double loss;
+    if (!is_custom(m_loss)) {
+      loss = ops::loss_forward_backward<Device>(loss_params(m_loss), B, C, tc, out, y, w, norm, b.grad.back().data());
+    } else if constexpr (std::is_same_v<Device, cpu>) {
+      loss = detail::loss_on_host(m_loss, B, C, tc, out, st.y, st.w, norm, b.grad.back().data());
+    } else {
+      // a custom loss runs on the host: outputs down, gradient up (st.y and st.w are the host rows)
+      m_custom_out.resize(std::size_t(B * C));
+      m_custom_grad.resize(std::size_t(B * C));
+      detail::copy_bytes<cpu, Device>(m_custom_out.data(), out, sizeof(T) * m_custom_out.size());
+      loss = detail::loss_on_host(m_loss, B, C, tc, m_custom_out.data(), st.y, st.w, norm, m_custom_grad.data());
+      detail::copy_bytes<Device, cpu>(b.grad.back().data(), m_custom_grad.data(), sizeof(T) * m_custom_grad.size());
+    }
     HEPNN_CHECK(std::isfinite(loss), "the loss became ", loss,
                 "; lower the learning rate, check the inputs for extreme values, or set clip_norm");
     for (std::size_t i = m_layers.size(); i-- > 0;) {
@@ -778,8 +785,7 @@ class Sequential {
     HEPNN_CHECK(wsum > 0, "evaluate: the sum of weights is ", wsum, "; it must be positive");
     Logs logs;
     logs[prefix + "loss"] =
-        backend::cpu::loss_forward_backward(loss_params(m_loss), n, C, tc, out.data(), targets.data(), w, wsum,
-                                            static_cast<T*>(nullptr)) / wsum;
+        detail::loss_on_host(m_loss, n, C, tc, out.data(), targets.data(), w, wsum, static_cast<T*>(nullptr)) / wsum;
     if (!m_metrics.empty()) {
       const std::vector<T> s = metrics::scores_for_metrics(m_loss, out.data(), n, C);
       for (const auto& m : m_metrics)
@@ -803,6 +809,7 @@ class Sequential {
   std::vector<metrics::MetricSpec> m_metrics;
   Optimizer<T, Device> m_optimizer;
   Buffers m_train;
+  std::vector<T> m_custom_out, m_custom_grad;  // host copies for a custom loss on the GPU
   detail::BatchStaging<T, Device> m_staging;  // host side of each training batch
   std::vector<std::int64_t> m_batch_index;  // 0, 1, 2, ... for train_on_batch
   data::InputTransform<T> m_transform;
