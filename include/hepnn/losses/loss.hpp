@@ -58,7 +58,7 @@ struct CategoricalCrossEntropy {
 /// On the GPU the outputs are copied to the host for the loss and the gradient is copied back.
 struct CustomLoss {
   std::string name;
-  std::function<double(std::span<const double> outputs, std::span<const double> targets, std::span<double> grad)> row;
+  std::function<double(std::span<const double> outputs, std::span<const double> targets, std::span<double> grad)> row = {};
   std::function<void(std::span<const double> targets)> check_target = {};
   bool from_logits = false;
   std::map<std::string, double> params = {};

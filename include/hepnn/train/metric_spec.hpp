@@ -51,7 +51,7 @@ struct MetricInput {
 /// loading one needs `register_metric(name, ...)` in the loading program.
 struct CustomMetric {
   std::string name;
-  std::function<double(const MetricInput&)> compute;
+  std::function<double(const MetricInput&)> compute = {};
   bool higher_is_better = true;
   std::map<std::string, double> params = {};
 };

@@ -1,24 +1,98 @@
 /// @file backend/cpu/parallel.hpp
-/// @brief Thread count and the one parallel loop of the CPU backend (OpenMP when available).
+/// @brief Thread count and the one parallel loop of the CPU backend.
 ///
 /// Work is always cut into the same chunks for a given shape, whatever the thread count, and
 /// each chunk is computed by the same code: results are bitwise identical with 1 or N threads.
+///
+/// Shared machines (login nodes, batch slots) are the normal case, so the defaults are safe there:
+///  - the default thread count is the CPUs this process may use: the affinity mask (taskset,
+///    Slurm's binding), the cgroup CPU quota (containers, Slurm's cgroup plugin) and
+///    SLURM_CPUS_PER_TASK, whichever is smallest; HEPNN_NUM_THREADS or OMP_NUM_THREADS override it;
+///  - idle threads sleep (a futex wait), they never spin: a busy core is not taken from others;
+///  - chunks are handed out one at a time, so when a thread is held up by another process the
+///    others take its share, and nobody waits for a whole region's slice of a descheduled thread.
+/// Threads exist when hepnn is built with OpenMP (the CMake default); the parallel loop itself
+/// runs on hepnn's own small pool (docs/architecture.md, "Threads").
 #pragma once
 #include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
 
 #if defined(_OPENMP)
-#include <omp.h>
+#include <sched.h>
 #endif
 
 namespace hepnn::inline HEPNN_ABI {
 
 namespace detail {
+/// A positive integer from the environment variable `name`, or 0.
+inline int env_threads(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return 0;
+  char* end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  return (end && (*end == '\0' || *end == ',') && n > 0 && n < 100000) ? int(n) : 0;
+}
+
+/// CPUs of this process's affinity mask (0 when unknown).
+inline int affinity_cpus() {
+#if defined(_OPENMP) && defined(CPU_COUNT)
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+#endif
+  return 0;
+}
+
+/// The cgroup CPU quota, rounded up to whole CPUs (0 when there is none): cgroup v2 `cpu.max`
+/// ("max 100000" or "150000 100000"), else cgroup v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`.
+inline int cgroup_quota_cpus(const std::string& root = "/sys/fs/cgroup") {
+  auto ceil_div = [](double q, double p) { return (q > 0 && p > 0) ? std::max(1, int((q + p - 1) / p)) : 0; };
+  {
+    std::ifstream f(root + "/cpu.max");
+    std::string quota;
+    double period = 0;
+    if (f >> quota >> period) return quota == "max" ? 0 : ceil_div(std::atof(quota.c_str()), period);
+  }
+  for (const char* dir : {"/cpu", "/cpu,cpuacct", ""}) {
+    std::ifstream q(root + dir + "/cpu.cfs_quota_us"), p(root + dir + "/cpu.cfs_period_us");
+    double quota = 0, period = 0;
+    if (q >> quota && p >> period) return quota < 0 ? 0 : ceil_div(quota, period);
+  }
+  return 0;
+}
+
+/// Hardware threads this process may use: the smallest of the affinity mask, the cgroup quota
+/// and SLURM_CPUS_PER_TASK (each where known), at least 1.
+inline int available_cpus() {
+  int n = affinity_cpus();
+  if (n <= 0) n = int(std::thread::hardware_concurrency());
+  if (n <= 0) n = 1;
+  if (const int q = cgroup_quota_cpus(); q > 0) n = std::min(n, q);
+  if (const int s = env_threads("SLURM_CPUS_PER_TASK"); s > 0) n = std::min(n, s);
+  return std::max(1, n);
+}
+
+/// The thread count when the program sets none: HEPNN_NUM_THREADS, else OMP_NUM_THREADS, else
+/// available_cpus().
+inline int default_threads() {
+  if (const int n = env_threads("HEPNN_NUM_THREADS"); n > 0) return n;
+  if (const int n = env_threads("OMP_NUM_THREADS"); n > 0) return n;
+  return available_cpus();
+}
+
 inline std::atomic<int>& thread_setting() {
 #if defined(_OPENMP)
-  static std::atomic<int> n{omp_get_max_threads()};
+  static std::atomic<int> n{default_threads()};
 #else
   static std::atomic<int> n{1};
 #endif
@@ -26,11 +100,11 @@ inline std::atomic<int>& thread_setting() {
 }
 }  // namespace detail
 
-/// Sets the number of threads hepnn's CPU kernels use (n <= 0: all hardware threads).
-/// Without OpenMP hepnn runs on one thread and this records the wish only.
+/// Sets the number of threads hepnn's CPU kernels use (n <= 0: every CPU this process may use,
+/// see available_cpus()). Without threads (a build without OpenMP) this records the wish only.
 inline void set_num_threads(int n) {
 #if defined(_OPENMP)
-  if (n <= 0) n = omp_get_num_procs();
+  if (n <= 0) n = detail::available_cpus();
 #else
   if (n <= 0) n = 1;
 #endif
@@ -46,23 +120,144 @@ inline int num_threads() {
 #endif
 }
 
+/// The CPUs this process may use: affinity mask, cgroup quota and SLURM_CPUS_PER_TASK.
+inline int available_cpus() { return detail::available_cpus(); }
+
 }  // namespace hepnn::inline HEPNN_ABI
 
 namespace hepnn::backend::cpu::inline HEPNN_ABI {
+
+namespace detail {
+/// A pool of sleeping worker threads for parallel_chunks. One region runs at a time; a caller
+/// that finds the pool busy (another thread's region, or a region inside a region) runs its
+/// chunks itself. Workers claim chunks from a shared counter, the caller too. The region's
+/// description is handed over under a mutex; workers sleep on a condition variable (a futex).
+/// A worker joins a region only while it is open: once the caller has run out of chunks it
+/// closes the region and waits only for workers that joined, never for one that was not yet
+/// scheduled (on a busy machine that could take a whole time slice).
+class ChunkPool {
+ public:
+  static ChunkPool& instance() {
+    static ChunkPool pool;
+    return pool;
+  }
+  ChunkPool(const ChunkPool&) = delete;
+  ChunkPool& operator=(const ChunkPool&) = delete;
+  ~ChunkPool() {
+    {
+      const std::lock_guard<std::mutex> g(m_state);
+      m_stop = true;
+    }
+    m_wake.notify_all();
+    for (auto& t : m_workers) t.join();
+  }
+
+  /// Runs f(c) for c in [0, n_chunks) on the caller and up to threads - 1 workers.
+  template <class F>
+  void run(int threads, std::int64_t n_chunks, F& f) {
+    std::unique_lock<std::mutex> busy(m_busy, std::try_to_lock);
+    if (!busy.owns_lock() || t_inside) {
+      for (std::int64_t c = 0; c < n_chunks; ++c) f(c);
+      return;
+    }
+    Region r{[](void* p, std::int64_t c) { (*static_cast<F*>(p))(c); }, &f, n_chunks, threads - 1};
+    {
+      const std::lock_guard<std::mutex> g(m_state);
+      ensure_workers(threads - 1);
+      m_region = r;
+      m_next.store(0);
+      m_error = nullptr;
+      m_open = true;
+      ++m_generation;
+    }
+    m_wake.notify_all();
+    t_inside = true;
+    work(r);
+    t_inside = false;
+    {
+      const std::lock_guard<std::mutex> g(m_state);
+      m_open = false;  // no worker joins from now on
+    }
+    // wait (asleep) for the workers that joined and may still be computing a chunk
+    for (int left = m_active.load(); left != 0; left = m_active.load()) m_active.wait(left);
+    if (m_error) std::rethrow_exception(m_error);
+  }
+
+ private:
+  struct Region {
+    void (*fn)(void*, std::int64_t) = nullptr;
+    void* arg = nullptr;
+    std::int64_t chunks = 0;
+    int workers = 0;  // how many of the pool's threads take part
+  };
+
+  ChunkPool() = default;
+
+  void ensure_workers(int n) {
+    while (int(m_workers.size()) < n) {
+      const int index = int(m_workers.size());
+      m_workers.emplace_back([this, index] { worker(index); });
+    }
+  }
+
+  /// Claims and runs chunks until none are left.
+  void work(const Region& r) {
+    for (std::int64_t c = m_next.fetch_add(1); c < r.chunks; c = m_next.fetch_add(1)) {
+      try {
+        r.fn(r.arg, c);
+      } catch (...) {
+        const std::lock_guard<std::mutex> g(m_error_mutex);
+        if (!m_error) m_error = std::current_exception();
+      }
+    }
+  }
+
+  void worker(int index) {
+    std::uint64_t seen = 0;
+    while (true) {
+      Region r;
+      {
+        std::unique_lock<std::mutex> g(m_state);
+        m_wake.wait(g, [&] { return m_stop || m_generation != seen; });
+        if (m_stop) return;
+        seen = m_generation;
+        if (!m_open || index >= m_region.workers) continue;  // closed already, or fewer threads
+        r = m_region;
+        m_active.fetch_add(1);
+      }
+      t_inside = true;
+      work(r);
+      t_inside = false;
+      if (m_active.fetch_sub(1) == 1) m_active.notify_one();
+    }
+  }
+
+  std::mutex m_busy, m_state, m_error_mutex;
+  std::condition_variable m_wake;
+  std::vector<std::thread> m_workers;
+  Region m_region;                 // guarded by m_state
+  std::uint64_t m_generation = 0;  // guarded by m_state
+  bool m_stop = false;             // guarded by m_state
+  bool m_open = false;             // guarded by m_state: workers may still join the region
+  std::atomic<std::int64_t> m_next{0};
+  std::atomic<int> m_active{0};    // workers inside the region
+  std::exception_ptr m_error;
+  static inline thread_local bool t_inside = false;
+};
+}  // namespace detail
 
 /// Runs f(chunk) for every chunk in [0, n_chunks). Uses up to num_threads() threads when
 /// `flops` (an estimate of the total work) is large enough to pay for waking them.
 template <class F>
 void parallel_chunks(std::int64_t n_chunks, double flops, F&& f) {
-  // A parallel region costs a few microseconds, and much more when the machine is busy and
-  // OpenMP threads spin waiting for a core: only work of >= 1 MFLOP per thread is split.
+  // Waking a sleeping thread costs a few microseconds (more on a busy machine): only work of
+  // >= 1 MFLOP per thread is split.
   constexpr double min_flops_per_thread = 1.0e6;
   int threads = static_cast<int>(std::min<double>({static_cast<double>(num_threads()), static_cast<double>(n_chunks),
                                                    flops / min_flops_per_thread}));
 #if defined(_OPENMP)
-  if (threads > 1 && !omp_in_parallel()) {
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (std::int64_t c = 0; c < n_chunks; ++c) f(c);
+  if (threads > 1) {
+    detail::ChunkPool::instance().run(threads, n_chunks, f);
     return;
   }
 #endif
