@@ -43,3 +43,9 @@
 #include "hepnn/train/metric_spec.hpp"
 #include "hepnn/train/progress.hpp"
 #include "hepnn/train/sequential.hpp"
+
+// With the compiled library hepnn::precompiled (which defines HEPNN_PRECOMPILED for the programs
+// that link it): the float and double CPU models are compiled there, not in every program.
+#if defined(HEPNN_PRECOMPILED)
+#include "hepnn/precompiled.hpp"
+#endif
