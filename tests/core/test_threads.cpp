@@ -94,7 +94,11 @@ TEST_CASE("threads: parallel_chunks runs every chunk once, from concurrent calle
   for (int round = 0; round < 200; ++round) {
     const std::int64_t n = 1 + round * 37 % 500;
     std::vector<std::atomic<int>> hits(static_cast<std::size_t>(n));
-    hepnn::backend::cpu::parallel_chunks(n, 1e12, [&](std::int64_t c) { hits[std::size_t(c)].fetch_add(1); });
+    auto f = [&](std::int64_t c) { hits[std::size_t(c)].fetch_add(1); };
+    // the pool itself with 4 threads (parallel_chunks may use fewer on a busy machine)
+    hepnn::backend::cpu::detail::ChunkPool::instance().run(4, n, f);
+    for (std::int64_t c = 0; c < n; ++c) REQUIRE(hits[std::size_t(c)].exchange(0) == 1);
+    hepnn::backend::cpu::parallel_chunks(n, 1e12, f);
     for (std::int64_t c = 0; c < n; ++c) REQUIRE(hits[std::size_t(c)].load() == 1);
   }
   // four threads of the user's event loop at once (the pool serves one; the others run alone)
@@ -104,7 +108,8 @@ TEST_CASE("threads: parallel_chunks runs every chunk once, from concurrent calle
     callers.emplace_back([&] {
       for (int round = 0; round < 100; ++round) {
         std::vector<std::atomic<int>> hits(300);
-        hepnn::backend::cpu::parallel_chunks(300, 1e12, [&](std::int64_t c) { hits[std::size_t(c)].fetch_add(1); });
+        auto f = [&](std::int64_t c) { hits[std::size_t(c)].fetch_add(1); };
+        hepnn::backend::cpu::detail::ChunkPool::instance().run(3, 300, f);
         for (auto& h : hits) wrong += h.load() != 1;
       }
     });
@@ -112,16 +117,17 @@ TEST_CASE("threads: parallel_chunks runs every chunk once, from concurrent calle
   CHECK(wrong.load() == 0);
   // a region inside a region runs on the calling thread
   std::atomic<std::int64_t> inner{0};
-  hepnn::backend::cpu::parallel_chunks(8, 1e12, [&](std::int64_t) {
-    hepnn::backend::cpu::parallel_chunks(10, 1e12, [&](std::int64_t c) { inner += c; });
-  });
+  auto outer = [&](std::int64_t) {
+    auto g = [&](std::int64_t c) { inner += c; };
+    hepnn::backend::cpu::detail::ChunkPool::instance().run(2, 10, g);
+  };
+  hepnn::backend::cpu::detail::ChunkPool::instance().run(2, 8, outer);
   CHECK(inner.load() == 8 * 45);
   // an exception in a chunk reaches the caller, and the pool works afterwards
-  CHECK_THROWS_AS(hepnn::backend::cpu::parallel_chunks(64, 1e12,
-                                                       [&](std::int64_t c) {
-                                                         if (c == 13) throw std::runtime_error("chunk 13");
-                                                       }),
-                  std::runtime_error);
+  auto thrower = [&](std::int64_t c) {
+    if (c == 13) throw std::runtime_error("chunk 13");
+  };
+  CHECK_THROWS_AS(hepnn::backend::cpu::detail::ChunkPool::instance().run(2, 64, thrower), std::runtime_error);
   std::atomic<std::int64_t> sum{0};
   hepnn::backend::cpu::parallel_chunks(100, 1e12, [&](std::int64_t c) { sum += c; });
   CHECK(sum.load() == 4950);

@@ -17,6 +17,7 @@
 #include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
@@ -122,6 +123,36 @@ inline int num_threads() {
 
 /// The CPUs this process may use: affinity mask, cgroup quota and SLURM_CPUS_PER_TASK.
 inline int available_cpus() { return detail::available_cpus(); }
+
+namespace detail {
+/// Runnable threads on the whole machine right now, from /proc/loadavg ("0.52 0.58 0.59 3/456
+/// 12345": the 3), or -1 when unknown.
+inline int runnable_threads() {
+  std::ifstream f("/proc/loadavg");
+  double a, b, c;
+  int running = -1;
+  char slash;
+  if (f >> a >> b >> c >> running >> slash) return running;
+  return -1;
+}
+
+/// CPUs of the machine that other processes leave free: online CPUs minus the runnable threads
+/// that are not the caller (at least 1), measured at most every 50 ms. Other processes' work on
+/// the node counts whatever cores they are bound to: a cheap, conservative proxy.
+inline int free_cpus() {
+  using clock = std::chrono::steady_clock;
+  static std::atomic<std::int64_t> next_ns{0};
+  static std::atomic<int> value{1 << 20};
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch()).count();
+  std::int64_t due = next_ns.load(std::memory_order_relaxed);
+  if (now >= due && next_ns.compare_exchange_strong(due, now + 50'000'000)) {
+    static const int online = std::max(1, int(std::thread::hardware_concurrency()));
+    const int running = runnable_threads();
+    value.store(running < 1 ? (1 << 20) : std::max(1, online - (running - 1)), std::memory_order_relaxed);
+  }
+  return value.load(std::memory_order_relaxed);
+}
+}  // namespace detail
 
 }  // namespace hepnn::inline HEPNN_ABI
 
@@ -252,10 +283,16 @@ template <class F>
 void parallel_chunks(std::int64_t n_chunks, double flops, F&& f) {
   // Waking a sleeping thread costs a few microseconds (more on a busy machine): only work of
   // >= 1 MFLOP per thread is split.
+#if defined(HEPNN_MIN_FLOPS_PER_THREAD)
+  constexpr double min_flops_per_thread = HEPNN_MIN_FLOPS_PER_THREAD;
+#else
   constexpr double min_flops_per_thread = 1.0e6;
+#endif
   int threads = static_cast<int>(std::min<double>({static_cast<double>(num_threads()), static_cast<double>(n_chunks),
                                                    flops / min_flops_per_thread}));
 #if defined(_OPENMP)
+  // on a busy machine, only as many threads as other processes leave cores for
+  if (threads > 1) threads = std::min(threads, hepnn::detail::free_cpus());
   if (threads > 1) {
     detail::ChunkPool::instance().run(threads, n_chunks, f);
     return;
