@@ -5,6 +5,7 @@
 /// the CMake target hepnn::io. hepnn/hepnn.hpp does not include it, so programs that do not
 /// read files build without HDF5.
 #pragma once
+#include "hepnn/io/requirements.hpp"  // first: one clear message when HDF5 or nlohmann-json is missing
 
 #include "hepnn/io/config_json.hpp"
 #include "hepnn/io/data_file.hpp"

@@ -3,6 +3,7 @@
 /// optimizer (with its schedule) and the metrics. Reading checks every field and names it.
 #pragma once
 #include "hepnn/core/config.hpp"
+#include "hepnn/io/requirements.hpp"
 #include <nlohmann/json.hpp>
 
 #include <string>

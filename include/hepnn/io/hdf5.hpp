@@ -8,9 +8,7 @@
 /// then both use HDF5.
 #pragma once
 #include "hepnn/core/config.hpp"
-#if !__has_include(<hdf5.h>)
-#error "hepnn/io needs the HDF5 C library (Debian: libhdf5-dev); link the CMake target hepnn::io, or do not include hepnn/io.hpp"
-#endif
+#include "hepnn/io/requirements.hpp"
 #include <hdf5.h>
 #include <fcntl.h>
 #include <unistd.h>
