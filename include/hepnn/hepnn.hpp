@@ -12,6 +12,7 @@
 #include "hepnn/core/version.hpp"
 #include "hepnn/data/csv.hpp"
 #include "hepnn/data/dataset.hpp"
+#include "hepnn/data/idx.hpp"
 #include "hepnn/data/input_transform.hpp"
 #include "hepnn/data/preprocessing.hpp"
 #include "hepnn/init/initializers.hpp"
