@@ -280,8 +280,10 @@ TEST_CASE("plot::score_distributions: TMVA's overtraining plot and its KS number
   CHECK(ks.background.p_value <= 1);
   const auto info = check_svg_file(dir / "s.svg");
   CHECK(info.element_counts.at("pattern") == 1);  // hatched background
-  CHECK_THAT(slurp(dir / "s.svg"), Contains("probability = " + plot::detail::num(ks.signal.p_value, 3) + " (" +
-                                            plot::detail::num(ks.background.p_value, 3) + ")"));
+  CHECK_THAT(slurp(dir / "s.svg"), Contains("probability = " + plot::detail::probability_text(ks.signal.p_value) + " (" +
+                                            plot::detail::probability_text(ks.background.p_value) + ")"));
+  CHECK(plot::detail::probability_text(0.0123) == "0.012");
+  CHECK(plot::detail::probability_text(2.345e-5) == "2.3e-05");
 
   // the test histograms are normalised to unit area
   auto f = plot::score_distributions_figure(train.scores, train.labels, {}, test.scores, test.labels, {},

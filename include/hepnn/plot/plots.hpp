@@ -40,6 +40,9 @@ inline std::vector<double> column(const char* who, const char* name, const Value
   return out;
 }
 
+/// A probability as printed on plots: three decimals, or two significant digits below 0.001.
+inline std::string probability_text(double p) { return p >= 0.001 || p == 0 ? num(p, 3) : gnum(p, 2); }
+
 /// Weights as doubles: empty stays empty (every event weighs 1), otherwise n finite values.
 inline std::vector<double> weight_column(const char* who, const char* name, const Values& w, std::size_t n) {
   if (w.empty()) return {};
@@ -371,7 +374,8 @@ inline ScoreFigure score_distributions_figure(const Values& train_scores, const 
   ax.text(0.02, 0.94, "Kolmogorov-Smirnov test (train vs test):", {.size = 12});
   ax.text(0.02, 0.885,
           options.signal_name + " (" + options.background_name + ") probability = " +
-              plot::detail::num(out.ks.signal.p_value, 3) + " (" + plot::detail::num(out.ks.background.p_value, 3) +
+              detail::probability_text(out.ks.signal.p_value) + " (" +
+              detail::probability_text(out.ks.background.p_value) +
               ")",
           {.size = 12});
   return out;
