@@ -62,15 +62,15 @@ declare -A once=([header-only]=0 [pch]=$t_pch [precompiled]=$t_lib [precompiled+
 declare -A what=([header-only]="-" [pch]="precompiled header" [precompiled]="library (float+double)" [precompiled+pch]="library + precompiled header")
 
 ref=""
-printf '| %-16s | %-16s | %-10s | %-29s | %-14s |\n' variant "program (median)" "runs" "one-time, first build only" "first build"
-printf '|%s|%s|%s|%s|%s|\n' ------------------ ------------------ ------------ ------------------------------- ----------------
+printf '| %-16s | %-16s | %-16s | %-36s | %-11s |\n' variant "program (median)" "runs" "one-time, first build only" "first build"
+printf '|%s|%s|%s|%s|%s|\n' ------------------ ------------------ ------------------ -------------------------------------- -------------
 for v in header-only pch precompiled precompiled+pch; do
   ts=()
   for ((i = 0; i < N; ++i)); do ts+=("$(secs ${cmd[$v]})"); done
   m=$(median "${ts[@]}")
   out=$("$W/prog")
   if [[ -z "$ref" ]]; then ref=$out; elif [[ "$out" != "$ref" ]]; then echo "ERROR: $v prints other results" >&2; exit 1; fi
-  printf '| %-16s | %13.1f s | %-10s | %-29s | %11.1f s |\n' "$v" "$m" "$(printf '%.1f ' "${ts[@]}")" \
+  printf '| %-16s | %14.1f s | %-16s | %-36s | %9.1f s |\n' "$v" "$m" "$(printf '%.1f ' "${ts[@]}")" \
     "$(printf '%.1f s %s' "${once[$v]}" "${what[$v]}")" "$(echo "$m + ${once[$v]}" | bc)"
 done
 echo
