@@ -52,7 +52,13 @@
 #define HEPNN_ABI_ZLIB z0
 #endif
 
-#if defined(_OPENMP)
+/// Threads: on when built with OpenMP (the CMake default). HEPNN_THREADS_WITHOUT_OPENMP turns them
+/// on without it (hepnn's pool needs only std::thread): the ThreadSanitizer test uses it, as
+/// libgomp is not instrumented.
+#if defined(_OPENMP) || defined(HEPNN_THREADS_WITHOUT_OPENMP)
+#define HEPNN_HAS_THREADS 1
+#endif
+#if defined(HEPNN_HAS_THREADS)
 #define HEPNN_ABI_OMP o1
 #else
 #define HEPNN_ABI_OMP o0

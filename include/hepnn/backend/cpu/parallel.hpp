@@ -28,7 +28,7 @@
 #include <thread>
 #include <vector>
 
-#if defined(_OPENMP)
+#if defined(HEPNN_HAS_THREADS)
 #include <sched.h>
 #endif
 
@@ -46,7 +46,7 @@ inline int env_threads(const char* name) {
 
 /// CPUs of this process's affinity mask (0 when unknown).
 inline int affinity_cpus() {
-#if defined(_OPENMP) && defined(CPU_COUNT)
+#if defined(HEPNN_HAS_THREADS) && defined(CPU_COUNT)
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
@@ -92,7 +92,7 @@ inline int default_threads() {
 }
 
 inline std::atomic<int>& thread_setting() {
-#if defined(_OPENMP)
+#if defined(HEPNN_HAS_THREADS)
   static std::atomic<int> n{default_threads()};
 #else
   static std::atomic<int> n{1};
@@ -104,7 +104,7 @@ inline std::atomic<int>& thread_setting() {
 /// Sets the number of threads hepnn's CPU kernels use (n <= 0: every CPU this process may use,
 /// see available_cpus()). Without threads (a build without OpenMP) this records the wish only.
 inline void set_num_threads(int n) {
-#if defined(_OPENMP)
+#if defined(HEPNN_HAS_THREADS)
   if (n <= 0) n = detail::available_cpus();
 #else
   if (n <= 0) n = 1;
@@ -114,7 +114,7 @@ inline void set_num_threads(int n) {
 
 /// The number of threads hepnn's CPU kernels use.
 inline int num_threads() {
-#if defined(_OPENMP)
+#if defined(HEPNN_HAS_THREADS)
   return detail::thread_setting().load();
 #else
   return 1;
@@ -290,7 +290,7 @@ void parallel_chunks(std::int64_t n_chunks, double flops, F&& f) {
 #endif
   int threads = static_cast<int>(std::min<double>({static_cast<double>(num_threads()), static_cast<double>(n_chunks),
                                                    flops / min_flops_per_thread}));
-#if defined(_OPENMP)
+#if defined(HEPNN_HAS_THREADS)
   // on a busy machine, only as many threads as other processes leave cores for
   if (threads > 1) threads = std::min(threads, hepnn::detail::free_cpus());
   if (threads > 1) {
