@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "hepnn/hepnn.hpp"
+#include "hepnn/plot.hpp"
 
 using namespace hepnn;
 
@@ -384,7 +385,32 @@ int main(int argc, char** argv) {
                 metrics::background_rejection_at_efficiency<float>(scores, y_test, w_test, efficiency),
                 metrics::background_rejection_at_efficiency<float>(best_scores, y_test, w_test, efficiency));
 
-  // ---- 9. Write the results for plotting ---------------------------------------------------------
+  // ---- 9. Plots ----------------------------------------------------------------------------------
+  // SVG files, written by hepnn itself (open them in a browser): the loss and the metrics per
+  // epoch, the ROC curves in the HEP convention (background rejection 1/eff_b against signal
+  // efficiency) for the network and the best cut, and TMVA's overtraining check: the score
+  // distributions of the training and the test events, per class, with the Kolmogorov-Smirnov
+  // probability that each pair comes from one distribution (both with the physics weights).
+  const auto history_svg = out_dir / "history.svg", roc_svg = out_dir / "roc.svg", scores_svg = out_dir / "scores.svg";
+  plot::history(history, history_svg.string(), {.title = "Tutorial 02: H->WW vs Drell-Yan, training history"});
+  const metrics::RocCurve net_roc = metrics::roc_curve<float>(scores, y_test, w_test);
+  const metrics::RocCurve cut_roc = metrics::roc_curve<float>(best_scores, y_test, w_test);
+  plot::roc_figure({{"network", net_roc}, {"cut on " + best_name, cut_roc}},
+                   {.title = "Tutorial 02: test events", .style = plot::RocStyle::rejection})
+      .save(roc_svg.string());
+  const Tensor<float> train_logits = model.predict(split.train.features());
+  std::vector<float> train_scores(values(train_logits).begin(), values(train_logits).end());
+  for (float& s : train_scores) s = act::sigmoid(s);
+  const plot::OvertrainingCheck ks = plot::score_distributions(
+      train_scores, split.train.targets(), split.train.weights(), scores, y_test, w_test, scores_svg.string(),
+      {.title = "Tutorial 02: network score, training vs test events", .lo = 0, .hi = 1, .log_y = true});
+  std::printf("\nOvertraining check (Kolmogorov-Smirnov, training vs test scores): p = %.3f signal, %.3f background\n",
+              ks.signal.p_value, ks.background.p_value);
+  std::printf("Plots: %s (loss and metrics per epoch)\n       %s (ROC: background rejection vs signal efficiency)\n"
+              "       %s (score distributions, training vs test)\n",
+              history_svg.string().c_str(), roc_svg.string().c_str(), scores_svg.string().c_str());
+
+  // ---- 10. Write the results as CSV, for your own plots -------------------------------------------
   const auto scores_path = out_dir / "scores.csv", roc_path = out_dir / "roc.csv";
   const auto baseline_path = out_dir / "roc_baseline.csv";
   {
@@ -393,8 +419,8 @@ int main(int argc, char** argv) {
     out.precision(8);
     for (std::size_t i = 0; i < scores.size(); ++i) out << scores[i] << ',' << y_test[i] << ',' << w_test[i] << '\n';
   }
-  write_roc(roc_path, metrics::roc_curve<float>(scores, y_test, w_test));
-  write_roc(baseline_path, metrics::roc_curve<float>(best_scores, y_test, w_test));
+  write_roc(roc_path, net_roc);
+  write_roc(baseline_path, cut_roc);
   std::printf("\nWrote %s (loss curve)\n      %s (score, label, weight per test event)\n"
               "      %s (network ROC)\n      %s (ROC of the cut on %s%s)\n",
               log_path.c_str(), scores_path.string().c_str(), roc_path.string().c_str(),

@@ -24,6 +24,7 @@
 
 #include "hepnn/data/idx.hpp"
 #include "hepnn/hepnn.hpp"
+#include "hepnn/plot.hpp"
 
 using namespace hepnn;
 
@@ -115,5 +116,14 @@ int main(int argc, char** argv) {
                 100.0 * confusion[std::size_t(c)][std::size_t(c)] / total, names[std::size_t(worst)],
                 confusion[std::size_t(c)][std::size_t(worst)]);
   }
-  std::printf("\nwrote %s\n", (out_dir / "training_log.csv").string().c_str());
+  // ---- 5. Plots (SVG, open them in a browser) ------------------------------------------------
+  // The loss and the accuracy per epoch, training and validation; the confusion matrix of the
+  // test images: row = true class, column = predicted class, each row normalised to 1.
+  const auto history_svg = out_dir / "history.svg", confusion_svg = out_dir / "confusion.svg";
+  plot::history(history, history_svg.string(), {.title = "Tutorial 03: Fashion-MNIST MLP, training history"});
+  plot::confusion_matrix(plot::predicted_classes(scores, 10), fm.test.targets(), {},
+                         std::vector<std::string>(names.begin(), names.end()), confusion_svg.string());
+  std::printf("\nwrote %s\n      %s (loss and accuracy per epoch)\n      %s (confusion matrix of the test images)\n",
+              (out_dir / "training_log.csv").string().c_str(), history_svg.string().c_str(),
+              confusion_svg.string().c_str());
 }

@@ -21,6 +21,7 @@
 
 #include "hepnn/data/idx.hpp"
 #include "hepnn/hepnn.hpp"
+#include "hepnn/plot.hpp"
 
 using namespace hepnn;
 
@@ -63,7 +64,7 @@ int main(int argc, char** argv) {
 
   const auto t0 = std::chrono::steady_clock::now();
   // The test set is shown after each epoch to follow the training; nothing is tuned on it.
-  model.fit(fm.train, {.epochs = epochs, .batch_size = 64, .validation = fm.test, .verbose = 2});
+  const History history = model.fit(fm.train, {.epochs = epochs, .batch_size = 64, .validation = fm.test, .verbose = 2});
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   const Logs logs = model.evaluate(fm.test);
@@ -86,5 +87,11 @@ int main(int argc, char** argv) {
   }
   for (int c = 0; c < 10; ++c)
     std::printf("  %-12s %5.1f%%\n", names[c], 100.0 * right[std::size_t(c)] / std::max(1, total[std::size_t(c)]));
+  // Plots (SVG, open them in a browser): loss and accuracy per epoch; the confusion matrix of
+  // the test images (row = true class, column = predicted class, each row normalised to 1).
+  plot::history(history, "history.svg", {.title = "Tutorial 04: Fashion-MNIST CNN, training history"});
+  plot::confusion_matrix(plot::predicted_classes(logits, 10), fm.test.targets(), {},
+                         std::vector<std::string>(std::begin(names), std::end(names)), "confusion.svg");
+  std::printf("wrote history.svg (loss and accuracy per epoch), confusion.svg (confusion matrix of the test images)\n");
   return logs.at("accuracy") >= 0.90 || epochs < 5 || small ? 0 : 1;
 }

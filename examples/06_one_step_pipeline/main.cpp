@@ -21,6 +21,7 @@
 
 #include "hepnn/hepnn.hpp"
 #include "hepnn/io.hpp"
+#include "hepnn/plot.hpp"
 
 using namespace hepnn;
 
@@ -107,6 +108,23 @@ int main(int argc, char** argv) {
     std::printf("reloaded model predicts bitwise the same: %s\n", same ? "yes" : "NO");
     std::printf("test AUC: final model %.4f, best checkpoint (epoch %d) %.4f\n", auc_final,
                 *io::read_model_info(best_file).epoch + 1, auc_best);
+
+    // 7. plots (SVG, open them in a browser): loss and AUC per epoch; the reloaded final model's
+    //    ROC curve on the test part, with its weights, in both conventions; its score
+    //    distributions on the training and the test part with the Kolmogorov-Smirnov check
+    const std::string history_svg = (out / "history.svg").string(), roc_svg = (out / "roc.svg").string(),
+                      scores_svg = (out / "scores.svg").string();
+    plot::history(h, history_svg, {.title = "Tutorial 06: training history"});
+    const Tensor<float> test_scores = reloaded.predict(parts.test.features());
+    plot::roc(test_scores, parts.test.targets(), parts.test.weights(), roc_svg,
+              {.title = "Tutorial 06: reloaded model, test events"}, "final model");
+    const auto ks = plot::score_distributions(reloaded.predict(parts.train.features()), parts.train.targets(),
+                                              parts.train.weights(), test_scores, parts.test.targets(),
+                                              parts.test.weights(), scores_svg,
+                                              {.title = "Tutorial 06: score, training vs test events", .lo = 0, .hi = 1});
+    std::printf("overtraining check (Kolmogorov-Smirnov, training vs test scores): p = %.3f signal, %.3f background\n",
+                ks.signal.p_value, ks.background.p_value);
+    std::printf("plots: %s, %s, %s\n", history_svg.c_str(), roc_svg.c_str(), scores_svg.c_str());
     return same ? 0 : 1;
   } catch (const Error& e) {
     std::fprintf(stderr, "%s\n", e.what());

@@ -19,6 +19,7 @@
 
 #include "hepnn/hepnn.hpp"
 #include "hepnn/io.hpp"
+#include "hepnn/plot.hpp"
 
 using namespace hepnn;
 
@@ -93,7 +94,7 @@ int main(int argc, char** argv) {
     Sequential<float> model(Input{kFeatures}, Dense{32, Activation::relu}, Dense{16, Activation::relu},
                             Dense{1, Activation::sigmoid});
     model.compile({.loss = BinaryCrossEntropy{}, .optimizer = Adam{.learning_rate = 1e-3}, .seed = 3});
-    model.fit(source, {.epochs = 2, .batch_size = 512, .verbose = 2});
+    const History history = model.fit(source, {.epochs = 2, .batch_size = 512, .verbose = 2});
     const double loss = model.evaluate(source).at("loss");
 
     // 4. memory
@@ -101,6 +102,10 @@ int main(int argc, char** argv) {
     std::printf("reader buffers: peak %.2f MiB of a %.2f MiB budget (data %.1f MiB)\n",
                 double(source.buffer_bytes_peak()) / 1048576.0, double(budget) / 1048576.0, data_mib);
     std::printf("process peak resident memory (getrusage maxrss): %.1f MiB\n", maxrss_mib());
+    // 5. the training loss per epoch (SVG, open it in a browser)
+    const std::string history_svg = (out / "history.svg").string();
+    plot::history(history, history_svg, {.title = "Tutorial 07: training from a stream"});
+    std::printf("plot: %s\n", history_svg.c_str());
     return source.buffer_bytes_peak() <= budget ? 0 : 1;
   } catch (const Error& e) {
     std::fprintf(stderr, "%s\n", e.what());

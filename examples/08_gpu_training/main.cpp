@@ -22,6 +22,7 @@
 
 #include "hepnn/data/idx.hpp"
 #include "hepnn/hepnn.hpp"
+#include "hepnn/plot.hpp"
 
 using namespace hepnn;
 
@@ -39,12 +40,16 @@ Sequential<float, Device> make_mlp() {
 
 template <class Device>
 double train(Sequential<float, Device>& model, const data::Dataset<float>& train_set,
-             const data::Dataset<float>& validation, int epochs) {
+             const data::Dataset<float>& validation, int epochs, const char* history_svg = nullptr) {
   const auto t0 = std::chrono::steady_clock::now();
   const History h = model.fit(train_set, {.epochs = epochs, .batch_size = 128, .validation = validation, .verbose = 2});
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("%s: %d epochs in %.1f s, %.0f samples/s, validation accuracy %.2f%%\n", std::string(Device::name).c_str(),
               epochs, s, double(train_set.size()) * epochs / s, 100 * h["val_accuracy"].back());
+  if (history_svg) {  // loss and accuracy per epoch (SVG, open it in a browser)
+    plot::history(h, history_svg, {.title = "Tutorial 08: training on the " + std::string(Device::name)});
+    std::printf("wrote %s\n", history_svg);
+  }
   return s;
 }
 
@@ -71,7 +76,7 @@ int main(int argc, char** argv) {
   if (!backend::cuda::available()) {
     std::printf("no CUDA GPU on this machine: the same code runs on the CPU (Sequential<float, cpu>)\n");
     auto model = make_mlp<cpu>();
-    train(model, train_set, validation, epochs);
+    train(model, train_set, validation, epochs, "history_cpu.svg");
     std::printf("SKIP: no GPU, so the comparison of the two devices did not run\n");
     return 77;
   }
@@ -94,7 +99,7 @@ int main(int argc, char** argv) {
 
   // 3. Train on the GPU, then time one epoch on the CPU for comparison.
   gpu_model = make_mlp<cuda>();
-  const double t_gpu = train(gpu_model, train_set, validation, epochs);
+  const double t_gpu = train(gpu_model, train_set, validation, epochs, "history_gpu.svg");
   const Logs test = gpu_model.evaluate(fm.test);
   std::printf("GPU model: test accuracy %.2f%%\n", 100 * test.at("accuracy"));
   cpu_model = make_mlp<cpu>();
