@@ -5,15 +5,16 @@
 # a baseline commit (default: the last commit before hepnn's own thread pool), in alternating
 # rounds; medians. Raw lines go to stdout; a table at the end.
 #
-# Usage: benchmarks/threads_under_load.sh [rounds, default 5] [baseline commit, default 19eda48]
+# Usage: benchmarks/threads_under_load.sh [rounds, default 5] [baseline commit, default 19eda48] [workload: higgs (default) or mlp]
 # Needs: g++, Eigen, OpenBLAS if the build uses it, ../shared/testdata/higgs_subset.
 # Run it alone: any other load on the machine changes the "idle" rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
 base=${2:-19eda48}
+workload=${3:-higgs}
 data=../shared/testdata/higgs_subset/binary.train
-[ -f "$data" ] || { echo "SKIPPED: $data not found"; exit 0; }
+if [ "$workload" = mlp ]; then data=mlp; else [ -f "$data" ] || { echo "SKIPPED: $data not found"; exit 0; }; fi
 work=$(mktemp -d)
 hogs=()
 cleanup() { for p in "${hogs[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -31,6 +32,7 @@ g++ "${flags[@]}" -I include benchmarks/threads_under_load.cpp -o "$work/new" "$
 g++ "${flags[@]}" -I "$work/include" benchmarks/threads_under_load.cpp -o "$work/base" "${libs[@]}"
 
 echo "# $(date -u +%F) $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs, g++ $(g++ -dumpfullversion)"
+echo "# workload: $workload"
 echo "# this tree: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- include || echo '+local changes'), baseline: $base"
 echo "# flags: ${flags[*]} ${libs[*]}; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} OMP_NUM_THREADS=${OMP_NUM_THREADS:-unset} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset}"
 unset OMP_NUM_THREADS OMP_WAIT_POLICY HEPNN_NUM_THREADS

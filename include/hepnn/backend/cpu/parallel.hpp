@@ -29,6 +29,7 @@
 #include <vector>
 
 #if defined(HEPNN_HAS_THREADS)
+#include <dirent.h>
 #include <sched.h>
 #endif
 
@@ -136,9 +137,31 @@ inline int runnable_threads() {
   return -1;
 }
 
+/// Runnable threads of this process (state R in /proc/self/task/*/stat), or -1 when unknown:
+/// hepnn's own workers finishing a region must not count as "other processes".
+inline int own_runnable_threads() {
+#if defined(HEPNN_HAS_THREADS)
+  DIR* d = ::opendir("/proc/self/task");
+  if (!d) return -1;
+  int n = 0;
+  while (const dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::ifstream f(std::string("/proc/self/task/") + e->d_name + "/stat");
+    std::string line;
+    std::getline(f, line);
+    const auto close = line.rfind(')');  // the command name may hold spaces and parentheses
+    if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'R') ++n;
+  }
+  ::closedir(d);
+  return n;
+#else
+  return -1;
+#endif
+}
+
 /// CPUs of the machine that other processes leave free: online CPUs minus the runnable threads
-/// that are not the caller (at least 1), measured at most every 50 ms. Other processes' work on
-/// the node counts whatever cores they are bound to: a cheap, conservative proxy.
+/// of other processes (at least 1), measured at most every 50 ms. Other processes' work on the
+/// node counts whatever cores they are bound to: a cheap, conservative proxy.
 inline int free_cpus() {
   using clock = std::chrono::steady_clock;
   static std::atomic<std::int64_t> next_ns{0};
@@ -147,8 +170,9 @@ inline int free_cpus() {
   std::int64_t due = next_ns.load(std::memory_order_relaxed);
   if (now >= due && next_ns.compare_exchange_strong(due, now + 50'000'000)) {
     static const int online = std::max(1, int(std::thread::hardware_concurrency()));
-    const int running = runnable_threads();
-    value.store(running < 1 ? (1 << 20) : std::max(1, online - (running - 1)), std::memory_order_relaxed);
+    const int running = runnable_threads(), own = own_runnable_threads();
+    const int others = running < 1 ? -1 : running - std::max(1, own);
+    value.store(others < 0 ? (1 << 20) : std::max(1, online - others), std::memory_order_relaxed);
   }
   return value.load(std::memory_order_relaxed);
 }
