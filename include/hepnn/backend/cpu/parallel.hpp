@@ -210,11 +210,12 @@ class ChunkPool {
   /// Runs f(c) for c in [0, n_chunks) on the caller and up to threads - 1 workers.
   template <class F>
   void run(int threads, std::int64_t n_chunks, F& f) {
-    std::unique_lock<std::mutex> busy(m_busy, std::try_to_lock);
-    if (!busy.owns_lock() || t_inside) {
+    auto serial = [&] {
       for (std::int64_t c = 0; c < n_chunks; ++c) f(c);
-      return;
-    }
+    };
+    if (t_inside) return serial();  // a region inside a region (checked first: m_busy may be ours)
+    std::unique_lock<std::mutex> busy(m_busy, std::try_to_lock);
+    if (!busy.owns_lock()) return serial();
     Region r{[](void* p, std::int64_t c) { (*static_cast<F*>(p))(c); }, &f, n_chunks, threads - 1};
     {
       const std::lock_guard<std::mutex> g(m_state);
@@ -230,11 +231,12 @@ class ChunkPool {
     work(r);
     t_inside = false;
     {
-      const std::lock_guard<std::mutex> g(m_state);
-      m_open = false;  // no worker joins from now on
+      // no worker joins from now on; wait (asleep) for those that joined and may still be
+      // computing a chunk
+      std::unique_lock<std::mutex> g(m_state);
+      m_open = false;
+      m_done.wait(g, [&] { return m_active == 0; });
     }
-    // wait (asleep) for the workers that joined and may still be computing a chunk
-    for (int left = m_active.load(); left != 0; left = m_active.load()) m_active.wait(left);
     if (m_error) std::rethrow_exception(m_error);
   }
 
@@ -278,24 +280,29 @@ class ChunkPool {
         seen = m_generation;
         if (!m_open || index >= m_region.workers) continue;  // closed already, or fewer threads
         r = m_region;
-        m_active.fetch_add(1);
+        ++m_active;
       }
       t_inside = true;
       work(r);
       t_inside = false;
-      if (m_active.fetch_sub(1) == 1) m_active.notify_one();
+      bool last;
+      {
+        const std::lock_guard<std::mutex> g(m_state);
+        last = --m_active == 0;
+      }
+      if (last) m_done.notify_one();
     }
   }
 
   std::mutex m_busy, m_state, m_error_mutex;
-  std::condition_variable m_wake;
+  std::condition_variable m_wake, m_done;
   std::vector<std::thread> m_workers;
   Region m_region;                 // guarded by m_state
   std::uint64_t m_generation = 0;  // guarded by m_state
   bool m_stop = false;             // guarded by m_state
   bool m_open = false;             // guarded by m_state: workers may still join the region
+  int m_active = 0;                // guarded by m_state: workers inside the region
   std::atomic<std::int64_t> m_next{0};
-  std::atomic<int> m_active{0};    // workers inside the region
   std::exception_ptr m_error;
   static inline thread_local bool t_inside = false;
 };
