@@ -323,15 +323,8 @@ class File {
   }
   std::int64_t read_attribute(const std::string& obj, const std::string& key) const {
     Lock lock(mutex());
-    HEPNN_CHECK(H5Aexists_by_name(id(), obj.c_str(), key.c_str(), H5P_DEFAULT) > 0, where(obj), "attribute '", key,
-                "' is missing");
-    Id a(H5Aopen_by_name(id(), obj.c_str(), key.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-    HEPNN_CHECK(a.valid(), where(obj), "cannot open attribute '", key, "'");
-    Id type(H5Aget_type(a.get()), H5Tclose);
-    Id space(H5Aget_space(a.get()), H5Sclose);
-    HEPNN_CHECK(type.valid() && H5Tget_class(type.get()) == H5T_INTEGER && space.valid() &&
-                    H5Sget_simple_extent_npoints(space.get()) == 1,
-                where(obj), "attribute '", key, "' is not one integer");
+    Id type;
+    Id a = open_scalar_attribute(obj, key, H5T_INTEGER, "one integer", type);
     std::int64_t v = 0;
     HEPNN_CHECK(H5Aread(a.get(), H5T_NATIVE_INT64, &v) >= 0, where(obj), "cannot read attribute '", key, "'");
     return v;
@@ -358,15 +351,8 @@ class File {
   /// A scalar string attribute, variable or fixed length.
   std::string read_text_attribute(const std::string& obj, const std::string& key) const {
     Lock lock(mutex());
-    HEPNN_CHECK(H5Aexists_by_name(id(), obj.c_str(), key.c_str(), H5P_DEFAULT) > 0, where(obj), "attribute '", key,
-                "' is missing");
-    Id a(H5Aopen_by_name(id(), obj.c_str(), key.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-    HEPNN_CHECK(a.valid(), where(obj), "cannot open attribute '", key, "'");
-    Id type(H5Aget_type(a.get()), H5Tclose);
-    Id space(H5Aget_space(a.get()), H5Sclose);
-    HEPNN_CHECK(type.valid() && H5Tget_class(type.get()) == H5T_STRING && space.valid() &&
-                    H5Sget_simple_extent_npoints(space.get()) == 1,
-                where(obj), "attribute '", key, "' is not one string");
+    Id type;
+    Id a = open_scalar_attribute(obj, key, H5T_STRING, "one string", type);
     const htri_t var = H5Tis_variable_str(type.get());
     HEPNN_CHECK(var >= 0, where(obj), "attribute '", key, "' has a broken string type");
     if (var > 0) {
@@ -392,6 +378,21 @@ class File {
   std::string where(const std::string& name) const { return "file '" + m_path + "', object '" + name + "': "; }
 
  private:
+  /// Opens the attribute `key` of `obj`, which must hold one value of class `cls`; `type` receives its type.
+  Id open_scalar_attribute(const std::string& obj, const std::string& key, H5T_class_t cls, const char* what,
+                           Id& type) const {
+    HEPNN_CHECK(H5Aexists_by_name(id(), obj.c_str(), key.c_str(), H5P_DEFAULT) > 0, where(obj), "attribute '", key,
+                "' is missing");
+    Id a(H5Aopen_by_name(id(), obj.c_str(), key.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    HEPNN_CHECK(a.valid(), where(obj), "cannot open attribute '", key, "'");
+    type = Id(H5Aget_type(a.get()), H5Tclose);
+    Id space(H5Aget_space(a.get()), H5Sclose);
+    HEPNN_CHECK(type.valid() && H5Tget_class(type.get()) == cls && space.valid() &&
+                    H5Sget_simple_extent_npoints(space.get()) == 1,
+                where(obj), "attribute '", key, "' is not ", what);
+    return a;
+  }
+
   void check_rows(const DatasetInfo& di, const std::string& name, std::int64_t row0, std::int64_t rows) const {
     HEPNN_CHECK(!di.shape.empty() && row0 >= 0 && rows >= 0 && row0 + rows <= di.shape[0], where(name), "rows [", row0,
                 ", ", row0 + rows, ") are not inside the dataset of shape ", shape_str(di.shape));

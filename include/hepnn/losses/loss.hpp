@@ -13,12 +13,12 @@
 #include <cmath>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <span>
 #include <string>
 #include <variant>
 
 #include "hepnn/core/error.hpp"
+#include "hepnn/core/registry.hpp"
 #include "hepnn/ops/loss_kind.hpp"
 
 namespace hepnn::inline HEPNN_ABI {
@@ -35,15 +35,15 @@ struct Huber {
 /// computed stably as max(z, 0) - z t + log(1 + e^-|z|). Probabilities are clipped to [1e-7, 1 - 1e-7].
 /// Targets must be 0 or 1 (checked before training); soft_targets allows any value in [0, 1].
 struct BinaryCrossEntropy {
-  bool from_logits = false;
-  bool soft_targets = false;
+  bool from_logits = false;   ///< the output is a logit z (p = sigmoid(z)), not a probability
+  bool soft_targets = false;  ///< accept targets anywhere in [0, 1], not only 0 or 1
 };
 /// -sum_c t_c log p_c over classes; targets are one-hot rows, or a single column of integer
 /// class labels. With from_logits the softmax is fused in (log-sum-exp, stable). Rows must be
 /// one-hot (checked before training); soft_targets allows rows of values in [0, 1] (label smoothing).
 struct CategoricalCrossEntropy {
-  bool from_logits = false;
-  bool soft_targets = false;
+  bool from_logits = false;   ///< the outputs are logits (softmax fused in), not probabilities
+  bool soft_targets = false;  ///< accept target rows of values in [0, 1], not only one-hot rows
 };
 
 /// A user-defined loss, evaluated on the host in double precision one event at a time.
@@ -57,11 +57,12 @@ struct CategoricalCrossEntropy {
 /// files; loading one needs `register_loss(name, ...)` in the loading program.
 /// On the GPU the outputs are copied to the host for the loss and the gradient is copied back.
 struct CustomLoss {
-  std::string name;
+  std::string name;  ///< recorded in model files; not the name of a built-in loss
+  /// loss of one event (unweighted); writes d loss / d outputs into grad
   std::function<double(std::span<const double> outputs, std::span<const double> targets, std::span<double> grad)> row = {};
-  std::function<void(std::span<const double> targets)> check_target = {};
-  bool from_logits = false;
-  std::map<std::string, double> params = {};
+  std::function<void(std::span<const double> targets)> check_target = {};  ///< throws on a target row it cannot use
+  bool from_logits = false;                   ///< metrics see sigmoid/softmax of the outputs
+  std::map<std::string, double> params = {};  ///< recorded in model files, given to the registered factory
 };
 
 using MSE = MeanSquaredError;
@@ -71,12 +72,8 @@ using LossSpec = std::variant<MeanSquaredError, MeanAbsoluteError, Huber, Binary
                               CustomLoss>;
 
 namespace detail {
-inline std::mutex& loss_registry_mutex() {
-  static std::mutex m;
-  return m;
-}
-inline std::map<std::string, std::function<CustomLoss(const std::map<std::string, double>&)>>& loss_registry() {
-  static std::map<std::string, std::function<CustomLoss(const std::map<std::string, double>&)>> r;
+inline NamedFactories<CustomLoss>& loss_registry() {
+  static NamedFactories<CustomLoss> r;
   return r;
 }
 inline bool is_builtin_loss_name(const std::string& n) {
@@ -92,24 +89,12 @@ inline void register_loss(const std::string& name, std::function<CustomLoss(cons
   HEPNN_CHECK(!name.empty() && !detail::is_builtin_loss_name(name), "register_loss: '", name,
               "' is empty or the name of a built-in loss");
   HEPNN_CHECK(bool(make), "register_loss('", name, "'): no factory given");
-  const std::lock_guard<std::mutex> lock(detail::loss_registry_mutex());
-  detail::loss_registry()[name] = std::move(make);
+  detail::loss_registry().add(name, std::move(make));
 }
 
 /// The registered custom loss `name` with `params`; an error naming the loss when it is not registered.
 inline CustomLoss make_registered_loss(const std::string& name, const std::map<std::string, double>& params) {
-  std::function<CustomLoss(const std::map<std::string, double>&)> make;
-  {
-    const std::lock_guard<std::mutex> lock(detail::loss_registry_mutex());
-    const auto it = detail::loss_registry().find(name);
-    HEPNN_CHECK(it != detail::loss_registry().end(), "the custom loss '", name,
-                "' is not registered in this program; call hepnn::register_loss(\"", name,
-                "\", ...) before loading a model trained with it");
-    make = it->second;
-  }
-  CustomLoss l = make(params);
-  HEPNN_CHECK(l.name == name, "register_loss('", name, "'): the factory made a loss named '", l.name, "'");
-  return l;
+  return detail::loss_registry().make(name, params, "custom loss", "hepnn::register_loss");
 }
 
 inline LossParams loss_params(const LossSpec& spec) {

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "hepnn/core/registry.hpp"
 #include "hepnn/core/tensor.hpp"
 #include "hepnn/losses/loss.hpp"
 #include "hepnn/metrics/metrics.hpp"
@@ -40,7 +41,7 @@ struct MetricInput {
   std::span<const double> scores;   ///< events x outputs, row-major: probabilities when the loss works on logits
   std::int64_t outputs = 0;         ///< scores per event
   std::span<const double> targets;  ///< events x target_cols, row-major
-  std::int64_t target_cols = 0;
+  std::int64_t target_cols = 0;    ///< target columns per event
   std::span<const double> weights;  ///< one event weight per event (negative ones too)
   std::int64_t events() const { return std::int64_t(weights.size()); }
 };
@@ -50,10 +51,10 @@ struct MetricInput {
 /// mode "auto" maximise it when `higher_is_better`. Model files record the name and `params`;
 /// loading one needs `register_metric(name, ...)` in the loading program.
 struct CustomMetric {
-  std::string name;
-  std::function<double(const MetricInput&)> compute = {};
-  bool higher_is_better = true;
-  std::map<std::string, double> params = {};
+  std::string name;                                        ///< the log key (and val_<name>)
+  std::function<double(const MetricInput&)> compute = {};  ///< one number for the whole data set
+  bool higher_is_better = true;                            ///< for callbacks in mode "auto"
+  std::map<std::string, double> params = {};               ///< recorded in model files
 };
 
 using MetricSpec = std::variant<Accuracy, AUC, SignalEfficiency, MeanSquaredError, MeanAbsoluteError, R2, LogLoss,
@@ -61,13 +62,13 @@ using MetricSpec = std::variant<Accuracy, AUC, SignalEfficiency, MeanSquaredErro
 
 namespace detail {
 using MetricFactory = std::function<CustomMetric(const std::map<std::string, double>&)>;
-inline std::mutex& metric_registry_mutex() {
+inline hepnn::detail::NamedFactories<CustomMetric>& metric_registry() {
+  static hepnn::detail::NamedFactories<CustomMetric> r;
+  return r;
+}
+inline std::mutex& metric_directions_mutex() {
   static std::mutex m;
   return m;
-}
-inline std::map<std::string, MetricFactory>& metric_registry() {
-  static std::map<std::string, MetricFactory> r;
-  return r;
 }
 /// The direction of every custom metric a model was compiled with (for callbacks in mode "auto").
 inline std::map<std::string, bool>& metric_directions() {
@@ -79,30 +80,18 @@ inline std::map<std::string, bool>& metric_directions() {
 /// Makes a custom metric known by name, so that load_model can rebuild it from `params`.
 inline void register_metric(const std::string& name, detail::MetricFactory make) {
   HEPNN_CHECK(!name.empty() && bool(make), "register_metric: give a name and a factory");
-  const std::lock_guard<std::mutex> lock(detail::metric_registry_mutex());
-  detail::metric_registry()[name] = std::move(make);
+  detail::metric_registry().add(name, std::move(make));
 }
 
 /// The registered custom metric `name` with `params`; an error naming it when it is not registered.
 inline CustomMetric make_registered_metric(const std::string& name, const std::map<std::string, double>& params) {
-  detail::MetricFactory make;
-  {
-    const std::lock_guard<std::mutex> lock(detail::metric_registry_mutex());
-    const auto it = detail::metric_registry().find(name);
-    HEPNN_CHECK(it != detail::metric_registry().end(), "the custom metric '", name,
-                "' is not registered in this program; call hepnn::metrics::register_metric(\"", name,
-                "\", ...) before loading a model compiled with it");
-    make = it->second;
-  }
-  CustomMetric m = make(params);
-  HEPNN_CHECK(m.name == name, "register_metric('", name, "'): the factory made a metric named '", m.name, "'");
-  return m;
+  return detail::metric_registry().make(name, params, "custom metric", "hepnn::metrics::register_metric");
 }
 
 /// Whether a log key names a custom metric that is better when higher (nullopt: not a custom metric).
 inline std::optional<bool> custom_metric_maximises(const std::string& key) {
   const std::string k = key.rfind("val_", 0) == 0 ? key.substr(4) : key;
-  const std::lock_guard<std::mutex> lock(detail::metric_registry_mutex());
+  const std::lock_guard<std::mutex> lock(detail::metric_directions_mutex());
   const auto it = detail::metric_directions().find(k);
   if (it == detail::metric_directions().end()) return std::nullopt;
   return it->second;
@@ -136,7 +125,7 @@ inline void validate_metrics(const std::vector<MetricSpec>& ms) {
       HEPNN_CHECK(!c->name.empty() && bool(c->compute), "CustomMetric '", c->name, "': give a name and a compute function");
       HEPNN_CHECK(n != "loss" && n != "lr" && n.rfind("val_", 0) != 0, "CustomMetric '", n,
                   "': the names 'loss', 'lr' and 'val_...' are taken by the logs");
-      const std::lock_guard<std::mutex> lock(detail::metric_registry_mutex());
+      const std::lock_guard<std::mutex> lock(detail::metric_directions_mutex());
       detail::metric_directions()[n] = c->higher_is_better;
     }
     HEPNN_CHECK(++seen[n] == 1, "compile: two metrics log under the name '", n, "'");
