@@ -269,7 +269,9 @@ def convert(args):
     try:
         # small inputs get small chunks (a chunk takes its full size on disk)
         w = Writer(h5py, tmp, specs, max(1, min(CHUNK_ROWS, total)))
-        w.f.attrs["hepnn_roles"] = json.dumps(roles)
+        # a fixed-length string (numpy.bytes_): hepnn refuses variable-length text attributes,
+        # whose reading HDF5 cannot bound on a damaged file (docs/file-format.md)
+        w.f.attrs.create("hepnn_roles", np.bytes_(json.dumps(roles).encode()))
         w.f.attrs["hepnn_source"] = json.dumps({"converter": "tools/root_to_hdf5.py", "inputs": args.inputs,
                                                 "tree": args.tree, "cut": args.cut})
         if args.matrix:

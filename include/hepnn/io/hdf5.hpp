@@ -335,41 +335,40 @@ class File {
     Lock lock(mutex());
     return H5Aexists_by_name(id(), obj.c_str(), key.c_str(), H5P_DEFAULT) > 0;
   }
-  /// Text attribute (a variable-length UTF-8 string, as h5py writes `attrs[key] = "..."`).
+  /// Text attribute: a fixed-length UTF-8 string, stored in the object header (h5py writes one
+  /// with `attrs.create(key, numpy.bytes_(text))`). Not variable-length: reading those goes
+  /// through HDF5's global heap, where a damaged file can make HDF5 run for minutes (found by
+  /// fuzz_data_reader), so read_text_attribute refuses them.
   void write_text_attribute(const std::string& obj, const std::string& key, const std::string& text) {
     Lock lock(mutex());
     Id space(H5Screate(H5S_SCALAR), H5Sclose);
     Id type(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(type.get(), H5T_VARIABLE);
+    H5Tset_size(type.get(), std::max<std::size_t>(1, text.size()));
+    H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
     H5Tset_cset(type.get(), H5T_CSET_UTF8);
     Id a(H5Acreate_by_name(id(), obj.c_str(), key.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT,
                            H5P_DEFAULT),
          H5Aclose);
-    const char* p = text.c_str();
-    HEPNN_CHECK(a.valid() && H5Awrite(a.get(), type.get(), &p) >= 0, where(obj), "cannot write attribute '", key, "'");
+    std::string buf = text.empty() ? std::string(1, '\0') : text;
+    HEPNN_CHECK(a.valid() && H5Awrite(a.get(), type.get(), buf.data()) >= 0, where(obj), "cannot write attribute '",
+                key, "'");
   }
-  /// A scalar string attribute, variable or fixed length.
+  /// A scalar fixed-length string attribute (variable-length ones are refused, see above).
   std::string read_text_attribute(const std::string& obj, const std::string& key) const {
     Lock lock(mutex());
     Id type;
     Id a = open_scalar_attribute(obj, key, H5T_STRING, "one string", type);
     const htri_t var = H5Tis_variable_str(type.get());
-    HEPNN_CHECK(var >= 0, where(obj), "attribute '", key, "' has a broken string type");
-    if (var > 0) {
-      Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
-      H5Tset_size(mem.get(), H5T_VARIABLE);
-      H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
-      char* p = nullptr;
-      HEPNN_CHECK(H5Aread(a.get(), mem.get(), &p) >= 0, where(obj), "cannot read attribute '", key, "'");
-      std::string s = p ? std::string(p) : std::string();
-      if (p) H5free_memory(p);
-      return s;
-    }
+    HEPNN_CHECK(var == 0, where(obj), "attribute '", key,
+                "' is a variable-length string; hepnn reads fixed-length text attributes (h5py: "
+                "attrs.create(key, numpy.bytes_(text)))");
     const std::size_t n = H5Tget_size(type.get());
     HEPNN_CHECK(n > 0 && n < (std::size_t(1) << 24), where(obj), "attribute '", key, "' has an implausible length ", n);
     Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mem.get(), n);
-    std::string s(n, '\0');
+    H5Tset_strpad(mem.get(), H5T_STR_NULLPAD);  // all n characters, a terminating zero or not
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+    std::string s(n + 1, '\0');
     HEPNN_CHECK(H5Aread(a.get(), mem.get(), s.data()) >= 0, where(obj), "cannot read attribute '", key, "'");
     s.resize(std::strlen(s.c_str()));
     return s;
