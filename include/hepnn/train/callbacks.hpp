@@ -102,11 +102,11 @@ struct EarlyStopping {
           if (o.restore_best) best_weights = c.get_weights();
         } else if (++wait >= o.patience) {
           // Epochs are counted from 1 in everything printed, as in the progress display.
-          const std::string why = detail::concat("EarlyStopping: ", o.monitor, " did not improve for ", wait,
+          const std::string why = detail::concat(o.monitor, " did not improve for ", wait,
                                                  wait == 1 ? " epoch" : " epochs", " (best ", best, " at epoch ",
                                                  best_epoch + 1, ")");
-          c.stop_training(why);
-          c.message(detail::concat("Epoch ", epoch + 1, ": early stopping. ", why.substr(15)));
+          c.stop_training("EarlyStopping: " + why);
+          c.message(detail::concat("Epoch ", epoch + 1, ": early stopping. ", why));
         }
       }
       void on_train_end(TrainingControl& c) override {
