@@ -299,6 +299,8 @@ def parse_field(code, struct):
             return []
         if name in ("noexcept", "const", "override", "default", "delete", "final"):
             return []
+        if name.startswith("m_"):  # a private member (hepnn's naming), not an option
+            continue
         out.append((typ, name, default))
     return out
 
@@ -438,7 +440,7 @@ def variant_members(rel, alias):
 
 def registry_types():
     try:
-        text = read("io/layer_registry.hpp")
+        text = read("layers/registry.hpp")
     except OSError:
         return {}
     return {spec: name for spec, name in re.findall(r"add<(\w+)>\(\"(\w+)\"\)", text)}
@@ -457,6 +459,9 @@ SECTIONS = [
     ("compile, fit and evaluate", "`model.compile(CompileOptions)`, `model.fit(data, FitOptions<T>)`, "
      "`model.evaluate(data, EvaluateOptions)`.",
      [("train/sequential.hpp", None, {"DatasetRef"})]),
+    ("Functional models", "`Model<T, Device>{inputs, outputs}` (docs/functional.md): "
+     "`model.compile(ModelCompileOptions)`, `model.fit(named_data, ModelFitOptions<T>)`.",
+     [("graph/model.hpp", None, {"NamedDatasetRef", "CompiledOutput"})]),
     ("Callbacks", "Put them in `FitOptions::callbacks`: `.callbacks = {EarlyStopping{.patience = 5}, "
      "CSVLogger{.filename = \"log.csv\"}}`. `ModelCheckpoint` is in `hepnn/io.hpp` (target `hepnn::io`).",
      [("train/callbacks.hpp", None, set()), ("io/model_file.hpp", ["ModelCheckpoint"], set())]),
@@ -480,7 +485,8 @@ SECTIONS = [
       ("layers/activations.hpp", None, set()), ("layers/dropout.hpp", None, set()),
       ("layers/flatten.hpp", None, set()), ("layers/reshape.hpp", None, set()),
       ("layers/conv2d.hpp", None, set()), ("layers/pooling.hpp", None, set()),
-      ("layers/batchnorm.hpp", None, set()), ("layers/padding.hpp", None, set())]),
+      ("layers/batchnorm.hpp", None, set()), ("layers/padding.hpp", None, set()),
+      ("layers/merge.hpp", None, set())]),
     ("Data", "In namespace `hepnn::data` (`hepnn/hepnn.hpp`).",
      [("data/dataset.hpp", None, {"Split"}), ("data/csv.hpp", None, {"CsvTable"}),
       ("data/idx.hpp", None, {"FashionMnist"})]),

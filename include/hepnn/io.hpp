@@ -10,6 +10,6 @@
 #include "hepnn/io/config_json.hpp"
 #include "hepnn/io/data_file.hpp"
 #include "hepnn/io/hdf5.hpp"
-#include "hepnn/io/layer_registry.hpp"
+#include "hepnn/layers/registry.hpp"
 #include "hepnn/io/model_file.hpp"
 #include "hepnn/io/streaming.hpp"

@@ -70,11 +70,14 @@ TEST_CASE("flatten: gradient against finite differences", "[layers]") {
   layer->backward(batch, x.data(), y.data(), r.data(), nullptr, nullptr, Pass{});  // no dx: nothing to do
 }
 
-TEST_CASE("flatten: makes a rank-2 sample acceptable to Dense", "[layers]") {
-  const Shape sample{2, 3};
+TEST_CASE("flatten: makes an image sample acceptable to Dense", "[layers]") {
+  const Shape sample{2, 3, 5};  // (C, H, W): Dense takes vectors or sequences, not images
   CHECK_THROWS_WITH((hepnn::Dense{4}.build<double, cpu>(sample, "dense_1")), Catch::Contains("add Flatten{}"));
   auto flat = Flatten{}.build<double, cpu>(sample, "flatten_1");
   auto dense = hepnn::Dense{4}.build<double, cpu>(flat->output_shape(), "dense_1");
-  CHECK(dense->input_shape() == Shape{6});
+  CHECK(dense->input_shape() == Shape{30});
   CHECK(dense->output_shape() == Shape{4});
+  // a rank-2 sample is a sequence: Dense acts on its last axis
+  auto per_element = hepnn::Dense{4}.build<double, cpu>(Shape{2, 3}, "dense_2");
+  CHECK(per_element->output_shape() == Shape{2, 4});
 }

@@ -23,7 +23,7 @@
 #include "hepnn/core/version.hpp"
 #include "hepnn/io/config_json.hpp"
 #include "hepnn/io/hdf5.hpp"
-#include "hepnn/io/layer_registry.hpp"
+#include "hepnn/layers/registry.hpp"
 #include "hepnn/train/sequential.hpp"
 
 namespace hepnn::inline HEPNN_ABI::io {
@@ -141,7 +141,7 @@ void save_model(const Sequential<T, Device>& m, const std::string& path, const S
   for (std::size_t i = 0; i < m.num_layers(); ++i) {
     detail::check_name(m.layer(i).name());
     HEPNN_CHECK(layer_registry().contains(m.layer(i).type()), "save_model: layer '", m.layer(i).name(),
-                "' of type '", m.layer(i).type(), "' is not in the file format's layer registry (io/layer_registry.hpp)");
+                "' of type '", m.layer(i).type(), "' is not in the file format's layer registry (layers/registry.hpp)");
     layers.push_back(to_json(m.layer(i).config()));
   }
   std::vector<std::int64_t> in;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "hepnn/graph/symbolic.hpp"
 #include "hepnn/layers/layer.hpp"
 #include "hepnn/ops/elementwise.hpp"
 
@@ -71,6 +72,7 @@ class SoftmaxLayer final : public Layer<T, Device> {
   struct Spec {                                                                                         \
     std::string name = {};                                                                              \
     static constexpr const char* type_name = lower;                                                     \
+    HEPNN_FUNCTIONAL_SPEC()                                                                             \
     static Spec from_config(const LayerConfig& c) { return Spec{c.name}; }                              \
     template <class T, class Device>                                                                    \
     std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {      \
@@ -97,6 +99,7 @@ struct LeakyReLU {
   double alpha = 0.01;
   std::string name = {};
   static constexpr const char* type_name = "leaky_re_lu";
+  HEPNN_FUNCTIONAL_SPEC()
   static LeakyReLU from_config(const LayerConfig& c) { return LeakyReLU{c.get<double>("alpha"), c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
@@ -110,6 +113,7 @@ struct ELU {
   double alpha = 1.0;
   std::string name = {};
   static constexpr const char* type_name = "elu";
+  HEPNN_FUNCTIONAL_SPEC()
   static ELU from_config(const LayerConfig& c) { return ELU{c.get<double>("alpha"), c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
@@ -122,6 +126,7 @@ struct ELU {
 struct Softmax {
   std::string name = {};
   static constexpr const char* type_name = "softmax";
+  HEPNN_FUNCTIONAL_SPEC()
   static Softmax from_config(const LayerConfig& c) { return Softmax{c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
@@ -133,6 +138,7 @@ struct Softmax {
 struct LogSoftmax {
   std::string name = {};
   static constexpr const char* type_name = "log_softmax";
+  HEPNN_FUNCTIONAL_SPEC()
   static LogSoftmax from_config(const LayerConfig& c) { return LogSoftmax{c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "hepnn/core/tensor.hpp"
+#include "hepnn/graph/symbolic.hpp"
 #include "hepnn/layers/layer.hpp"
 #include "hepnn/ops/batchnorm.hpp"
 
@@ -115,6 +116,7 @@ struct BatchNormalization {
   /// The layer's name; empty: "batch_normalization_1", ... in the order of the model.
   std::string name = {};
   static constexpr const char* type_name = "batch_normalization";
+  HEPNN_FUNCTIONAL_SPEC()
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
     auto layer = std::make_unique<BatchNormalizationLayer<T, Device>>(name.empty() ? auto_name : name, in, momentum,

@@ -10,6 +10,7 @@
 
 #include "hepnn/core/tensor.hpp"
 #include "hepnn/init/initializers.hpp"
+#include "hepnn/graph/symbolic.hpp"
 #include "hepnn/layers/layer.hpp"
 #include "hepnn/layers/padding.hpp"
 #include "hepnn/ops/conv.hpp"
@@ -162,6 +163,7 @@ struct Conv2D {
   std::string name = {};
 
   static constexpr const char* type_name = "conv2d";
+  HEPNN_FUNCTIONAL_SPEC()
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
     auto layer = std::make_unique<Conv2DLayer<T, Device>>(name.empty() ? auto_name : name, in, filters, kernel_size,

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "hepnn/init/initializers.hpp"
+#include "hepnn/graph/symbolic.hpp"
 #include "hepnn/layers/layer.hpp"
 #include "hepnn/ops/dense.hpp"
 #include "hepnn/ops/elementwise.hpp"
@@ -15,7 +16,8 @@
 namespace hepnn::inline HEPNN_ABI {
 
 /// The layer a Dense spec builds: y = act(x W + b) over (B, in) inputs, W (in, units) then b
-/// (units) in its slice of the model's parameter buffer.
+/// (units) in its slice of the model's parameter buffer. On rank-2 samples (B, L, in), as a
+/// sequence of L elements, it acts on the last axis of every element with the same W and b.
 template <class T, class Device>
 class DenseLayer final : public Layer<T, Device> {
  public:
@@ -28,10 +30,13 @@ class DenseLayer final : public Layer<T, Device> {
         m_use_bias(use_bias),
         m_kernel_init(kernel_init),
         m_bias_init(bias_init) {
-    detail::require_flat("Dense", this->m_name, in);
+    HEPNN_CHECK(in.rank() == 1 || in.rank() == 2, "Dense '", this->m_name,
+                "': expects flat inputs (features,) or sequences (elements, features), got per-sample shape ",
+                in.str(), "; add Flatten{} before it");
     HEPNN_CHECK(units > 0, "Dense '", this->m_name, "': units must be positive, got ", units);
-    m_in = in[0];
-    this->m_output_shape = Shape{units};
+    m_in = in[in.rank() - 1];
+    m_rows = in.rank() == 2 ? in[0] : 1;
+    this->m_output_shape = in.rank() == 2 ? Shape{in[0], units} : Shape{units};
   }
 
   std::string type() const override { return "Dense"; }
@@ -57,17 +62,22 @@ class DenseLayer final : public Layer<T, Device> {
     hepnn::initialize(m_kernel_init, p, m_in * m_units, m_in, m_units, seed, stream);
     if (m_use_bias) hepnn::initialize(m_bias_init, p + m_in * m_units, m_units, m_in, m_units, seed, stream + (1ull << 32));
   }
-  std::int64_t workspace_per_sample() const override { return m_activation == Activation::linear ? 0 : m_units; }
+  std::int64_t workspace_per_sample() const override {
+    return m_activation == Activation::linear ? 0 : m_rows * m_units;
+  }
 
-  // x is (B, in), y is (B, units); ws (given when backward follows) keeps z = x W + b
-  void forward(std::int64_t B, const T* x, T* y, T* ws, const Pass&) const override {
+  // x is (B, in), y is (B, units); ws (given when backward follows) keeps z = x W + b.
+  // Sequences (B, L, in) are B * L rows.
+  void forward(std::int64_t samples, const T* x, T* y, T* ws, const Pass&) const override {
+    const std::int64_t B = samples * m_rows;
     const bool keep_z = ws != nullptr && m_activation != Activation::linear;
     ops::dense_forward<Device>(B, m_in, m_units, x, this->m_params, m_use_bias ? bias() : nullptr, m_activation,
                                m_alpha, keep_z ? ws : y, y);
   }
 
   // dW = x^T dz, db = sum_rows dz, dx = dz W^T with dz = dy * act'(z)
-  void backward(std::int64_t B, const T* x, const T* y, const T* dy, T* dx, T* ws, const Pass&) override {
+  void backward(std::int64_t samples, const T* x, const T* y, const T* dy, T* dx, T* ws, const Pass&) override {
+    const std::int64_t B = samples * m_rows;
     const T* dz = dy;
     if (m_activation != Activation::linear) {
       ops::activation_backward<Device>(m_activation, m_alpha, B * m_units, ws, y, dy, ws);
@@ -85,7 +95,7 @@ class DenseLayer final : public Layer<T, Device> {
  private:
   const T* bias() const { return this->m_params + m_in * m_units; }
 
-  std::int64_t m_in = 0, m_units;
+  std::int64_t m_in = 0, m_rows = 1, m_units;
   Activation m_activation;
   T m_alpha;
   bool m_use_bias;
@@ -110,6 +120,7 @@ struct Dense {
   std::string name = {};
 
   static constexpr const char* type_name = "dense";
+  HEPNN_FUNCTIONAL_SPEC()
   static Dense from_config(const LayerConfig& c) {
     return Dense{c.get<std::int64_t>("units"), activation_from_string(c.get<std::string>("activation")),
                  c.get<double>("alpha"), c.get<bool>("use_bias"),

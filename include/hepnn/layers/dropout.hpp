@@ -8,6 +8,7 @@
 
 #include "hepnn/core/philox.hpp"
 #include "hepnn/core/storage.hpp"
+#include "hepnn/graph/symbolic.hpp"
 #include "hepnn/layers/layer.hpp"
 #include "hepnn/ops/elementwise.hpp"
 
@@ -60,6 +61,7 @@ struct Dropout {
   /// The layer's name; empty: "dropout_1", "dropout_2", ... in the order of the model.
   std::string name = {};
   static constexpr const char* type_name = "dropout";
+  HEPNN_FUNCTIONAL_SPEC()
   static Dropout from_config(const LayerConfig& c) { return Dropout{c.get<double>("rate"), c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "hepnn/core/storage.hpp"
+#include "hepnn/graph/symbolic.hpp"
 #include "hepnn/layers/layer.hpp"
 
 namespace hepnn::inline HEPNN_ABI {
@@ -29,6 +30,7 @@ class FlattenLayer final : public Layer<T, Device> {
 struct Flatten {
   std::string name = {};
   static constexpr const char* type_name = "flatten";
+  HEPNN_FUNCTIONAL_SPEC()
   static Flatten from_config(const LayerConfig& c) { return Flatten{c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {

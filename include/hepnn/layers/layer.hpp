@@ -25,6 +25,7 @@ struct Pass {
   std::uint64_t seed = 0;     ///< the model's seed
   std::uint64_t step = 0;     ///< optimizer step, keys the dropout masks
   std::int64_t layer_index = 0;  ///< position of the layer in the model, from 0
+  bool backward = false;      ///< a backward pass follows (ws is the training workspace)
 };
 
 /// One named parameter array of a layer, in the layer's own order.
@@ -48,7 +49,7 @@ class Layer {
   virtual std::string type() const = 0;
   /// Keras-like one-line description of the options, for summary().
   virtual std::string describe() const { return ""; }
-  /// Type, name and the options that rebuild the layer's spec (model files; io/layer_registry.hpp).
+  /// Type, name and the options that rebuild the layer's spec (model files; layers/registry.hpp).
   /// Layers with options override it and add them.
   virtual LayerConfig config() const { return {type(), m_name, m_options}; }
   /// Sets the options config() reports (specs without a config() override of their layer set
@@ -97,6 +98,9 @@ class Layer {
 
   /// Extra scratch elements per sample this layer needs in training (pre-activations, ...).
   virtual std::int64_t workspace_per_sample() const { return 0; }
+  /// Scratch elements per sample forward needs when no backward follows (0 for hepnn's layers
+  /// but a model used as a layer): given as ws then, with pass.backward false.
+  virtual std::int64_t inference_workspace_per_sample() const { return 0; }
 
   /// x is (batch, input_shape...), y is (batch, output_shape...); ws has
   /// batch * workspace_per_sample() elements when a backward pass follows (null otherwise).
@@ -106,6 +110,27 @@ class Layer {
   virtual void backward(std::int64_t batch, const T* x, const T* y, const T* dy, T* dx, T* ws,
                         const Pass& pass) = 0;
 
+  // ---- several inputs (merge layers: Concatenate, Add, ...; models used as layers) ----
+  /// Number of inputs the layer takes (1 for every layer but the merge layers).
+  virtual std::int64_t num_inputs() const { return 1; }
+  /// Per-sample shape of input k (input_shape() is input 0).
+  virtual const Shape& input_shape_at(std::int64_t k) const { return k == 0 ? m_input_shape : invalid_input(k); }
+  /// forward() with xs[k] the k-th input (num_inputs() pointers).
+  virtual void forward_many(std::int64_t batch, const T* const* xs, T* y, T* ws, const Pass& pass) const {
+    forward(batch, xs[0], y, ws, pass);
+  }
+  /// backward() with xs[k] the k-th input and dxs[k] its gradient (a null dxs[k] is skipped).
+  virtual void backward_many(std::int64_t batch, const T* const* xs, const T* y, const T* dy, T* const* dxs, T* ws,
+                             const Pass& pass) {
+    backward(batch, xs[0], y, dy, dxs[0], ws, pass);
+  }
+
+  // ---- trainable flag ----
+  /// False: the optimizer leaves the layer's parameters alone. A Model reads the flags when it
+  /// is compiled (as Keras does), so set them before compile().
+  bool trainable() const { return m_trainable; }
+  void set_trainable(bool t) { m_trainable = t; }
+
  protected:
   std::string m_name;                              ///< see name()
   Shape m_input_shape;                             ///< see input_shape()
@@ -114,6 +139,12 @@ class Layer {
   T* m_grads = nullptr;                            ///< their gradients (see bind())
   T* m_state = nullptr;                            ///< this layer's state (see bind_state())
   std::map<std::string, ConfigValue> m_options;    ///< what config() reports (see set_options())
+  bool m_trainable = true;                         ///< see trainable()
+
+ private:
+  const Shape& invalid_input(std::int64_t k) const {
+    throw Error(detail::concat(type(), " '", m_name, "': has no input ", k));
+  }
 };
 
 namespace detail {

@@ -2,7 +2,7 @@
 /// @brief LayerConfig: a layer's type, name and options as a small key/value structure.
 ///
 /// Every layer reports its options through Layer::config(); io/ turns the structure into JSON
-/// for model files and turns it back into a spec through the layer registry (io/layer_registry.hpp).
+/// for model files and turns it back into a spec through the layer registry (layers/registry.hpp).
 /// No file format lives here, so layers stay free of JSON and HDF5.
 #pragma once
 #include "hepnn/core/config.hpp"

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "hepnn/graph/symbolic.hpp"
 #include "hepnn/layers/layer.hpp"
 #include "hepnn/layers/padding.hpp"
 #include "hepnn/ops/pooling.hpp"
@@ -103,6 +104,7 @@ struct MaxPool2D {
   /// The layer's name; empty: "max_pooling2d_1", ... in the order of the model.
   std::string name = {};
   static constexpr const char* type_name = "max_pooling2d";
+  HEPNN_FUNCTIONAL_SPEC()
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
     return detail::build_pool2d<T, Device>(PoolKind::max, name.empty() ? auto_name : name, in, pool_size,
@@ -124,6 +126,7 @@ struct AvgPool2D {
   /// The layer's name; empty: "average_pooling2d_1", ... in the order of the model.
   std::string name = {};
   static constexpr const char* type_name = "average_pooling2d";
+  HEPNN_FUNCTIONAL_SPEC()
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
     return detail::build_pool2d<T, Device>(PoolKind::average, name.empty() ? auto_name : name, in, pool_size,
@@ -139,6 +142,7 @@ struct GlobalAveragePooling2D {
   /// The layer's name; empty: "global_average_pooling2d_1", ... in the order of the model.
   std::string name = {};
   static constexpr const char* type_name = "global_average_pooling2d";
+  HEPNN_FUNCTIONAL_SPEC()
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
     return std::make_unique<GlobalAveragePooling2DLayer<T, Device>>(name.empty() ? auto_name : name, in);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hepnn/core/storage.hpp"
+#include "hepnn/graph/symbolic.hpp"
 #include "hepnn/layers/layer.hpp"
 
 namespace hepnn::inline HEPNN_ABI {
@@ -58,6 +59,7 @@ struct Reshape {
   /// The layer's name; empty: "reshape_1", "reshape_2", ... in the order of the model.
   std::string name = {};
   static constexpr const char* type_name = "reshape";
+  HEPNN_FUNCTIONAL_SPEC()
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
     auto layer = std::make_unique<ReshapeLayer<T, Device>>(name.empty() ? auto_name : name, in, target_shape);

@@ -95,4 +95,26 @@ bool all_finite(std::int64_t n, const T* x) {
   else return backend::cuda::all_finite(n, x);
 }
 
+/// y = a x + b y over n elements (b == 0: y = a x, and y is not read).
+template <class Device, class T>
+void axpby(std::int64_t n, T a, const T* x, T b, T* y) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::axpby(n, a, x, b, y);
+  else return backend::cuda::axpby(n, a, x, b, y);
+}
+
+/// z = x * y + beta z element by element (beta == 0: z is not read).
+template <class Device, class T>
+void multiply(std::int64_t n, const T* x, const T* y, T beta, T* z) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::multiply(n, x, y, beta, z);
+  else return backend::cuda::multiply(n, x, y, beta, z);
+}
+
+/// Copies a rows x cols block from src (row stride src_stride elements) to dst (dst_stride).
+template <class Device, class T>
+void copy_2d(std::int64_t rows, std::int64_t cols, const T* src, std::int64_t src_stride, T* dst,
+             std::int64_t dst_stride) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::copy_2d(rows, cols, src, src_stride, dst, dst_stride);
+  else return backend::cuda::copy_2d(rows, cols, src, src_stride, dst, dst_stride);
+}
+
 }  // namespace hepnn::ops

@@ -108,13 +108,39 @@ class Optimizer {
   /// One update of p (n) from g (n). Clips g in place first when clip_norm is set.
   /// Returns the global gradient norm before clipping.
   double step(T* p, T* g) {
+    const Segment one{p, g, m_n};
+    return step(&one, 1);
+  }
+
+  /// A run of parameters p and gradients g of n elements (one layer, or adjacent layers).
+  struct Segment {
+    T* params;
+    T* grads;
+    std::int64_t size;
+  };
+  /// One update of several runs of parameters, as one optimizer over their concatenation: the
+  /// runs' sizes add up to the optimizer's n, the state is laid out in their order, and the
+  /// clipping norm is the global norm over all of them.
+  double step(const Segment* segs, std::size_t count) {
     HEPNN_CHECK(m_ready, "Optimizer: default-constructed; create it with a spec and the parameter count");
+    std::int64_t total = 0;
+    for (std::size_t k = 0; k < count; ++k) total += segs[k].size;
+    HEPNN_CHECK(total == m_n, "Optimizer: ", total, " parameters in the step, the optimizer was made for ", m_n);
     const double lr = learning_rate();
     const double clip = std::visit([](const auto& o) { return o.clip_norm; }, m_spec);
-    const double norm = std::sqrt(ops::sum<Device>(m_n, g, true));
-    if (clip > 0 && norm > clip) ops::scale<Device>(m_n, T(clip / norm), g);
+    double sq = 0;
+    for (std::size_t k = 0; k < count; ++k) sq += ops::sum<Device>(segs[k].size, segs[k].grads, true);
+    const double norm = std::sqrt(sq);
+    if (clip > 0 && norm > clip)
+      for (std::size_t k = 0; k < count; ++k) ops::scale<Device>(segs[k].size, T(clip / norm), segs[k].grads);
     ++m_step;
-    std::visit([&](const auto& o) { apply(o, p, g, T(lr)); }, m_spec);
+    std::int64_t off = 0;
+    for (std::size_t k = 0; k < count; ++k) {
+      m_seg_n = segs[k].size;
+      m_seg_off = off;
+      std::visit([&](const auto& o) { apply(o, segs[k].params, segs[k].grads, T(lr)); }, m_spec);
+      off += segs[k].size;
+    }
     return norm;
   }
 
@@ -150,27 +176,29 @@ class Optimizer {
     HEPNN_CHECK(o.epsilon > 0, "Adagrad: epsilon must be positive, got ", o.epsilon);
   }
 
+  // The current segment: m_seg_n elements at m_seg_off of the state buffers.
+  T* st(int k) { return m_state[std::size_t(k)].data() + m_seg_off; }
   void apply(const SGD& o, T* p, T* g, T lr) {
-    ops::sgd_update<Device>(m_n, p, g, m_state.empty() ? nullptr : m_state[0].data(), lr, T(o.momentum), o.nesterov,
+    ops::sgd_update<Device>(m_seg_n, p, g, m_state.empty() ? nullptr : st(0), lr, T(o.momentum), o.nesterov,
                             T(o.weight_decay));
   }
   void apply(const Adam& o, T* p, T* g, T lr) {
-    ops::adam_update<Device>(m_n, p, g, m_state[0].data(), m_state[1].data(), lr, T(o.beta1), T(o.beta2),
-                             T(o.epsilon), m_step, T(o.weight_decay), false);
+    ops::adam_update<Device>(m_seg_n, p, g, st(0), st(1), lr, T(o.beta1), T(o.beta2), T(o.epsilon), m_step,
+                             T(o.weight_decay), false);
   }
   void apply(const AdamW& o, T* p, T* g, T lr) {
-    ops::adam_update<Device>(m_n, p, g, m_state[0].data(), m_state[1].data(), lr, T(o.beta1), T(o.beta2),
-                             T(o.epsilon), m_step, T(o.weight_decay), true);
+    ops::adam_update<Device>(m_seg_n, p, g, st(0), st(1), lr, T(o.beta1), T(o.beta2), T(o.epsilon), m_step,
+                             T(o.weight_decay), true);
   }
   void apply(const RMSprop& o, T* p, T* g, T lr) {
-    ops::rmsprop_update<Device>(m_n, p, g, m_state[0].data(), lr, T(o.rho), T(o.epsilon), T(o.weight_decay));
+    ops::rmsprop_update<Device>(m_seg_n, p, g, st(0), lr, T(o.rho), T(o.epsilon), T(o.weight_decay));
   }
   void apply(const Adagrad& o, T* p, T* g, T lr) {
-    ops::adagrad_update<Device>(m_n, p, g, m_state[0].data(), lr, T(o.epsilon), T(o.weight_decay));
+    ops::adagrad_update<Device>(m_seg_n, p, g, st(0), lr, T(o.epsilon), T(o.weight_decay));
   }
 
   OptimizerSpec m_spec = Adam{};
-  std::int64_t m_n = 0;
+  std::int64_t m_n = 0, m_seg_n = 0, m_seg_off = 0;
   bool m_ready = false;
   std::int64_t m_step = 0;
   double m_factor = 1.0;

@@ -180,6 +180,35 @@ void scale(std::int64_t n, T s, T* x) {
   });
 }
 
+// y = a x + b y (b == 0: y = a x, y not read)
+template <class T>
+void axpby(std::int64_t n, T a, const T* x, T b, T* y) {
+  parallel_range(n, elementwise_grain, 1.0, [&](std::int64_t i0, std::int64_t i1) {
+    if (b == T(0))
+      for (std::int64_t i = i0; i < i1; ++i) y[i] = a * x[i];
+    else
+      for (std::int64_t i = i0; i < i1; ++i) y[i] = a * x[i] + b * y[i];
+  });
+}
+
+// z = x * y + beta z, element by element (beta == 0: z not read)
+template <class T>
+void multiply(std::int64_t n, const T* x, const T* y, T beta, T* z) {
+  parallel_range(n, elementwise_grain, 1.0, [&](std::int64_t i0, std::int64_t i1) {
+    if (beta == T(0))
+      for (std::int64_t i = i0; i < i1; ++i) z[i] = x[i] * y[i];
+    else
+      for (std::int64_t i = i0; i < i1; ++i) z[i] = x[i] * y[i] + beta * z[i];
+  });
+}
+
+// rows x cols block copy between strided matrices (strides in elements)
+template <class T>
+void copy_2d(std::int64_t rows, std::int64_t cols, const T* src, std::int64_t src_stride, T* dst,
+             std::int64_t dst_stride) {
+  for (std::int64_t r = 0; r < rows; ++r) std::copy_n(src + r * src_stride, cols, dst + r * dst_stride);
+}
+
 // true when every element is finite
 template <class T>
 bool all_finite(std::int64_t n, const T* x) {

@@ -34,6 +34,9 @@ namespace hepnn::backend::cuda {
   template double sum<T>(std::int64_t, const T*, bool);                                                               \
   template void scale<T>(std::int64_t, T, T*);                                                                        \
   template bool all_finite<T>(std::int64_t, const T*);                                                                \
+  template void axpby<T>(std::int64_t, T, const T*, T, T*);                                                           \
+  template void multiply<T>(std::int64_t, const T*, const T*, T, T*);                                                 \
+  template void copy_2d<T>(std::int64_t, std::int64_t, const T*, std::int64_t, T*, std::int64_t);                     \
   template double loss_forward_backward<T>(const LossParams&, std::int64_t, std::int64_t, std::int64_t, const T*,     \
                                            const T*, const T*, double, T*);                                           \
   template void sgd_update<T>(std::int64_t, T*, const T*, T*, T, T, bool, T);                                         \

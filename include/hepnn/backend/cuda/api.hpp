@@ -110,6 +110,10 @@ void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t 
 template <class T> double sum(std::int64_t n, const T* x, bool squares);
 template <class T> void scale(std::int64_t n, T s, T* x);
 template <class T> bool all_finite(std::int64_t n, const T* x);
+template <class T> void axpby(std::int64_t n, T a, const T* x, T b, T* y);
+template <class T> void multiply(std::int64_t n, const T* x, const T* y, T beta, T* z);
+template <class T>
+void copy_2d(std::int64_t rows, std::int64_t cols, const T* src, std::int64_t src_stride, T* dst, std::int64_t dst_stride);
 template <class T>
 double loss_forward_backward(const LossParams& p, std::int64_t B, std::int64_t C, std::int64_t target_cols,
                              const T* pred, const T* target, const T* w, double norm, T* dpred);

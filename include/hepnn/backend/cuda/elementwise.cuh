@@ -182,6 +182,24 @@ __global__ void scale(std::int64_t n, T s, T* x) {
 }
 
 template <class T>
+__global__ void axpby(std::int64_t n, T a, const T* __restrict__ x, T b, T* __restrict__ y) {
+  if (b == T(0)) {
+    HEPNN_GRID_STRIDE(i, n) y[i] = a * x[i];
+  } else {
+    HEPNN_GRID_STRIDE(i, n) y[i] = a * x[i] + b * y[i];
+  }
+}
+
+template <class T>
+__global__ void multiply(std::int64_t n, const T* x, const T* y, T beta, T* z) {  // z may alias x or y
+  if (beta == T(0)) {
+    HEPNN_GRID_STRIDE(i, n) z[i] = x[i] * y[i];
+  } else {
+    HEPNN_GRID_STRIDE(i, n) z[i] = x[i] * y[i] + beta * z[i];
+  }
+}
+
+template <class T>
 __global__ void count_nonfinite(std::int64_t n, const T* __restrict__ x, double* __restrict__ flag) {
   HEPNN_GRID_STRIDE(i, n) {
     if (!isfinite(x[i])) *flag = 1.0;  // every writer writes the same value
@@ -325,6 +343,28 @@ bool all_finite(std::int64_t n, const T* x) {
   detail::launch("count_nonfinite", detail::blocks_for(n, 4), detail::threads_per_block, kernels::count_nonfinite<T>, n,
                  x, flag.as<double>());
   return detail::read_scalar(flag.as<double>()) == 0.0;
+}
+
+template <class T>
+void axpby(std::int64_t n, T a, const T* x, T b, T* y) {
+  if (n == 0) return;
+  detail::launch("axpby", detail::blocks_for(n, 4), detail::threads_per_block, kernels::axpby<T>, n, a, x, b, y);
+}
+
+template <class T>
+void multiply(std::int64_t n, const T* x, const T* y, T beta, T* z) {
+  if (n == 0) return;
+  detail::launch("multiply", detail::blocks_for(n, 4), detail::threads_per_block, kernels::multiply<T>, n, x, y, beta,
+                 z);
+}
+
+template <class T>
+void copy_2d(std::int64_t rows, std::int64_t cols, const T* src, std::int64_t src_stride, T* dst,
+             std::int64_t dst_stride) {
+  if (rows == 0 || cols == 0) return;
+  HEPNN_CUDA_CHECK(cudaMemcpy2DAsync(dst, std::size_t(dst_stride) * sizeof(T), src, std::size_t(src_stride) * sizeof(T),
+                                     std::size_t(cols) * sizeof(T), std::size_t(rows), cudaMemcpyDeviceToDevice,
+                                     detail::stream()));
 }
 
 }  // namespace hepnn::backend::cuda

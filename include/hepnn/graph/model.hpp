@@ -1,0 +1,273 @@
+/// @file graph/model.hpp
+/// @brief Model<T, Device>: a functional model, a graph of layer calls with named inputs and
+/// outputs, as Keras' functional API:
+///
+///     auto jet = Input{"jet", {12}};
+///     auto trk = Input{"tracks", {15, 6}};
+///     auto h = Dense{64, Activation::relu}(jet);
+///     auto t = Flatten{}(Dense{16, Activation::relu}(trk));
+///     auto z = Concatenate{}({h, t});
+///     Model<float, cpu> model{{jet, trk}, {Dense{.units = 1, .name = "cls"}(z), Dense{.units = 1, .name = "reg"}(z)}};
+///
+/// The graph is checked when the model is built: shapes, cycles, unused inputs and outputs that
+/// depend on inputs not given are errors that name the layer. Training is in graph/model_train.hpp.
+#pragma once
+#include "hepnn/core/config.hpp"
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hepnn/data/named_dataset.hpp"
+#include "hepnn/graph/core.hpp"
+#include "hepnn/graph/submodel.hpp"
+#include "hepnn/graph/topology.hpp"
+#include "hepnn/layers/registry.hpp"
+#include "hepnn/train/epoch_loop.hpp"
+#include "hepnn/train/sequential.hpp"
+
+namespace hepnn::inline HEPNN_ABI {
+
+/// The loss, its weight in the total loss and the metrics of one output of a Model.
+struct OutputOptions {
+  LossSpec loss = MeanSquaredError{};             ///< this output's loss
+  double weight = 1.0;                            ///< factor of this output's loss in the total loss (>= 0)
+  std::vector<metrics::MetricSpec> metrics = {};  ///< metrics of this output, logged as "<output>_<metric>"
+};
+
+/// What Model::compile takes: the losses and metrics of the outputs, and one optimizer.
+struct ModelCompileOptions {
+  /// Loss of every output not listed in `outputs`.
+  LossSpec loss = MeanSquaredError{};
+  /// The optimizer of every trainable parameter (read at compile: frozen layers are left out).
+  OptimizerSpec optimizer = Adam{};
+  /// Metrics of every output not listed in `outputs`.
+  std::vector<metrics::MetricSpec> metrics = {};
+  /// Per output, by name: loss, loss weight and metrics.
+  std::map<std::string, OutputOptions> outputs = {};
+  /// When set, re-initialises the model's own weights from this seed (it also keys dropout and shuffling).
+  std::optional<std::uint64_t> seed = {};
+};
+
+/// A reference to a named data set in the options of fit (no copy is made).
+template <class T>
+struct NamedDatasetRef {
+  const data::NamedDataset<T>* ptr = nullptr;
+  NamedDatasetRef() = default;
+  NamedDatasetRef(const data::NamedDataset<T>& d) : ptr(&d) {}  // NOLINT: implicit on purpose
+};
+
+/// What Model::fit takes: as FitOptions, with validation data by name.
+template <class T>
+struct ModelFitOptions {
+  int epochs = 1;                       // the last epoch (0-based, exclusive)
+  std::int64_t batch_size = 32;         // events per optimizer step
+  bool shuffle = true;                  // reshuffle the training events every epoch
+  NamedDatasetRef<T> validation = {};   // validation events, or
+  double validation_split = 0.0;        // the last fraction of the training events (before shuffling)
+  std::vector<Callback> callbacks = {};  // EarlyStopping, ReduceLROnPlateau, CSVLogger, ...
+  int verbose = -1;                     // -1 auto (bar on a terminal), 0 silent, 1 bar, 2 one line per epoch
+  int initial_epoch = 0;                // the first epoch (0-based), when resuming
+  std::int64_t validation_batch_size = 1024;  // events per batch of the validation predictions
+};
+
+template <class T, class Device = cpu>
+class Model {
+ public:
+  using Core = graph::GraphCore<T, Device>;
+  static constexpr std::uint64_t default_seed = 42;
+
+  /// Builds the graph from `inputs` to `outputs`, checks it and lays out the parameters once.
+  Model(const std::vector<SymbolicTensor>& inputs, const std::vector<SymbolicTensor>& outputs,
+        std::string name = "model")
+      : m_name(std::move(name)) {
+    const std::string who = "Model '" + m_name + "'";
+    graph::Topology topo = graph::build_topology(inputs, outputs, who);
+    m_core = std::make_shared<Core>(std::move(topo), m_name, [&](const graph::LayerEntry& e) { return make_layer(e, who); });
+    m_core->submodel_segments = [c = m_core.get()](std::size_t i) {
+      return static_cast<graph::SubmodelLayer<T, Device>&>(*c->layers[i]).core().segments();
+    };
+    m_core->set_submodel_accumulate = [](Layer<T, Device>& l, bool a) {
+      static_cast<graph::SubmodelLayer<T, Device>&>(l).set_accumulate(a);
+    };
+    m_core->initialize(default_seed);
+  }
+  Model(Model&&) noexcept = default;
+  Model& operator=(Model&&) noexcept = default;
+
+  // ---- the functional API: a model used as a layer (sharing its weights) ----
+  SymbolicTensor operator()(const SymbolicTensor& x) const { return (*this)(std::vector<SymbolicTensor>{x}); }
+  SymbolicTensor operator()(std::vector<SymbolicTensor> xs) const {
+    const auto& topo = m_core->topo;
+    HEPNN_CHECK(topo.output_tensors.size() == 1, "Model '", m_name, "': has ", topo.output_tensors.size(),
+                " outputs; a model used as a layer needs exactly one");
+    HEPNN_CHECK(xs.size() == topo.input_tensors.size(), "Model '", m_name, "': takes ", topo.input_tensors.size(),
+                " inputs, called on ", xs.size());
+    for (std::size_t k = 0; k < xs.size(); ++k)
+      HEPNN_CHECK(xs[k].valid() && xs[k].shape() == input_shape(k), "Model '", m_name, "': input ", k, " ('",
+                  topo.input_names[k], "') expects samples of shape ", input_shape(k).str(), ", got ",
+                  xs[k].valid() ? xs[k].shape().str() : std::string("an empty SymbolicTensor"));
+    auto node = std::make_shared<graph::Node>();
+    node->kind = graph::Node::Kind::submodel;
+    node->id = graph::Node::next_id();
+    node->shape = output_shape(0);
+    node->probe_name = m_name;
+    node->submodel = std::make_shared<graph::SubmodelRef>();
+    node->submodel->core = std::static_pointer_cast<void>(m_core);
+    node->submodel->type = &typeid(Core);
+    node->submodel->name = m_name;
+    node->inputs = std::move(xs);
+    return SymbolicTensor(std::move(node));
+  }
+
+  // ---- inspection ----
+  const std::string& name() const { return m_name; }
+  std::size_t num_inputs() const { return m_core->topo.input_tensors.size(); }
+  std::size_t num_outputs() const { return m_core->topo.output_tensors.size(); }
+  const std::vector<std::string>& input_names() const { return m_core->topo.input_names; }
+  const std::vector<std::string>& output_names() const { return m_core->topo.output_names; }
+  const Shape& input_shape(std::size_t k = 0) const { return m_core->topo.tensors[m_core->topo.input_tensors.at(k)]->shape; }
+  const Shape& output_shape(std::size_t k = 0) const {
+    return m_core->topo.tensors[m_core->topo.output_tensors.at(k)]->shape;
+  }
+  /// Distinct layers (a shared layer once; a model used as a layer is one entry).
+  std::size_t num_layers() const { return m_core->layers.size(); }
+  Layer<T, Device>& layer(std::size_t i) { return *m_core->layers.at(i); }
+  const Layer<T, Device>& layer(std::size_t i) const { return *m_core->layers.at(i); }
+  Layer<T, Device>& layer(const std::string& n) {
+    for (auto& l : m_core->layers)
+      if (l->name() == n) return *l;
+    throw Error(detail::concat("Model '", m_name, "': no layer named '", n, "'"));
+  }
+  /// Parameters of the model's own layers (models used as layers keep theirs).
+  std::int64_t num_params() const { return m_core->num_params; }
+  /// Parameters including those of the models used as layers.
+  std::int64_t num_params_total() const {
+    std::int64_t n = m_core->num_params;
+    for (std::size_t i = 0; i < m_core->layers.size(); ++i)
+      if (!m_core->owned[i]) n += static_cast<const graph::SubmodelLayer<T, Device>&>(*m_core->layers[i]).core().num_params;
+    return n;
+  }
+  Tensor<T, Device>& parameters() { return m_core->params; }
+  const Tensor<T, Device>& parameters() const { return m_core->params; }
+  const Tensor<T, Device>& gradients() const { return m_core->grads; }
+  Tensor<T, Device>& state() { return m_core->state; }
+  const Tensor<T, Device>& state() const { return m_core->state; }
+  std::int64_t parameter_offset(std::size_t i) const { return m_core->param_offset.at(i); }
+  std::uint64_t seed() const { return m_core->seed; }
+  bool compiled() const { return m_compiled; }
+  Optimizer<T, Device>& optimizer() { return m_optimizer; }
+  const Optimizer<T, Device>& optimizer() const { return m_optimizer; }
+  /// The model's graph (layers, calls, tensors), for inspection.
+  const graph::Topology& topology() const { return m_core->topo; }
+
+  /// Freezes (false) or unfreezes every layer, those of models used as layers too. Read at
+  /// compile(), as in Keras: compile again after changing it.
+  void set_trainable(bool t) {
+    for (std::size_t i = 0; i < m_core->layers.size(); ++i) {
+      m_core->layers[i]->set_trainable(t);
+      if (!m_core->owned[i])
+        for (auto& l : static_cast<graph::SubmodelLayer<T, Device>&>(*m_core->layers[i]).core().layers)
+          l->set_trainable(t);
+    }
+  }
+  /// Draws the model's own parameters again from `seed` (models used as layers keep theirs).
+  void initialize(std::uint64_t seed) {
+    m_core->initialize(seed);
+    if (m_compiled) m_optimizer = Optimizer<T, Device>(m_optimizer.spec(), trainable_size());
+  }
+
+  /// Keras-like table: each layer, its output shape, its parameter count and its inputs.
+  void summary(std::ostream& os = std::cout) const;
+
+  // ---- inference ----
+  /// Outputs (N, output shape) for inputs (N, input shape) of a model with one input and one output.
+  Tensor<T, cpu> predict(const Tensor<T, cpu>& x, std::int64_t batch_size = 1024) const {
+    HEPNN_CHECK(num_inputs() == 1 && num_outputs() == 1, "Model '", m_name, "'::predict: the model has ", num_inputs(),
+                " inputs and ", num_outputs(), " outputs; give the inputs by name");
+    std::map<std::string, Tensor<T, cpu>> in;
+    in.emplace(input_names()[0], x.clone());
+    return std::move(predict(in, batch_size).begin()->second);
+  }
+  /// Every output by name, for inputs given by name. Thread-safe on a const model.
+  std::map<std::string, Tensor<T, cpu>> predict(const std::map<std::string, Tensor<T, cpu>>& x,
+                                                std::int64_t batch_size = 1024) const;
+
+  // ---- training (graph/model_train.hpp) ----
+  void compile(const ModelCompileOptions& o);
+  /// The total loss of d and its gradient with respect to every trainable parameter (written
+  /// to gradients(), and those of models used as layers); no step. For gradient checks and
+  /// custom training steps.
+  double loss_and_gradients(const data::NamedDataset<T>& d, bool training = false);
+  /// One optimizer step on all events of `batch`; returns the total loss before the step.
+  double train_on_batch(const data::NamedDataset<T>& batch);
+  History fit(const data::NamedDataset<T>& train, const ModelFitOptions<T>& o);
+  /// The total loss ("loss"), and per output its loss and metrics when there are several.
+  Logs evaluate(const data::NamedDataset<T>& d, EvaluateOptions o = {}) const;
+
+ private:
+  struct CompiledOutput {
+    OutputOptions opt;
+    std::int64_t cols = 0;  // output values per sample
+  };
+  class Control;
+  class Runner;
+
+  std::unique_ptr<Layer<T, Device>> make_layer_ptr(const graph::LayerEntry& e, const std::string& who) const {
+    if (e.submodel) {
+      HEPNN_CHECK(*e.submodel->type == typeid(Core), who, ": model '", e.submodel->name,
+                  "' was built for another element type or device than Model<", std::is_same_v<T, float> ? "float" : "double",
+                  ", ", Device::name, ">");
+      return std::make_unique<graph::SubmodelLayer<T, Device>>(std::static_pointer_cast<Core>(e.submodel->core), who);
+    }
+    if constexpr (std::is_same_v<Device, cpu>) {
+      if constexpr (std::is_same_v<T, float>) return e.def->build_float(e.input_shapes, e.name);
+      else return e.def->build_double(e.input_shapes, e.name);
+    } else {
+      // on other devices the layer is rebuilt from its configuration (layers/registry.hpp)
+      const LayerConfig c = e.def->build_double(e.input_shapes, e.name)->config();
+      return io::layer_registry<Device>().template build<T>(c, e.input_shapes);
+    }
+  }
+  std::shared_ptr<Layer<T, Device>> make_layer(const graph::LayerEntry& e, const std::string& who) const {
+    return make_layer_ptr(e, who);
+  }
+  std::int64_t trainable_size() const {
+    std::int64_t n = 0;
+    for (const auto& s : m_core->segments()) n += s.size;
+    return n;
+  }
+  void require_compiled(const char* what) const {
+    HEPNN_CHECK(m_compiled, "Model '", m_name, "'::", what, ": call compile() first");
+  }
+  /// Checks the names and shapes of d's inputs (and targets when `targets`); returns, in the
+  /// model's order, the input tensors and the output targets.
+  void check_data(const data::NamedDataset<T>& d, const char* who, bool targets) const;
+  std::map<std::string, Tensor<T, cpu>> predict_checked(const std::map<std::string, Tensor<T, cpu>>& x,
+                                                        std::int64_t batch_size) const;
+  /// Forward, losses, backward and (when step) an optimizer update on events idx[0..B) of d;
+  /// per-output sums of w l into sums; gradients of output k normalised by norms[k].
+  void run_batch(const data::NamedDataset<T>& d, const std::int64_t* idx, std::int64_t B, const double* norms,
+                 bool training, bool step, double* sums);
+  Logs score(const std::vector<Tensor<T, cpu>>& outs, const data::NamedDataset<T>& d, const std::string& prefix) const;
+  std::string log_key(std::size_t k, const std::string& what) const {
+    return num_outputs() == 1 ? what : output_names()[k] + "_" + what;
+  }
+
+  std::string m_name;
+  std::shared_ptr<Core> m_core;
+  bool m_compiled = false;
+  std::vector<CompiledOutput> m_outputs;
+  Optimizer<T, Device> m_optimizer;
+  std::vector<graph::ParamSegment<T>> m_segments;  // what the optimizer updates (fixed at compile)
+  Tensor<T, Device> m_arena;                        // training arena
+  std::int64_t m_arena_batch = 0;
+  detail::BatchStaging<T, Device> m_staging;
+  std::vector<T> m_host_out, m_host_grad;           // a custom loss on the GPU runs on the host
+};
+
+}  // namespace hepnn
+
+#include "hepnn/graph/model_train.hpp"

@@ -1,0 +1,168 @@
+/// @file graph/model_fit.hpp
+/// @brief Model::fit on a NamedDataset, through the shared epoch loop (train/epoch_loop.hpp).
+/// Gradients of output k are normalised by B times the mean event weight of that output over
+/// the training set, as Sequential::fit does for its one output.
+#pragma once
+#include "hepnn/core/config.hpp"
+#include <cmath>
+#include <numeric>
+
+#include "hepnn/graph/model.hpp"
+
+namespace hepnn::inline HEPNN_ABI {
+
+template <class T, class Device>
+class Model<T, Device>::Control final : public detail::FitControl {
+ public:
+  explicit Control(Model& m) : m_model(m) {}
+  double learning_rate() const override { return m_model.m_optimizer.learning_rate(); }
+  double learning_rate_factor() const override { return m_model.m_optimizer.factor(); }
+  void set_learning_rate_factor(double f) override { m_model.m_optimizer.set_factor(f); }
+  /// The own parameters followed by the non-trainable state.
+  std::vector<double> get_weights() const override {
+    const std::vector<T> h = m_model.m_core->params.to_vector(), s = m_model.m_core->state.to_vector();
+    std::vector<double> r(h.begin(), h.end());
+    r.insert(r.end(), s.begin(), s.end());
+    return r;
+  }
+  void set_weights(const std::vector<double>& w) override {
+    auto& c = *m_model.m_core;
+    const std::int64_t np = c.params.size(), ns = c.state.size();
+    HEPNN_CHECK(std::int64_t(w.size()) == np + ns, "set_weights: ", w.size(), " values for a model with ", np,
+                " parameters and ", ns, " state values");
+    const std::vector<T> h(w.begin(), w.begin() + np), s(w.begin() + np, w.end());
+    detail::copy_bytes<Device, cpu>(c.params.data(), h.data(), sizeof(T) * h.size());
+    if (ns) detail::copy_bytes<Device, cpu>(c.state.data(), s.data(), sizeof(T) * s.size());
+  }
+
+ private:
+  Model& m_model;
+};
+
+template <class T, class Device>
+class Model<T, Device>::Runner final : public detail::EpochRunner {
+ public:
+  Runner(Model& m, const data::NamedDataset<T>& train, const data::NamedDataset<T>* val, const ModelFitOptions<T>& o)
+      : m(m), train(train), val(val), o(o), n(train.size()), bs(std::min(o.batch_size, n)) {
+    const std::size_t no = m.num_outputs();
+    wsum.resize(no);
+    norm.resize(no);
+    sums.resize(no);
+    epoch_sums.resize(no);
+    seen_w.resize(no);
+    for (std::size_t k = 0; k < no; ++k) {
+      const Tensor<T, cpu>& w = train.weights(m.output_names()[k]);
+      wsum[k] = std::accumulate(w.begin(), w.end(), 0.0);
+      HEPNN_CHECK(wsum[k] > 0, "fit: the training events' weights of output '", m.output_names()[k], "' sum to ",
+                  wsum[k], "; the sum must be positive");
+      norm[k] = wsum[k] / double(n);  // the mean event weight
+      if (!m.m_outputs[k].opt.metrics.empty()) epoch_out.emplace_back(std::size_t(n * m.m_outputs[k].cols));
+      else epoch_out.emplace_back();
+    }
+  }
+  std::int64_t begin_epoch(int epoch) override {
+    order = o.shuffle ? data::permutation(n, m.m_core->seed, rng_stream::shuffle + std::uint64_t(epoch))
+                      : std::vector<std::int64_t>(std::size_t(n));
+    if (!o.shuffle) std::iota(order.begin(), order.end(), std::int64_t{0});
+    std::fill(epoch_sums.begin(), epoch_sums.end(), 0.0);
+    std::fill(seen_w.begin(), seen_w.end(), 0.0);
+    return (n + bs - 1) / bs;
+  }
+  bool train_batch(int, std::int64_t b, detail::BatchReport& r) override {
+    const std::int64_t b0 = b * bs;
+    if (b0 >= n) return false;
+    const std::int64_t B = std::min(bs, n - b0);
+    std::vector<double> nk(norm);
+    for (auto& v : nk) v = double(B) * v;  // B times the mean weight, also for the last, short batch
+    m.run_batch(train, order.data() + b0, B, nk.data(), true, true, sums.data());
+    double running = 0, batch = 0;
+    for (std::size_t k = 0; k < m.num_outputs(); ++k) {
+      const Tensor<T, cpu>& w = train.weights(m.output_names()[k]);
+      for (std::int64_t i = 0; i < B; ++i) seen_w[k] += double(w.data()[order[std::size_t(b0 + i)]]);
+      epoch_sums[k] += sums[k];
+      running += m.m_outputs[k].opt.weight * epoch_sums[k] / seen_w[k];
+      batch += m.m_outputs[k].opt.weight * sums[k] / nk[k];
+      if (!epoch_out[k].empty()) collect(k, b0, B);
+    }
+    r = {b0 + B, running, batch};
+    return true;
+  }
+  void end_epoch(int, Logs& logs) override {
+    double total = 0;
+    for (std::size_t k = 0; k < m.num_outputs(); ++k) {
+      const double l = epoch_sums[k] / wsum[k];
+      total += m.m_outputs[k].opt.weight * l;
+      if (m.num_outputs() > 1) logs[m.log_key(k, "loss")] = l;
+      const std::int64_t C = m.m_outputs[k].cols;
+      if (!epoch_out[k].empty()) {
+        const Tensor<T, cpu>& tg = train.targets().at(m.output_names()[k]);
+        const std::vector<T> s = metrics::scores_for_metrics(m.m_outputs[k].opt.loss, epoch_out[k].data(), n, C);
+        for (const auto& met : m.m_outputs[k].opt.metrics)
+          logs[m.log_key(k, metrics::metric_name(met))] = metrics::evaluate_metric(
+              met, s, n, C, tg.data(), tg.size() / n, train.weights(m.output_names()[k]).data());
+      }
+    }
+    logs["loss"] = total;
+    if (val) {
+      auto out = m.predict_checked(val->inputs(), o.validation_batch_size);
+      std::vector<Tensor<T, cpu>> outs;
+      for (const auto& name : m.output_names()) outs.push_back(std::move(out.at(name)));
+      for (const auto& [k, v] : m.score(outs, *val, "val_")) logs[k] = v;
+    }
+  }
+
+ private:
+  // the batch's outputs of output k, into the epoch's outputs in event order (training metrics)
+  void collect(std::size_t k, std::int64_t b0, std::int64_t B) {
+    const std::int64_t C = m.m_outputs[k].cols;
+    host.resize(std::size_t(B * C));
+    std::vector<const T*> none(m.num_inputs(), nullptr);  // outputs are never inputs here (checked in fit)
+    detail::copy_bytes<cpu, Device>(host.data(), m.m_core->output(m.m_arena.data(), B, none.data(), k),
+                                    sizeof(T) * host.size());
+    for (std::int64_t i = 0; i < B; ++i)
+      std::copy_n(host.data() + i * C, C, epoch_out[k].data() + order[std::size_t(b0 + i)] * C);
+  }
+  Model& m;
+  const data::NamedDataset<T>& train;
+  const data::NamedDataset<T>* val;
+  const ModelFitOptions<T>& o;
+  std::int64_t n, bs;
+  std::vector<double> wsum, norm, sums, epoch_sums, seen_w;
+  std::vector<std::vector<T>> epoch_out;
+  std::vector<T> host;
+  std::vector<std::int64_t> order;
+};
+
+template <class T, class Device>
+History Model<T, Device>::fit(const data::NamedDataset<T>& train_in, const ModelFitOptions<T>& o) {
+  require_compiled("fit");
+  HEPNN_CHECK(o.epochs >= 0 && o.initial_epoch >= 0, "fit: epochs (", o.epochs, ") and initial_epoch (",
+              o.initial_epoch, ") must be >= 0");
+  HEPNN_CHECK(o.batch_size > 0, "fit: batch_size must be positive, got ", o.batch_size);
+  HEPNN_CHECK(o.validation_split >= 0 && o.validation_split < 1, "fit: validation_split must be in [0, 1), got ",
+              o.validation_split);
+  HEPNN_CHECK(!(o.validation.ptr && o.validation_split > 0), "fit: give validation data or validation_split, not both");
+  for (std::size_t k = 0; k < num_outputs(); ++k)
+    HEPNN_CHECK(std::find(m_core->topo.input_tensors.begin(), m_core->topo.input_tensors.end(),
+                          m_core->topo.output_tensors[k]) == m_core->topo.input_tensors.end(),
+                "fit: output '", output_names()[k], "' is an input of the model; it has nothing to learn");
+  check_data(train_in, "fit (training data)", true);
+  data::NamedDataset<T> split_train, split_val;
+  const data::NamedDataset<T>* train = &train_in;
+  const data::NamedDataset<T>* val = o.validation.ptr;
+  if (o.validation_split > 0) {  // the last events, before any shuffling (as Keras does)
+    const std::int64_t n_val = std::int64_t(std::llround(o.validation_split * double(train_in.size())));
+    HEPNN_CHECK(n_val > 0 && n_val < train_in.size(), "fit: validation_split ", o.validation_split, " of ",
+                train_in.size(), " events leaves an empty part");
+    split_train = train_in.slice(0, train_in.size() - n_val);
+    split_val = train_in.slice(train_in.size() - n_val, train_in.size());
+    train = &split_train;
+    val = &split_val;
+  }
+  if (val) check_data(*val, "fit (validation data)", true);
+  Runner runner(*this, *train, val, o);
+  Control control(*this);
+  return detail::run_epochs(runner, control, o.callbacks, o.verbose, o.initial_epoch, o.epochs, train->size());
+}
+
+}  // namespace hepnn
