@@ -209,9 +209,10 @@ TEMPLATE_TEST_CASE("dense: float and double forward agree with the loop", "[laye
 }
 
 TEST_CASE("dense: errors name the layer", "[layers]") {
-  CHECK_THROWS_AS((Dense{5, Activation::tanh}.build<double, cpu>(Shape{2, 3}, "dense_1")), hepnn::Error);
-  CHECK_THROWS_WITH((Dense{5, Activation::tanh}.build<double, cpu>(Shape{2, 3}, "dense_1")),
-                    Contains("Dense 'dense_1'") && Contains("(2, 3)") && Contains("Flatten"));
+  // samples of rank 1 (features) and 2 (a sequence of elements) are Dense's; images are not
+  CHECK_THROWS_AS((Dense{5, Activation::tanh}.build<double, cpu>(Shape{2, 3, 4}, "dense_1")), hepnn::Error);
+  CHECK_THROWS_WITH((Dense{5, Activation::tanh}.build<double, cpu>(Shape{2, 3, 4}, "dense_1")),
+                    Contains("Dense 'dense_1'") && Contains("(2, 3, 4)") && Contains("Flatten"));
   CHECK_THROWS_WITH((Dense{5}.build<float, cpu>(Shape{}, "dense_7")), Contains("dense_7") && Contains("()"));
   CHECK_THROWS_WITH((Dense{0}.build<double, cpu>(Shape{3}, "dense_2")),
                     Contains("dense_2") && Contains("units must be positive"));

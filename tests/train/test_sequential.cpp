@@ -172,8 +172,9 @@ TEST_CASE("sequential: bad input raises hepnn::Error naming the layer and the sh
     REQUIRE_THROWS_WITH(m.fit(x, y2, {.verbose = 0}), Catch::Contains("dense_2") && Catch::Contains("(5, 2)"));
   }
   SECTION("a layer that cannot take the previous shape") {
-    REQUIRE_THROWS_WITH((Sequential<float, cpu>{Input{2, 3}, Dense{4}}), Catch::Contains("dense_1") &&
-                                                                          Catch::Contains("(2, 3)"));
+    // (a rank-2 sample is a sequence, which Dense takes element by element; an image is not)
+    REQUIRE_THROWS_WITH((Sequential<float, cpu>{Input{2, 3, 4}, Dense{4}}), Catch::Contains("dense_1") &&
+                                                                             Catch::Contains("(2, 3, 4)"));
   }
   SECTION("fit before compile") {
     Sequential<float, cpu> fresh{Input{3}, Dense{1}};
