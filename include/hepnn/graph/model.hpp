@@ -187,9 +187,11 @@ class Model {
   Tensor<T, cpu> predict(const Tensor<T, cpu>& x, std::int64_t batch_size = 1024) const {
     HEPNN_CHECK(num_inputs() == 1 && num_outputs() == 1, "Model '", m_name, "'::predict: the model has ", num_inputs(),
                 " inputs and ", num_outputs(), " outputs; give the inputs by name");
-    std::map<std::string, Tensor<T, cpu>> in;
-    in.emplace(input_names()[0], x.clone());
-    return std::move(predict(in, batch_size).begin()->second);
+    const std::string w = "Model '" + m_name + "'::predict";
+    HEPNN_CHECK(x.rank() >= 1 && x.shape().tail() == input_shape(0), w, ": inputs of shape ", x.shape().str(),
+                ", the model expects samples of shape ", input_shape(0).str(), " (input '", input_names()[0], "')");
+    data::check_finite(x, w + ": inputs");
+    return std::move(predict_checked({&x}, batch_size).begin()->second);
   }
   /// Every output by name, for inputs given by name. Thread-safe on a const model.
   std::map<std::string, Tensor<T, cpu>> predict(const std::map<std::string, Tensor<T, cpu>>& x,
@@ -245,7 +247,11 @@ class Model {
   /// Checks the names and shapes of d's inputs (and targets when `targets`); returns, in the
   /// model's order, the input tensors and the output targets.
   void check_data(const data::NamedDataset<T>& d, const char* who, bool targets) const;
-  std::map<std::string, Tensor<T, cpu>> predict_checked(const std::map<std::string, Tensor<T, cpu>>& x,
+  /// Checks the names, shapes, event counts and values of inputs given by name.
+  void check_inputs(const std::map<std::string, Tensor<T, cpu>>& inputs, const std::string& who) const;
+  /// The tensors of x in the order of the model's inputs (x is checked).
+  std::vector<const Tensor<T, cpu>*> ordered(const std::map<std::string, Tensor<T, cpu>>& x) const;
+  std::map<std::string, Tensor<T, cpu>> predict_checked(const std::vector<const Tensor<T, cpu>*>& x,
                                                         std::int64_t batch_size) const;
   /// Forward, losses, backward and (when step) an optimizer update on events idx[0..B) of d;
   /// per-output sums of w l into sums; gradients of output k normalised by norms[k].

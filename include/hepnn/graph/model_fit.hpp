@@ -104,7 +104,7 @@ class Model<T, Device>::Runner final : public detail::EpochRunner {
     }
     logs["loss"] = total;
     if (val) {
-      auto out = m.predict_checked(val->inputs(), o.validation_batch_size);
+      auto out = m.predict_checked(m.ordered(val->inputs()), o.validation_batch_size);
       std::vector<Tensor<T, cpu>> outs;
       for (const auto& name : m.output_names()) outs.push_back(std::move(out.at(name)));
       for (const auto& [k, v] : m.score(outs, *val, "val_")) logs[k] = v;

@@ -16,19 +16,35 @@
 namespace hepnn::inline HEPNN_ABI {
 
 template <class T, class Device>
+void Model<T, Device>::check_inputs(const std::map<std::string, Tensor<T, cpu>>& inputs, const std::string& w) const {
+  std::int64_t n = -1;
+  for (std::size_t k = 0; k < num_inputs(); ++k) {
+    auto it = inputs.find(input_names()[k]);
+    HEPNN_CHECK(it != inputs.end(), w, ": no data for input '", input_names()[k], "' (", input_shape(k).str(), ")");
+    HEPNN_CHECK(it->second.rank() >= 1 && it->second.shape().tail() == input_shape(k), w, ": input '", it->first,
+                "' has shape ", it->second.shape().str(), ", the model expects samples of shape ", input_shape(k).str());
+    if (n < 0) n = it->second.shape()[0];
+    HEPNN_CHECK(it->second.shape()[0] == n, w, ": input '", it->first, "' has ", it->second.shape()[0],
+                " events, input '", input_names()[0], "' has ", n);
+    data::check_finite(it->second, w + ": input '" + it->first + "'");
+  }
+  for (const auto& [name, t] : inputs)
+    HEPNN_CHECK(std::find(input_names().begin(), input_names().end(), name) != input_names().end(), w, ": data for '",
+                name, "', which is not an input of the model (inputs: ", detail::join(input_names()), ")");
+}
+
+template <class T, class Device>
+std::vector<const Tensor<T, cpu>*> Model<T, Device>::ordered(const std::map<std::string, Tensor<T, cpu>>& x) const {
+  std::vector<const Tensor<T, cpu>*> r;
+  for (const auto& name : input_names()) r.push_back(&x.at(name));
+  return r;
+}
+
+template <class T, class Device>
 void Model<T, Device>::check_data(const data::NamedDataset<T>& d, const char* who, bool targets) const {
   const std::string w = "Model '" + m_name + "'::" + who;
   HEPNN_CHECK(!d.empty(), w, ": the data set is empty");
-  for (std::size_t k = 0; k < num_inputs(); ++k) {
-    auto it = d.inputs().find(input_names()[k]);
-    HEPNN_CHECK(it != d.inputs().end(), w, ": no data for input '", input_names()[k], "' (", input_shape(k).str(), ")");
-    HEPNN_CHECK(it->second.shape().tail() == input_shape(k), w, ": input '", it->first, "' has shape ",
-                it->second.shape().str(), ", the model expects samples of shape ", input_shape(k).str());
-    data::check_finite(it->second, w + ": input '" + it->first + "'");
-  }
-  for (const auto& [name, t] : d.inputs())
-    HEPNN_CHECK(std::find(input_names().begin(), input_names().end(), name) != input_names().end(), w, ": data for '",
-                name, "', which is not an input of the model (inputs: ", detail::join(input_names()), ")");
+  check_inputs(d.inputs(), w);
   if (!targets) return;
   for (std::size_t k = 0; k < num_outputs(); ++k) {
     const std::string& on = output_names()[k];
@@ -51,17 +67,15 @@ void Model<T, Device>::check_data(const data::NamedDataset<T>& d, const char* wh
 template <class T, class Device>
 std::map<std::string, Tensor<T, cpu>> Model<T, Device>::predict(const std::map<std::string, Tensor<T, cpu>>& x,
                                                                 std::int64_t batch_size) const {
-  std::map<std::string, Tensor<T, cpu>> copy;
-  for (const auto& [k, t] : x) copy.emplace(k, t.clone());
-  check_data(data::NamedDataset<T>(std::move(copy), {}), "predict", false);
-  return predict_checked(x, batch_size);
+  check_inputs(x, "Model '" + m_name + "'::predict");
+  return predict_checked(ordered(x), batch_size);
 }
 
 template <class T, class Device>
-std::map<std::string, Tensor<T, cpu>> Model<T, Device>::predict_checked(const std::map<std::string, Tensor<T, cpu>>& x,
+std::map<std::string, Tensor<T, cpu>> Model<T, Device>::predict_checked(const std::vector<const Tensor<T, cpu>*>& x,
                                                                         std::int64_t batch_size) const {
   HEPNN_CHECK(batch_size > 0, "Model '", m_name, "'::predict: batch_size must be positive, got ", batch_size);
-  const std::int64_t n = x.at(input_names()[0]).shape()[0];
+  const std::int64_t n = x[0]->shape()[0];
   std::vector<Tensor<T, cpu>> outs;
   for (std::size_t k = 0; k < num_outputs(); ++k) outs.emplace_back(output_shape(k).with_batch(n));
   const std::int64_t cap = std::max<std::int64_t>(1, std::min(batch_size, n));
@@ -76,7 +90,7 @@ std::map<std::string, Tensor<T, cpu>> Model<T, Device>::predict_checked(const st
     std::int64_t off = 0;
     for (std::size_t k = 0; k < num_inputs(); ++k) {
       const std::int64_t row = input_shape(k).size();
-      const T* rows = x.at(input_names()[k]).data() + b0 * row;
+      const T* rows = x[k]->data() + b0 * row;
       if constexpr (std::is_same_v<Device, cpu>) {
         in[k] = rows;
       } else {
@@ -282,7 +296,7 @@ template <class T, class Device>
 Logs Model<T, Device>::evaluate(const data::NamedDataset<T>& d, EvaluateOptions o) const {
   require_compiled("evaluate");
   check_data(d, "evaluate", true);
-  auto out = predict_checked(d.inputs(), o.batch_size);
+  auto out = predict_checked(ordered(d.inputs()), o.batch_size);
   std::vector<Tensor<T, cpu>> outs;
   for (const auto& name : output_names()) outs.push_back(std::move(out.at(name)));
   return score(outs, d, "");
