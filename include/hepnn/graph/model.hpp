@@ -257,6 +257,9 @@ class Model {
   /// per-output sums of w l into sums; gradients of output k normalised by norms[k].
   void run_batch(const data::NamedDataset<T>& d, const std::int64_t* idx, std::int64_t B, const double* norms,
                  bool training, bool step, double* sums);
+  /// loss_and_gradients and train_on_batch: all of d as one batch, gradients normalised by
+  /// each output's sum of weights; returns the total loss (before the step, when step).
+  double whole_batch(const data::NamedDataset<T>& d, const char* who, bool training, bool step);
   Logs score(const std::vector<Tensor<T, cpu>>& outs, const data::NamedDataset<T>& d, const std::string& prefix) const;
   std::string log_key(std::size_t k, const std::string& what) const {
     return num_outputs() == 1 ? what : output_names()[k] + "_" + what;

@@ -226,41 +226,32 @@ void Model<T, Device>::run_batch(const data::NamedDataset<T>& d, const std::int6
 }
 
 template <class T, class Device>
-double Model<T, Device>::loss_and_gradients(const data::NamedDataset<T>& d, bool training) {
-  require_compiled("loss_and_gradients");
-  check_data(d, "loss_and_gradients", true);
+double Model<T, Device>::whole_batch(const data::NamedDataset<T>& d, const char* who, bool training, bool step) {
+  require_compiled(who);
+  check_data(d, who, true);
   std::vector<double> norms(num_outputs()), sums(num_outputs());
   for (std::size_t k = 0; k < num_outputs(); ++k) {
     const Tensor<T, cpu>& wk = d.weights(output_names()[k]);
     norms[k] = std::accumulate(wk.begin(), wk.end(), 0.0);
-    HEPNN_CHECK(norms[k] > 0, "Model '", m_name, "'::loss_and_gradients: the weights of output '", output_names()[k],
+    HEPNN_CHECK(norms[k] > 0, "Model '", m_name, "'::", who, ": the weights of output '", output_names()[k],
                 "' sum to ", norms[k], "; the sum must be positive");
   }
   std::vector<std::int64_t> idx(std::size_t(d.size()));
   std::iota(idx.begin(), idx.end(), std::int64_t{0});
-  run_batch(d, idx.data(), d.size(), norms.data(), training, false, sums.data());
+  run_batch(d, idx.data(), d.size(), norms.data(), training, step, sums.data());
   double total = 0;
   for (std::size_t k = 0; k < num_outputs(); ++k) total += m_outputs[k].opt.weight * sums[k] / norms[k];
   return total;
 }
 
 template <class T, class Device>
+double Model<T, Device>::loss_and_gradients(const data::NamedDataset<T>& d, bool training) {
+  return whole_batch(d, "loss_and_gradients", training, false);
+}
+
+template <class T, class Device>
 double Model<T, Device>::train_on_batch(const data::NamedDataset<T>& d) {
-  require_compiled("train_on_batch");
-  check_data(d, "train_on_batch", true);
-  std::vector<double> norms(num_outputs()), sums(num_outputs());
-  for (std::size_t k = 0; k < num_outputs(); ++k) {
-    const Tensor<T, cpu>& wk = d.weights(output_names()[k]);
-    norms[k] = std::accumulate(wk.begin(), wk.end(), 0.0);
-    HEPNN_CHECK(norms[k] > 0, "Model '", m_name, "'::train_on_batch: the weights of output '", output_names()[k],
-                "' sum to ", norms[k], "; the sum must be positive");
-  }
-  std::vector<std::int64_t> idx(std::size_t(d.size()));
-  std::iota(idx.begin(), idx.end(), std::int64_t{0});
-  run_batch(d, idx.data(), d.size(), norms.data(), true, true, sums.data());
-  double total = 0;
-  for (std::size_t k = 0; k < num_outputs(); ++k) total += m_outputs[k].opt.weight * sums[k] / norms[k];
-  return total;
+  return whole_batch(d, "train_on_batch", true, true);
 }
 
 template <class T, class Device>
