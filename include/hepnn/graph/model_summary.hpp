@@ -10,30 +10,9 @@
 #include <vector>
 
 #include "hepnn/graph/model.hpp"
+#include "hepnn/train/summary_format.hpp"
 
 namespace hepnn::inline HEPNN_ABI {
-
-namespace detail {
-inline std::string join(const std::vector<std::string>& v, const std::string& sep = ", ") {
-  std::string r;
-  for (std::size_t i = 0; i < v.size(); ++i) r += (i ? sep : "") + v[i];
-  return r;
-}
-inline std::string group_digits(std::int64_t v) {
-  const std::string digits = std::to_string(v);
-  std::string s;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0 && digits[i - 1] != '-') s.push_back(',');
-    s.push_back(digits[i]);
-  }
-  return s;
-}
-inline std::string batch_shape(const Shape& s) {
-  std::string r = "(None";
-  for (int i = 0; i < s.rank(); ++i) r += ", " + std::to_string(s[i]);
-  return r + ")";
-}
-}  // namespace detail
 
 template <class T, class Device>
 void Model<T, Device>::summary(std::ostream& os) const {

@@ -34,6 +34,7 @@
 #include "hepnn/train/metric_spec.hpp"
 #include "hepnn/train/progress.hpp"
 #include "hepnn/train/staging.hpp"
+#include "hepnn/train/summary_format.hpp"
 
 namespace hepnn::inline HEPNN_ABI {
 
@@ -175,11 +176,8 @@ class Sequential {
 
   /// Keras-like table of the layers, output shapes and parameter counts.
   void summary(std::ostream& os = std::cout) const {
-    auto batch_shape = [](const Shape& s) {
-      std::string r = "(None";
-      for (int i = 0; i < s.rank(); ++i) r += ", " + std::to_string(s[i]);
-      return r + ")";
-    };
+    using detail::batch_shape, detail::human_bytes;
+    const auto group = detail::group_digits;
     // Columns as wide as Keras' or as the longest entry ("batch_normalization_1 (BatchNormalization)").
     std::size_t w1 = 34, w2 = 22;
     for (const auto& l : m_layers) {
@@ -575,22 +573,6 @@ class Sequential {
     std::vector<std::int64_t> v(static_cast<std::size_t>(n));
     std::iota(v.begin(), v.end(), std::int64_t{0});
     return v;
-  }
-  static std::string group(std::int64_t v) {
-    const std::string digits = std::to_string(v);
-    std::string s;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-      if (i > 0 && (digits.size() - i) % 3 == 0 && digits[i - 1] != '-') s.push_back(',');
-      s.push_back(digits[i]);
-    }
-    return s;
-  }
-  static std::string human_bytes(std::int64_t b) {
-    char buf[32];
-    if (b < 1024) std::snprintf(buf, sizeof buf, "%lld B", (long long)b);
-    else if (b < 1024 * 1024) std::snprintf(buf, sizeof buf, "%.2f KB", double(b) / 1024);
-    else std::snprintf(buf, sizeof buf, "%.2f MB", double(b) / 1048576);
-    return buf;
   }
 
   template <class Spec>
