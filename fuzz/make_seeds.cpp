@@ -6,6 +6,7 @@
 #include "hepnn/layers/dense.hpp"
 #include "hepnn/layers/dropout.hpp"
 #include "hepnn/layers/flatten.hpp"
+#include "hepnn/layers/merge.hpp"
 
 using namespace hepnn;
 
@@ -25,6 +26,19 @@ int main(int argc, char** argv) {
   Sequential<double> b(Input{2, 2}, Flatten{}, Dense{3}, LeakyReLU{0.1}, Dense{2}, Softmax{});
   b.compile({.loss = CategoricalCrossEntropy{}, .optimizer = SGD{.momentum = 0.9}});
   io::save_model(b, model_dir + "/images.h5");
+  // a functional model: two inputs, a shared layer, a model used as a layer, two outputs
+  {
+    auto u = Input{"u", {3}};
+    Model<float> inner{{u}, {Dense{.units = 2, .activation = Activation::tanh, .name = "inner_dense"}(u)}, "inner"};
+    auto p = Input{"p", {3}};
+    auto q = Input{"q", {2, 3}};
+    Dense shared{.units = 3, .name = "shared"};
+    auto z = Concatenate{}({inner(shared(p)), Flatten{}(Dense{2}(q))});
+    Model<float> g{{p, q}, {Dense{.units = 1, .name = "cls"}(z), Add{}({shared(shared(p)), p})}, "graph"};
+    g.layer("shared").set_trainable(false);
+    g.compile({.optimizer = Adam{}, .outputs = {{"cls", {.loss = BinaryCrossEntropy{.from_logits = true}}}}});
+    io::save_model(g, model_dir + "/graph.h5", {.epoch = 0, .history = &h});
+  }
 
   Tensor<float, cpu> w(Shape{8}, 2.0f);
   io::write_dataset(data_dir + "/data.h5", data::Dataset<float>(x.clone(), y.clone(), w.clone()));

@@ -12,4 +12,5 @@
 #include "hepnn/io/hdf5.hpp"
 #include "hepnn/layers/registry.hpp"
 #include "hepnn/io/model_file.hpp"
+#include "hepnn/io/graph_file.hpp"
 #include "hepnn/io/streaming.hpp"

@@ -16,6 +16,10 @@
 #include "hepnn/layers/dropout.hpp"
 #include "hepnn/layers/flatten.hpp"
 #include "hepnn/layers/merge.hpp"
+#if defined(HEPNN_TEST_WITH_IO)
+#include "hepnn/io.hpp"
+#include "io/io_support.hpp"
+#endif
 
 using namespace hepnn;
 
@@ -90,3 +94,26 @@ TEST_CASE("cuda graph: gradients of the graph in double agree with the CPU", "[c
   CHECK(g.loss_and_gradients(d) == Approx(c.loss_and_gradients(d)).epsilon(1e-12));
   test::check_close(g.gradients().to_vector(), c.gradients().to_vector(), "gradients");
 }
+
+#if defined(HEPNN_TEST_WITH_IO)
+TEST_CASE("cuda graph: a functional model trained on the GPU saves, and loads on either device with the same outputs",
+          "[cuda][graph][io]") {
+  HEPNN_REQUIRE_GPU();
+  auto g = graph_model<float, cuda>();
+  g.compile(graph_options());
+  const auto d = graph_data<float>(64, 7);
+  for (int step = 0; step < 3; ++step) g.train_on_batch(d);
+  const test_io::TempDir dir;
+  const std::string path = dir.file("graph.h5");
+  io::save_model(g, path);
+  auto on_cpu = io::load_functional_model<float>(path);
+  auto on_gpu = io::load_functional_model<float, cuda>(path);
+  const auto p0 = g.predict(d.inputs()), p1 = on_cpu.predict(d.inputs()), p2 = on_gpu.predict(d.inputs());
+  test::check_close(p2.at("cls").to_vector(), p0.at("cls").to_vector(), "reloaded on the GPU", {0, 0});
+  test::check_close(p1.at("reg").to_vector(), p0.at("reg").to_vector(), "reloaded on the CPU", {1e-4, 1e-5});
+  // training goes on with the optimizer state on the GPU exactly as it would have
+  g.train_on_batch(d);
+  on_gpu.train_on_batch(d);
+  test::check_close(on_gpu.parameters().to_vector(), g.parameters().to_vector(), "resumed step", {0, 0});
+}
+#endif

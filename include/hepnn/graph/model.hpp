@@ -27,6 +27,7 @@
 #include "hepnn/layers/registry.hpp"
 #include "hepnn/train/epoch_loop.hpp"
 #include "hepnn/train/sequential.hpp"
+#include "hepnn/train/summary_format.hpp"
 
 namespace hepnn::inline HEPNN_ABI {
 
@@ -162,6 +163,16 @@ class Model {
   const Optimizer<T, Device>& optimizer() const { return m_optimizer; }
   /// The model's graph (layers, calls, tensors), for inspection.
   const graph::Topology& topology() const { return m_core->topo; }
+  /// The layers, parameter layout and plan (model files read and write through it).
+  const Core& core() const { return *m_core; }
+  /// The loss, weight and metrics that compile() gave output k.
+  const OutputOptions& output_options(std::size_t k) const {
+    require_compiled("output_options");
+    return m_outputs.at(k).opt;
+  }
+  /// The runs of parameters the optimizer updates, as compile() fixed them (its state follows
+  /// them in this order).
+  const std::vector<graph::ParamSegment<T>>& trainable_segments() const { return m_segments; }
 
   /// Freezes (false) or unfreezes every layer, those of models used as layers too. Read at
   /// compile(), as in Keras: compile again after changing it.

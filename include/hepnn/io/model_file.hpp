@@ -29,7 +29,9 @@
 namespace hepnn::inline HEPNN_ABI::io {
 
 /// The newest layout this hepnn writes and reads; files with a larger number are refused.
-inline constexpr std::int64_t model_format_version = 1;
+/// Version 2 added functional models (model_config class "Model", io/graph_file.hpp); a
+/// Sequential's layout is the same in versions 1 and 2, and files of both load.
+inline constexpr std::int64_t model_format_version = 2;
 
 struct SaveOptions {
   std::optional<int> epoch = {};     // the last finished epoch (0-based), for resuming
@@ -85,6 +87,55 @@ auto in_object(const h5::File& f, const std::string& name, F&& fn) {
     throw Error(f.where(name) + what.substr(7));
   }
 }
+inline std::vector<std::int64_t> dims_of(const Shape& s) {
+  std::vector<std::int64_t> d;
+  for (int k = 0; k < s.rank(); ++k) d.push_back(s[k]);
+  return d;
+}
+/// A per-sample shape from a JSON list of extents (checked: 1 to max_rank positive extents,
+/// fewer than 2^31 elements).
+inline Shape shape_from_json(const json& j, const std::string& where) {
+  HEPNN_CHECK(j.is_array() && !j.empty() && j.size() <= std::size_t(Shape::max_rank), where,
+              ": a shape must be a list of 1 to ", Shape::max_rank, " extents");
+  Shape s;
+  std::int64_t elems = 1;
+  for (const auto& d : j) {
+    HEPNN_CHECK(d.is_number_integer() && d.get<std::int64_t>() > 0 && d.get<std::int64_t>() < (1ll << 31), where,
+                ": shape extents must be positive integers");
+    elems *= d.get<std::int64_t>();
+    HEPNN_CHECK(elems < (1ll << 31), where, ": a shape of more than 2^31 elements per sample");
+    s.push_back(d.get<std::int64_t>());
+  }
+  return s;
+}
+/// The version attribute, metadata and the two configurations (every model file has them).
+inline void write_header(h5::File& f, const json& model_config, const json& training) {
+  f.write_attribute("/", "hepnn_format_version", model_format_version);
+  f.write_string("meta/hepnn_version", hepnn_version);
+  f.write_string("meta/created", utc_now());
+  f.write_string("model_config", model_config.dump());
+  f.write_string("training_config", training.dump());
+}
+/// The epoch and history of SaveOptions, when given.
+inline void write_training(h5::File& f, std::optional<int> epoch, const History* history) {
+  if (epoch) f.write<std::int64_t>("training/epoch", std::vector<std::int64_t>{*epoch});
+  if (history) f.write_string("training/history", to_json(*history).dump());
+}
+/// A hepnn model file of a version this hepnn reads.
+inline void check_version(const h5::File& f) {
+  HEPNN_CHECK(f.exists("model_config"), f.where("model_config"), "missing: not a hepnn model file");
+  const std::int64_t v = f.read_attribute("/", "hepnn_format_version");
+  HEPNN_CHECK(v >= 1 && v <= model_format_version, f.where("/"), "written in model format version ", v,
+              "; this hepnn (", hepnn_version, ") reads versions 1 to ", model_format_version,
+              ": update hepnn to read it");
+}
+/// The epoch to resume from: the saved one + 1, or 0 when the file has none.
+inline int resume_epoch(const h5::File& f) {
+  if (!f.exists("training/epoch")) return 0;
+  const auto e = f.read<std::int64_t>("training/epoch");
+  HEPNN_CHECK(e.size() == 1 && e[0] >= 0 && e[0] < (1 << 30), f.where("training/epoch"), "must be one epoch number >= 0");
+  return int(e[0]) + 1;
+}
 /// Writes the flat buffer `host` (layer slices at offsets) as group/<layer>/<param> datasets.
 template <class T, class Device>
 void write_layer_arrays(h5::File& f, const std::string& group, const Sequential<T, Device>& m,
@@ -93,9 +144,7 @@ void write_layer_arrays(h5::File& f, const std::string& group, const Sequential<
     const auto& l = m.layer(i);
     std::int64_t off = state ? m.state_offset(i) : m.parameter_offset(i);
     for (const ParamInfo& p : state ? l.state_params() : l.params()) {
-      std::vector<std::int64_t> dims;
-      for (int k = 0; k < p.shape.rank(); ++k) dims.push_back(p.shape[k]);
-      f.write<T>(group + "/" + l.name() + "/" + p.name, dims, host.data() + off);
+      f.write<T>(group + "/" + l.name() + "/" + p.name, dims_of(p.shape), host.data() + off);
       off += p.shape.size();
     }
   }
@@ -110,9 +159,7 @@ void read_layer_arrays(const h5::File& f, const std::string& group, const Sequen
       const std::string name = group + "/" + l.name() + "/" + p.name;
       std::vector<std::int64_t> dims;
       const std::vector<T> v = f.read<T>(name, &dims);
-      std::vector<std::int64_t> want;
-      for (int k = 0; k < p.shape.rank(); ++k) want.push_back(p.shape[k]);
-      HEPNN_CHECK(dims == want, f.where(name), l.type(), " '", l.name(), "' expects ", p.name, " of shape ",
+      HEPNN_CHECK(dims == dims_of(p.shape), f.where(name), l.type(), " '", l.name(), "' expects ", p.name, " of shape ",
                   p.shape.str(), ", the file has ", h5::shape_str(dims));
       for (std::size_t k = 0; k < v.size(); ++k)
         HEPNN_CHECK(std::isfinite(v[k]), f.where(name), "holds a non-finite value (", v[k], ") at element ", k);
@@ -144,9 +191,8 @@ void save_model(const Sequential<T, Device>& m, const std::string& path, const S
                 "' of type '", m.layer(i).type(), "' is not in the file format's layer registry (layers/registry.hpp)");
     layers.push_back(to_json(m.layer(i).config()));
   }
-  std::vector<std::int64_t> in;
-  for (int k = 0; k < m.input_shape().rank(); ++k) in.push_back(m.input_shape()[k]);
-  const json model_config{{"class", "Sequential"}, {"dtype", detail::dtype_name<T>()}, {"input_shape", in},
+  const json model_config{{"class", "Sequential"}, {"dtype", detail::dtype_name<T>()},
+                          {"input_shape", detail::dims_of(m.input_shape())},
                           {"layers", layers}};
   json training = {{"seed", m.seed()}, {"compiled", m.compiled()}};
   if (m.compiled()) {
@@ -159,11 +205,7 @@ void save_model(const Sequential<T, Device>& m, const std::string& path, const S
   const std::vector<T> params = m.parameters().to_vector(), state = m.state().to_vector();
 
   detail::atomic_write(path, [&](h5::File& f) {
-    f.write_attribute("/", "hepnn_format_version", model_format_version);
-    f.write_string("meta/hepnn_version", hepnn_version);
-    f.write_string("meta/created", detail::utc_now());
-    f.write_string("model_config", model_config.dump());
-    f.write_string("training_config", training.dump());
+    detail::write_header(f, model_config, training);
     f.create_group("weights");
     detail::write_layer_arrays(f, "weights", m, params, false);
     f.create_group("state");
@@ -180,8 +222,7 @@ void save_model(const Sequential<T, Device>& m, const std::string& path, const S
       for (std::size_t s = 0; s < opt.state().size(); ++s)
         detail::write_layer_arrays(f, "optimizer/slot_" + std::to_string(s), m, opt.state()[s].to_vector(), false);
     }
-    if (o.epoch) f.write<std::int64_t>("training/epoch", std::vector<std::int64_t>{*o.epoch});
-    if (o.history) f.write_string("training/history", to_json(*o.history).dump());
+    detail::write_training(f, o.epoch, o.history);
   });
 }
 
@@ -189,21 +230,14 @@ void save_model(const Sequential<T, Device>& m, const std::string& path, const S
 inline ModelFileInfo read_model_info(const std::string& path) {
   const h5::File f(path, h5::File::Mode::read);
   ModelFileInfo info;
-  HEPNN_CHECK(f.exists("model_config"), f.where("model_config"), "missing: not a hepnn model file");
+  detail::check_version(f);
   info.format_version = f.read_attribute("/", "hepnn_format_version");
-  HEPNN_CHECK(info.format_version >= 1 && info.format_version <= model_format_version, f.where("/"),
-              "written in model format version ", info.format_version, "; this hepnn (", hepnn_version,
-              ") reads versions 1 to ", model_format_version, ": update hepnn to read it");
   info.hepnn_version = f.read_string("meta/hepnn_version");
   info.created = f.read_string("meta/created");
   info.dtype = detail::in_object(f, "model_config", [&] {
     return detail::field<std::string>(detail::parse_json(f, "model_config"), "dtype", "model_config");
   });
-  if (f.exists("training/epoch")) {
-    const auto e = f.read<std::int64_t>("training/epoch");
-    HEPNN_CHECK(e.size() == 1 && e[0] >= 0 && e[0] < (1 << 30), f.where("training/epoch"), "must be one epoch number >= 0");
-    info.epoch = int(e[0]);
-  }
+  if (const int next = detail::resume_epoch(f); next > 0) info.epoch = next - 1;
   if (f.exists("training/history"))
     info.history = detail::in_object(f, "training/history",
                                      [&] { return history_from_json(detail::parse_json(f, "training/history")); });
@@ -218,21 +252,12 @@ Sequential<T, Device> build_from_file(const h5::File& f) {
   const json cfg = parse_json(f, "model_config");
   Sequential<T, Device> m = in_object(f, "model_config", [&] {
     const std::string cls = field<std::string>(cfg, "class", "model_config");
-    HEPNN_CHECK(cls == "Sequential", "model class '", cls, "' is not supported (Sequential)");
+    HEPNN_CHECK(cls == "Sequential", "model class '", cls, "' is not Sequential",
+                cls == "Model" ? " (a functional model: load it with io::load_functional_model)" : "");
     const std::string dt = field<std::string>(cfg, "dtype", "model_config");
     HEPNN_CHECK(dt == "float32" || dt == "float64", "dtype '", dt, "' is not float32 or float64");
-    HEPNN_CHECK(cfg.contains("input_shape") && cfg["input_shape"].is_array() && !cfg["input_shape"].empty() &&
-                    cfg["input_shape"].size() <= std::size_t(Shape::max_rank),
-                "input_shape must be a list of 1 to ", Shape::max_rank, " extents");
-    Shape in;
-    std::int64_t elems = 1;
-    for (const auto& d : cfg["input_shape"]) {
-      HEPNN_CHECK(d.is_number_integer() && d.get<std::int64_t>() > 0 && d.get<std::int64_t>() < (1ll << 31),
-                  "input_shape extents must be positive integers");
-      elems *= d.get<std::int64_t>();
-      HEPNN_CHECK(elems < (1ll << 31), "input_shape has more than 2^31 elements per sample");
-      in.push_back(d.get<std::int64_t>());
-    }
+    HEPNN_CHECK(cfg.contains("input_shape"), "field 'input_shape' is missing");
+    const Shape in = shape_from_json(cfg["input_shape"], "input_shape");
     return Sequential<T, Device>(Input(in));
   });
   HEPNN_CHECK(cfg.contains("layers") && cfg["layers"].is_array(), f.where("model_config"), "'layers' must be a list");
@@ -302,13 +327,6 @@ void read_arrays(const h5::File& f, Sequential<T, Device>& m) {
   }
 }
 
-inline void check_version(const h5::File& f) {
-  HEPNN_CHECK(f.exists("model_config"), f.where("model_config"), "missing: not a hepnn model file");
-  const std::int64_t v = f.read_attribute("/", "hepnn_format_version");
-  HEPNN_CHECK(v >= 1 && v <= model_format_version, f.where("/"), "written in model format version ", v,
-              "; this hepnn (", hepnn_version, ") reads versions 1 to ", model_format_version,
-              ": update hepnn to read it");
-}
 }  // namespace detail
 
 /// Loads a model file into a new model of scalar type T on Device (a float64 file loads into
@@ -344,10 +362,7 @@ int load_checkpoint(Sequential<T, Device>& m, const std::string& path) {
   HEPNN_CHECK(saved.seed() == m.seed(), where, "the checkpoint was trained with seed ", saved.seed(),
               ", the model has seed ", m.seed(), "; shuffling and dropout would differ");
   detail::read_arrays(f, m);
-  if (!f.exists("training/epoch")) return 0;
-  const auto e = f.read<std::int64_t>("training/epoch");
-  HEPNN_CHECK(e.size() == 1 && e[0] >= 0 && e[0] < (1 << 30), f.where("training/epoch"), "must be one epoch number >= 0");
-  return int(e[0]) + 1;
+  return detail::resume_epoch(f);
 }
 
 /// Callback: saves the model after every epoch, or only when `monitor` improved (save_best_only).

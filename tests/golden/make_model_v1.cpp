@@ -3,12 +3,12 @@
 // epoch and history) in model file format version 1, and its predictions on fixed inputs.
 //
 // Made once, at commit f1449aa (hepnn 0.1, the last release writing format version 1), and
-// committed: tests/io/test_model_file_versions.cpp proves that every later hepnn still loads it
+// committed: tests/io/test_graph_file.cpp proves that every later hepnn still loads it
 // and predicts the same. Do not regenerate it with a newer hepnn; that would prove nothing.
 //
 //   g++ -std=c++20 -O2 -I include -isystem /usr/include/eigen3 -I /usr/include/hdf5/serial \
-//     tests/golden/model_files/make_model_v1.cpp -o /tmp/make_model_v1 -lhdf5_serial
-//   /tmp/make_model_v1 tests/golden/model_files
+//     tests/golden/make_model_v1.cpp -o /tmp/make_model_v1 -lhdf5_serial
+//   /tmp/make_model_v1 tests/golden/data
 #include <cmath>
 #include <cstdio>
 #include <string>
