@@ -486,7 +486,7 @@ SECTIONS = [
       ("layers/flatten.hpp", None, set()), ("layers/reshape.hpp", None, set()),
       ("layers/conv2d.hpp", None, set()), ("layers/pooling.hpp", None, set()),
       ("layers/batchnorm.hpp", None, set()), ("layers/padding.hpp", None, set()),
-      ("layers/merge.hpp", None, set())]),
+      ("layers/merge.hpp", None, set()), ("layers/sampling.hpp", None, set())]),
     ("Data", "In namespace `hepnn::data` (`hepnn/hepnn.hpp`).",
      [("data/dataset.hpp", None, {"Split"}), ("data/csv.hpp", None, {"CsvTable"}),
       ("data/idx.hpp", None, {"FashionMnist"})]),

@@ -16,6 +16,9 @@
 #include "hepnn/layers/dropout.hpp"
 #include "hepnn/layers/flatten.hpp"
 #include "hepnn/layers/merge.hpp"
+#include "hepnn/layers/sampling.hpp"
+#include "hepnn/losses/compute.hpp"
+#include "hepnn/losses/kl.hpp"
 #if defined(HEPNN_TEST_WITH_IO)
 #include "hepnn/io.hpp"
 #include "io/io_support.hpp"
@@ -93,6 +96,44 @@ TEST_CASE("cuda graph: gradients of the graph in double agree with the CPU", "[c
   const auto d = graph_data<double>(16, 9);
   CHECK(g.loss_and_gradients(d) == Approx(c.loss_and_gradients(d)).epsilon(1e-12));
   test::check_close(g.gradients().to_vector(), c.gradients().to_vector(), "gradients");
+}
+
+TEMPLATE_TEST_CASE("cuda graph: GaussianSample draws the CPU's noise, and a custom VAE step agrees with the CPU",
+                   "[cuda][graph][vae]", float, double) {
+  HEPNN_REQUIRE_GPU();
+  using T = TestType;
+  auto build = [](auto device_tag) {
+    using D = decltype(device_tag);
+    auto x = Input{"x", {4}};
+    auto h = Dense{6, Activation::tanh}(x);
+    auto mean = Dense{.units = 2, .name = "mean"}(h);
+    auto log_var = Dense{.units = 2, .name = "log_var"}(h);
+    auto recon = Dense{.units = 4, .name = "recon"}(GaussianSample{}({mean, log_var}));
+    Model<T, D> m{{x}, {recon, mean, log_var}, "vae"};
+    m.compile({.optimizer = Adam{.learning_rate = 1e-2, .clip_norm = 1.0}, .seed = 4});
+    return m;
+  };
+  auto c = build(cpu{});
+  auto g = build(cuda{});
+  std::mt19937 rng(8);
+  const Tensor<T> x = test::random_tensor<T>(rng, Shape{32, 4});
+  const test::Tol<T> tol{std::is_same_v<T, float> ? 1e-4 : 1e-10, std::is_same_v<T, float> ? 1e-5 : 1e-12};
+  for (int step = 0; step < 3; ++step) {
+    INFO("step " << step);
+    auto oc = c.forward_train({{"x", x}});
+    auto og = g.forward_train({{"x", x}});
+    test::check_close(og.at("recon").to_vector(), oc.at("recon").to_vector(), "sampled reconstruction", tol);
+    auto grads = [&](auto& m, auto& o) {
+      Tensor<T> gr(o.at("recon").shape()), gm, gl;
+      compute_loss<T>(MeanSquaredError{}, o.at("recon"), x, nullptr, &gr);
+      gaussian_kl(o.at("mean"), o.at("log_var"), nullptr, &gm, &gl);
+      m.backward({{"recon", gr}, {"mean", gm}, {"log_var", gl}});
+      m.apply_gradients();
+    };
+    grads(c, oc);
+    grads(g, og);
+  }
+  test::check_close(g.parameters().to_vector(), c.parameters().to_vector(), "weights after 3 custom steps", tol);
 }
 
 #if defined(HEPNN_TEST_WITH_IO)

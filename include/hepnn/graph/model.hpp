@@ -13,6 +13,7 @@
 /// depend on inputs not given are errors that name the layer. Training is in graph/model_train.hpp.
 #pragma once
 #include "hepnn/core/config.hpp"
+#include <initializer_list>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -207,6 +208,11 @@ class Model {
   /// Every output by name, for inputs given by name. Thread-safe on a const model.
   std::map<std::string, Tensor<T, cpu>> predict(const std::map<std::string, Tensor<T, cpu>>& x,
                                                 std::int64_t batch_size = 1024) const;
+  /// The tensors by name, listed in place: `predict({{"jet", jets}, {"tracks", tracks}})` (copied).
+  using TensorList = std::initializer_list<std::pair<const std::string, const Tensor<T, cpu>&>>;
+  std::map<std::string, Tensor<T, cpu>> predict(TensorList x, std::int64_t batch_size = 1024) const {
+    return predict(cloned(x), batch_size);
+  }
 
   // ---- training (graph/model_train.hpp) ----
   void compile(const ModelCompileOptions& o);
@@ -219,6 +225,24 @@ class Model {
   History fit(const data::NamedDataset<T>& train, const ModelFitOptions<T>& o);
   /// The total loss ("loss"), and per output its loss and metrics when there are several.
   Logs evaluate(const data::NamedDataset<T>& d, EvaluateOptions o = {}) const;
+
+  // ---- your own training step (graph/model_step.hpp; docs/functional.md) ----
+  /// A training-mode forward pass (dropout and GaussianSample active, their noise keyed by the
+  /// seed and the optimizer step) on inputs given by name; returns every output by name and
+  /// keeps the pass for backward() and apply_gradients().
+  std::map<std::string, Tensor<T, cpu>> forward_train(const std::map<std::string, Tensor<T, cpu>>& inputs);
+  /// As above, with the tensors listed in place: `forward_train({{"x", x}})` (copied).
+  std::map<std::string, Tensor<T, cpu>> forward_train(TensorList inputs) { return forward_train(cloned(inputs)); }
+  /// Backpropagates d(loss)/d(output), given by output name (shape: the batch of forward_train
+  /// times the output's shape; an output left out counts as 0), through the last forward_train:
+  /// writes the gradients of every parameter, those of models used as layers too, or adds to
+  /// them when `accumulate` (a second batch in the same step).
+  void backward(const std::map<std::string, Tensor<T, cpu>>& output_grads, bool accumulate = false);
+  void backward(TensorList output_grads, bool accumulate = false) { backward(cloned(output_grads), accumulate); }
+  /// One optimizer step with the gradients there are (clipping and schedule as compiled), on the
+  /// parameters that were trainable at compile(); updates BatchNormalization's moving
+  /// statistics from the last forward_train.
+  void apply_gradients();
 
  private:
   struct CompiledOutput {
@@ -246,6 +270,11 @@ class Model {
   }
   std::shared_ptr<Layer<T, Device>> make_layer(const graph::LayerEntry& e, const std::string& who) const {
     return make_layer_ptr(e, who);
+  }
+  static std::map<std::string, Tensor<T, cpu>> cloned(TensorList l) {
+    std::map<std::string, Tensor<T, cpu>> m;
+    for (const auto& [name, t] : l) m.emplace(name, t.clone());
+    return m;
   }
   std::int64_t trainable_size() const {
     std::int64_t n = 0;
@@ -286,6 +315,11 @@ class Model {
   std::int64_t m_arena_batch = 0;
   detail::BatchStaging<T, Device> m_staging;
   std::vector<T> m_host_out, m_host_grad;           // a custom loss on the GPU runs on the host
+  // the pass of forward_train, for backward() and apply_gradients(); m_step_batch 0: none
+  Tensor<T, Device> m_step_inputs;
+  std::vector<const T*> m_step_in;
+  std::int64_t m_step_batch = 0;
+  Pass m_step_pass;
 };
 
 }  // namespace hepnn

@@ -191,6 +191,7 @@ void Model<T, Device>::run_batch(const data::NamedDataset<T>& d, const std::int6
     m_arena_batch = B;
   }
   T* arena = m_arena.data();
+  m_step_batch = 0;  // the arena is overwritten: a forward_train before is gone
   const Pass pass{training, m_core->seed, std::uint64_t(m_optimizer.iterations()), 0};
   m_core->forward(arena, B, in.data(), pass, true);
   for (std::size_t k = 0; k < no; ++k) {
@@ -296,3 +297,4 @@ Logs Model<T, Device>::evaluate(const data::NamedDataset<T>& d, EvaluateOptions 
 }  // namespace hepnn
 
 #include "hepnn/graph/model_fit.hpp"
+#include "hepnn/graph/model_step.hpp"

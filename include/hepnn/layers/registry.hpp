@@ -25,6 +25,7 @@
 #include "hepnn/layers/merge.hpp"
 #include "hepnn/layers/pooling.hpp"
 #include "hepnn/layers/reshape.hpp"
+#include "hepnn/layers/sampling.hpp"
 #include "hepnn/train/sequential.hpp"
 
 namespace hepnn::inline HEPNN_ABI::io {
@@ -149,6 +150,7 @@ BasicLayerRegistry<Device>& layer_registry() {
     r.template add<Subtract>("Subtract");
     r.template add<Multiply>("Multiply");
     r.template add<Average>("Average");
+    r.template add<GaussianSample>("GaussianSample");
     return true;
   }();
   (void)filled;

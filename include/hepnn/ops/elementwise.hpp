@@ -74,6 +74,13 @@ void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t 
   else return backend::cuda::dropout_backward(n, rate, seed, stream, dy, dx);
 }
 
+/// z = mean + exp(log_var / 2) eps, eps_i = philox_normal(seed, stream, i): the same noise on every device.
+template <class Device, class T>
+void gaussian_sample(std::int64_t n, std::uint64_t seed, std::uint64_t stream, const T* mean, const T* log_var, T* z) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::gaussian_sample(n, seed, stream, mean, log_var, z);
+  else return backend::cuda::gaussian_sample(n, seed, stream, mean, log_var, z);
+}
+
 /// Sum (or sum of squares) of n elements, accumulated in double; the same bits for any thread count.
 template <class Device, class T>
 double sum(std::int64_t n, const T* x, bool squares = false) {

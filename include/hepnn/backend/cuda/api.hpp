@@ -107,6 +107,8 @@ template <class T>
 void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* x, T* y);
 template <class T>
 void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* dy, T* dx);
+template <class T>
+void gaussian_sample(std::int64_t n, std::uint64_t seed, std::uint64_t stream, const T* mean, const T* log_var, T* z);
 template <class T> double sum(std::int64_t n, const T* x, bool squares);
 template <class T> void scale(std::int64_t n, T s, T* x);
 template <class T> bool all_finite(std::int64_t n, const T* x);

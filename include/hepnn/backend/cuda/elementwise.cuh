@@ -141,6 +141,13 @@ __global__ void dropout(std::int64_t n, std::uint32_t threshold, T scale, std::u
   HEPNN_GRID_STRIDE(k, (n + 3) / 4) element::dropout_block(n, threshold, scale, seed, stream, x, y, k);
 }
 
+/// z = mean + exp(log_var / 2) * eps with the CPU's eps (philox_normal of the element index).
+template <class T>
+__global__ void gaussian_sample(std::int64_t n, std::uint64_t seed, std::uint64_t stream, const T* __restrict__ mean,
+                                const T* __restrict__ log_var, T* __restrict__ z) {
+  HEPNN_GRID_STRIDE(i, n) z[i] = mean[i] + exp(log_var[i] * T(0.5)) * T(philox_normal(seed, stream, std::uint64_t(i)));
+}
+
 /// Deterministic sums in double: a fixed grid for a given n, a fixed tree inside each block,
 /// then one block adds the block results in order.
 inline constexpr int reduce_threads = 256;
@@ -317,6 +324,13 @@ void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t s
 template <class T>
 void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* dy, T* dx) {
   dropout_forward(n, rate, seed, stream, dy, dx);
+}
+
+template <class T>
+void gaussian_sample(std::int64_t n, std::uint64_t seed, std::uint64_t stream, const T* mean, const T* log_var, T* z) {
+  if (n == 0) return;
+  detail::launch("gaussian_sample", detail::blocks_for(n), detail::threads_per_block, kernels::gaussian_sample<T>, n, seed,
+                 stream, mean, log_var, z);
 }
 
 template <class T>
