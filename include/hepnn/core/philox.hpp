@@ -130,7 +130,7 @@ inline constexpr std::uint64_t init = 1ull << 40;     // + layer index
 inline constexpr std::uint64_t dropout = 2ull << 40;  // + (layer index << 32) + step
 inline constexpr std::uint64_t shuffle = 3ull << 40;  // + epoch
 inline constexpr std::uint64_t dataset_shuffle = 4ull << 40;
-inline constexpr std::uint64_t sampling = 5ull << 40;  // + (layer index << 32) + step (GaussianSample)
+inline constexpr std::uint64_t sampling = 5ull << 40;  ///< + (layer index << 32) + step (GaussianSample)
 }  // namespace rng_stream
 
 }  // namespace hepnn

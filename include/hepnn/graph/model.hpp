@@ -210,6 +210,7 @@ class Model {
                                                 std::int64_t batch_size = 1024) const;
   /// The tensors by name, listed in place: `predict({{"jet", jets}, {"tracks", tracks}})` (copied).
   using TensorList = std::initializer_list<std::pair<const std::string, const Tensor<T, cpu>&>>;
+  /// Every output by name, for inputs listed in place (copied).
   std::map<std::string, Tensor<T, cpu>> predict(TensorList x, std::int64_t batch_size = 1024) const {
     return predict(cloned(x), batch_size);
   }
@@ -238,6 +239,7 @@ class Model {
   /// writes the gradients of every parameter, those of models used as layers too, or adds to
   /// them when `accumulate` (a second batch in the same step).
   void backward(const std::map<std::string, Tensor<T, cpu>>& output_grads, bool accumulate = false);
+  /// As above, with the gradients listed in place: `backward({{"score", g}})` (copied).
   void backward(TensorList output_grads, bool accumulate = false) { backward(cloned(output_grads), accumulate); }
   /// One optimizer step with the gradients there are (clipping and schedule as compiled), on the
   /// parameters that were trainable at compile(); updates BatchNormalization's moving

@@ -24,6 +24,7 @@ namespace hepnn::inline HEPNN_ABI {
 template <class T, class Device>
 class GaussianSampleLayer final : public MergeLayer<T, Device> {
  public:
+  /// A layer named `name` for the inputs {mean, log_var} of shapes `in` (equal).
   GaussianSampleLayer(std::string name, const std::vector<Shape>& in)
       : MergeLayer<T, Device>(std::move(name), in, "GaussianSample", 2, 2) {
     this->require_equal_shapes();
@@ -59,9 +60,12 @@ class GaussianSampleLayer final : public MergeLayer<T, Device> {
 struct GaussianSample {
   /// The layer's name; empty: "gaussian_sample_1", ...
   std::string name = {};
+  /// The stem of automatic names.
   static constexpr const char* type_name = "gaussian_sample";
   HEPNN_FUNCTIONAL_MERGE_SPEC()
+  /// The spec a model file's LayerConfig describes.
   static GaussianSample from_config(const LayerConfig& c) { return GaussianSample{c.name}; }
+  /// The layer for inputs of shapes `in`, named `name` or else `auto_name`.
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const std::vector<Shape>& in, const std::string& auto_name) const {
     return std::make_unique<GaussianSampleLayer<T, Device>>(name.empty() ? auto_name : name, in);

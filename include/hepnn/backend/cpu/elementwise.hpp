@@ -154,7 +154,7 @@ void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t 
   dropout_forward(n, rate, seed, stream, dy, dx);
 }
 
-// z = mean + exp(log_var / 2) * eps, eps_i = philox_normal(seed, stream, i) (the GPU draws the same eps).
+/// z = mean + exp(log_var / 2) * eps, eps_i = philox_normal(seed, stream, i) (the GPU draws the same eps).
 template <class T>
 void gaussian_sample(std::int64_t n, std::uint64_t seed, std::uint64_t stream, const T* mean, const T* log_var, T* z) {
   parallel_range(n, elementwise_grain, 60.0, [&](std::int64_t i0, std::int64_t i1) {

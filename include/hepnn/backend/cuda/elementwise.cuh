@@ -326,6 +326,7 @@ void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t 
   dropout_forward(n, rate, seed, stream, dy, dx);
 }
 
+/// z = mean + exp(log_var / 2) * eps, with the CPU's eps.
 template <class T>
 void gaussian_sample(std::int64_t n, std::uint64_t seed, std::uint64_t stream, const T* mean, const T* log_var, T* z) {
   if (n == 0) return;
