@@ -324,17 +324,7 @@ void read_graph_arrays(const h5::File& f, Model<T, Device>& m) {
     return 0;
   });
   if (!m.compiled() || !f.exists("optimizer")) return;
-  auto& opt = m.optimizer();
-  const auto it = f.read<std::int64_t>("optimizer/iterations");
-  HEPNN_CHECK(it.size() == 1 && it[0] >= 0, f.where("optimizer/iterations"), "must be one count >= 0");
-  const auto factor = f.read<double>("optimizer/lr_factor");
-  HEPNN_CHECK(factor.size() == 1 && std::isfinite(factor[0]) && factor[0] > 0, f.where("optimizer/lr_factor"),
-              "must be one positive number");
-  optimizer_arrays<T, Device>(&f, nullptr, m);
-  HEPNN_CHECK(!f.exists("optimizer/slot_" + std::to_string(opt.state().size())), f.where("optimizer"),
-              "has more state slots than the ", optimizer_name(opt.spec()), " optimizer uses");
-  opt.set_iterations(it[0]);
-  opt.set_factor(factor[0]);
+  read_optimizer(f, m.optimizer(), [&] { optimizer_arrays<T, Device>(&f, nullptr, m); });
 }
 
 }  // namespace detail
@@ -353,9 +343,7 @@ void save_model(const Model<T, Device>& m, const std::string& path, const SaveOp
     f.create_group("state");
     detail::write_arrays(f, "state", m.core(), true);
     if (m.compiled() && o.include_optimizer) {
-      const auto& opt = m.optimizer();
-      f.write<std::int64_t>("optimizer/iterations", std::vector<std::int64_t>{opt.iterations()});
-      f.write<double>("optimizer/lr_factor", std::vector<double>{opt.factor()});
+      detail::write_optimizer_counters(f, m.optimizer());
       detail::optimizer_arrays<T, Device>(nullptr, &f, const_cast<Model<T, Device>&>(m));
     }
     detail::write_training(f, o.epoch, o.history);
@@ -379,8 +367,7 @@ Model<T, Device> load_functional_model(const std::string& path) {
 /// there is no file yet.
 template <class T, class Device>
 int load_checkpoint(Model<T, Device>& m, const std::string& path) {
-  if (::access(path.c_str(), F_OK) != 0) return 0;
-  HEPNN_CHECK(m.compiled(), "load_checkpoint: compile the model before resuming from '", path, "'");
+  if (!detail::checkpoint_exists(m.compiled(), path)) return 0;
   const h5::File f(path, h5::File::Mode::read);
   detail::check_version(f);
   json saved = detail::parse_json(f, "model_config");

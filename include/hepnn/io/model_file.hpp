@@ -129,6 +129,33 @@ inline void check_version(const h5::File& f) {
               "; this hepnn (", hepnn_version, ") reads versions 1 to ", model_format_version,
               ": update hepnn to read it");
 }
+/// The optimizer's step count and learning-rate factor, written beside its state slots.
+template <class Opt>
+void write_optimizer_counters(h5::File& f, const Opt& opt) {
+  f.write<std::int64_t>("optimizer/iterations", std::vector<std::int64_t>{opt.iterations()});
+  f.write<double>("optimizer/lr_factor", std::vector<double>{opt.factor()});
+}
+/// Reads the optimizer group into opt: the counters (checked), the slots (read_slots()), and
+/// no slot more than the optimizer has.
+template <class Opt, class ReadSlots>
+void read_optimizer(const h5::File& f, Opt& opt, ReadSlots&& read_slots) {
+  const auto it = f.read<std::int64_t>("optimizer/iterations");
+  HEPNN_CHECK(it.size() == 1 && it[0] >= 0, f.where("optimizer/iterations"), "must be one count >= 0");
+  const auto factor = f.read<double>("optimizer/lr_factor");
+  HEPNN_CHECK(factor.size() == 1 && std::isfinite(factor[0]) && factor[0] > 0, f.where("optimizer/lr_factor"),
+              "must be one positive number");
+  read_slots();
+  HEPNN_CHECK(!f.exists("optimizer/slot_" + std::to_string(opt.state().size())), f.where("optimizer"),
+              "has more state slots than the ", optimizer_name(opt.spec()), " optimizer uses");
+  opt.set_iterations(it[0]);
+  opt.set_factor(factor[0]);
+}
+/// Whether `path` holds a checkpoint to resume from (the model must be compiled then).
+inline bool checkpoint_exists(bool compiled, const std::string& path) {
+  if (::access(path.c_str(), F_OK) != 0) return false;
+  HEPNN_CHECK(compiled, "load_checkpoint: compile the model before resuming from '", path, "'");
+  return true;
+}
 /// The epoch to resume from: the saved one + 1, or 0 when the file has none.
 inline int resume_epoch(const h5::File& f) {
   if (!f.exists("training/epoch")) return 0;
@@ -217,8 +244,7 @@ void save_model(const Sequential<T, Device>& m, const std::string& path, const S
     }
     if (m.compiled() && o.include_optimizer) {
       const auto& opt = m.optimizer();
-      f.write<std::int64_t>("optimizer/iterations", std::vector<std::int64_t>{opt.iterations()});
-      f.write<double>("optimizer/lr_factor", std::vector<double>{opt.factor()});
+      detail::write_optimizer_counters(f, opt);
       for (std::size_t s = 0; s < opt.state().size(); ++s)
         detail::write_layer_arrays(f, "optimizer/slot_" + std::to_string(s), m, opt.state()[s].to_vector(), false);
     }
@@ -309,21 +335,14 @@ void read_arrays(const h5::File& f, Sequential<T, Device>& m) {
   }
   if (m.compiled() && f.exists("optimizer")) {
     auto& opt = m.optimizer();
-    const auto it = f.read<std::int64_t>("optimizer/iterations");
-    HEPNN_CHECK(it.size() == 1 && it[0] >= 0, f.where("optimizer/iterations"), "must be one count >= 0");
-    const auto factor = f.read<double>("optimizer/lr_factor");
-    HEPNN_CHECK(factor.size() == 1 && std::isfinite(factor[0]) && factor[0] > 0, f.where("optimizer/lr_factor"),
-                "must be one positive number");
-    for (std::size_t s = 0; s < opt.state().size(); ++s) {
-      // per layer and parameter like the weights: the flat buffer's padding depends on T
-      std::vector<T> v = opt.state()[s].to_vector();
-      read_layer_arrays(f, "optimizer/slot_" + std::to_string(s), m, v, false);
-      copy_to_model(opt.state()[s], v);
-    }
-    HEPNN_CHECK(!f.exists("optimizer/slot_" + std::to_string(opt.state().size())), f.where("optimizer"),
-                "has more state slots than the ", optimizer_name(opt.spec()), " optimizer uses");
-    opt.set_iterations(it[0]);
-    opt.set_factor(factor[0]);
+    read_optimizer(f, opt, [&] {
+      for (std::size_t s = 0; s < opt.state().size(); ++s) {
+        // per layer and parameter like the weights: the flat buffer's padding depends on T
+        std::vector<T> v = opt.state()[s].to_vector();
+        read_layer_arrays(f, "optimizer/slot_" + std::to_string(s), m, v, false);
+        copy_to_model(opt.state()[s], v);
+      }
+    });
   }
 }
 
@@ -346,8 +365,7 @@ Sequential<T, Device> load_model(const std::string& path) {
 /// (the saved epoch + 1); returns 0 and changes nothing when there is no file yet.
 template <class T, class Device>
 int load_checkpoint(Sequential<T, Device>& m, const std::string& path) {
-  if (::access(path.c_str(), F_OK) != 0) return 0;
-  HEPNN_CHECK(m.compiled(), "load_checkpoint: compile the model before resuming from '", path, "'");
+  if (!detail::checkpoint_exists(m.compiled(), path)) return 0;
   const h5::File f(path, h5::File::Mode::read);
   detail::check_version(f);
   const Sequential<T, cpu> saved = detail::build_from_file<T, cpu>(f);  // for the comparison only
