@@ -254,3 +254,102 @@ TEST_CASE("graph file: the format version 1 file of hepnn 0.1 still loads and pr
   // the same arithmetic; a machine of another instruction set may round tanh and exp differently
   for (std::int64_t i = 0; i < 200; ++i) CHECK(got(i, 0) == Approx(want[std::size_t(i)]).epsilon(1e-12).margin(1e-14));
 }
+
+namespace {
+// A GAN with hand-written steps (as tutorial 09): the generator, the discriminator and the
+// combined model with the discriminator frozen.
+struct Gan {
+  Model<float> gen, disc, gan;
+};
+Gan make_gan() {
+  auto z = Input{"z", {3}};
+  Model<float> gen{{z}, {Dense{.units = 4, .name = "g_out"}(Dense{8, Activation::leaky_relu}(z))}, "gen"};
+  auto x = Input{"x", {4}};
+  Model<float> disc{{x}, {Dense{.units = 1, .name = "score"}(Dropout{0.2}(Dense{8, Activation::leaky_relu}(x)))}, "disc"};
+  disc.compile({.optimizer = Adam{.learning_rate = 1e-2, .beta1 = 0.5}, .seed = 2});
+  auto z2 = Input{"z", {3}};
+  Model<float> gan{{z2}, {disc(gen(z2))}, "gan"};
+  disc.set_trainable(false);
+  gan.compile({.optimizer = Adam{.learning_rate = 1e-2, .clip_norm = 1.0}, .seed = 3});
+  disc.set_trainable(true);
+  return {std::move(gen), std::move(disc), std::move(gan)};
+}
+Tensor<float> normal_tensor(std::int64_t n, std::int64_t k, std::uint64_t stream) {
+  Tensor<float> t(Shape{n, k});
+  for (std::int64_t i = 0; i < t.size(); ++i) t.data()[i] = float(philox_normal(17, stream, std::uint64_t(i)));
+  return t;
+}
+void gan_step(Gan& g) {
+  const std::uint64_t s = std::uint64_t(g.gan.optimizer().iterations());  // the data and noise follow the step
+  const BinaryCrossEntropy bce{.from_logits = true};
+  const Tensor<float> real = normal_tensor(16, 4, 100 + s), z = normal_tensor(16, 3, 200 + s);
+  const Tensor<float> ones(Shape{16, 1}, 1.0f), zeros(Shape{16, 1}, 0.0f);
+  Tensor<float> grad(Shape{16, 1});
+  compute_loss<float>(bce, g.disc.forward_train({{"x", real}}).at("score"), ones, nullptr, &grad);
+  g.disc.backward({{"score", grad}});
+  compute_loss<float>(bce, g.disc.forward_train({{"x", g.gen.predict(z)}}).at("score"), zeros, nullptr, &grad);
+  g.disc.backward({{"score", grad}}, true);
+  g.disc.apply_gradients();
+  compute_loss<float>(bce, g.gan.forward_train({{"z", z}}).at("disc"), ones, nullptr, &grad);
+  g.gan.backward({{"disc", grad}});
+  g.gan.apply_gradients();
+}
+}  // namespace
+
+TEST_CASE("graph file: a GAN and a VAE trained by hand resume from checkpoints bitwise", "[io][graph]") {
+  TempDir dir;
+  // the GAN: 6 steps in one go, or 3, two checkpoints (the discriminator with its optimizer,
+  // the combined model with the generator's), fresh models, and 3 more
+  Gan full = make_gan();
+  for (int i = 0; i < 6; ++i) gan_step(full);
+  {
+    Gan first = make_gan();
+    for (int i = 0; i < 3; ++i) gan_step(first);
+    io::save_model(first.disc, dir.file("disc.h5"));
+    io::save_model(first.gan, dir.file("gan.h5"));
+  }
+  Gan resumed = make_gan();
+  resumed.gen.initialize(77);  // other weights: the checkpoints must replace them
+  io::load_checkpoint(resumed.disc, dir.file("disc.h5"));
+  io::load_checkpoint(resumed.gan, dir.file("gan.h5"));  // the generator's weights, through the shared core
+  CHECK(resumed.gan.optimizer().iterations() == 3);
+  for (int i = 0; i < 3; ++i) gan_step(resumed);
+  CHECK(resumed.gen.parameters().to_vector() == full.gen.parameters().to_vector());
+  CHECK(resumed.disc.parameters().to_vector() == full.disc.parameters().to_vector());
+
+  // the VAE: GaussianSample's noise is keyed by the optimizer step, which the file keeps
+  auto make_vae = [] {
+    auto x = Input{"x", {4}};
+    auto h = Dense{6, Activation::tanh}(x);
+    auto mean = Dense{.units = 2, .name = "mean"}(h);
+    auto log_var = Dense{.units = 2, .name = "log_var"}(h);
+    auto recon = Dense{.units = 4, .name = "recon"}(GaussianSample{}({mean, log_var}));
+    Model<float> m{{x}, {recon, mean, log_var}, "vae"};
+    m.compile({.optimizer = Adam{.learning_rate = 1e-2}, .seed = 4});
+    return m;
+  };
+  auto vae_step = [](Model<float>& m) {
+    const std::uint64_t s = std::uint64_t(m.optimizer().iterations());
+    const Tensor<float> x = normal_tensor(8, 4, 300 + s);
+    auto out = m.forward_train({{"x", x}});
+    Tensor<float> g_rec(out.at("recon").shape()), g_mean, g_lv;
+    compute_loss<float>(MeanSquaredError{}, out.at("recon"), x, nullptr, &g_rec);
+    const double beta = std::min(1.0, double(s) / 4.0);  // a beta schedule: keyed by the step, so it resumes too
+    gaussian_kl(out.at("mean"), out.at("log_var"), nullptr, &g_mean, &g_lv);
+    ops::scale<cpu>(g_mean.size(), float(beta), g_mean.data());
+    ops::scale<cpu>(g_lv.size(), float(beta), g_lv.data());
+    m.backward({{"recon", g_rec}, {"mean", g_mean}, {"log_var", g_lv}});
+    m.apply_gradients();
+  };
+  auto v_full = make_vae();
+  for (int i = 0; i < 8; ++i) vae_step(v_full);
+  {
+    auto v_first = make_vae();
+    for (int i = 0; i < 5; ++i) vae_step(v_first);
+    io::save_model(v_first, dir.file("vae.h5"));
+  }
+  auto v_resumed = make_vae();
+  io::load_checkpoint(v_resumed, dir.file("vae.h5"));
+  for (int i = 0; i < 3; ++i) vae_step(v_resumed);
+  CHECK(v_resumed.parameters().to_vector() == v_full.parameters().to_vector());
+}
