@@ -353,3 +353,25 @@ TEST_CASE("graph file: a GAN and a VAE trained by hand resume from checkpoints b
   for (int i = 0; i < 3; ++i) vae_step(v_resumed);
   CHECK(v_resumed.parameters().to_vector() == v_full.parameters().to_vector());
 }
+
+TEST_CASE("graph file: FunctionalModelCheckpoint saves a Model after each epoch, and the last file resumes it", "[io][graph]") {
+  TempDir dir;
+  auto m = make_graph();
+  const auto d = jets(120, 9);
+  const std::string p = dir.file("ck-{epoch}.h5");
+  m.fit(d, {.epochs = 3, .batch_size = 40, .validation_split = 0.25, .verbose = 0});
+  ModelFitOptions<float> o{.epochs = 5, .batch_size = 40, .validation_split = 0.25,
+                           .callbacks = {io::FunctionalModelCheckpoint<float>{.model = &m, .filepath = p}},
+                           .verbose = 0, .initial_epoch = 3};
+  const History h = m.fit(d, o);
+  for (int e : {4, 5}) {
+    const auto info = io::read_model_info(dir.file("ck-" + std::to_string(e) + ".h5"));
+    REQUIRE(info.epoch);
+    CHECK(*info.epoch == e - 1);
+    CHECK(info.history["loss"].size() == std::size_t(e - 3));
+  }
+  auto again = make_graph();
+  CHECK(io::load_checkpoint(again, dir.file("ck-5.h5")) == 5);
+  CHECK(again.parameters().to_vector() == m.parameters().to_vector());
+  (void)h;
+}

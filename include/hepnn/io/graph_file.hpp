@@ -329,6 +329,11 @@ void read_graph_arrays(const h5::File& f, Model<T, Device>& m) {
 
 }  // namespace detail
 
+/// ModelCheckpoint for a functional model: `io::FunctionalModelCheckpoint<float>{.model = &tagger,
+/// .filepath = "ckpt.h5"}` in ModelFitOptions::callbacks; resume with load_checkpoint.
+template <class T, class Device = cpu>
+using FunctionalModelCheckpoint = ModelCheckpoint<T, Device, Model<T, Device>>;
+
 /// Saves a functional model (any device) to one HDF5 file, atomically: its graph, weights,
 /// state, per-output losses and metrics, optimizer and optimizer state (docs/file-format.md).
 template <class T, class Device>

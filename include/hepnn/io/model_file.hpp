@@ -386,9 +386,10 @@ int load_checkpoint(Sequential<T, Device>& m, const std::string& path) {
 /// Callback: saves the model after every epoch, or only when `monitor` improved (save_best_only).
 /// `filepath` may contain "{epoch}" (replaced by the 1-based epoch) to keep one file per epoch.
 /// The file holds the epoch and the history so far, so load_checkpoint can resume from it.
-template <class T, class Device = cpu>
+/// For a functional model: io::FunctionalModelCheckpoint (io/graph_file.hpp).
+template <class T, class Device = cpu, class M = Sequential<T, Device>>
 struct ModelCheckpoint {
-  Sequential<T, Device>* model = nullptr;
+  M* model = nullptr;
   std::string filepath;
   std::string monitor = "val_loss";
   bool save_best_only = false;
