@@ -1,9 +1,12 @@
 // Thread-safe inference, run under ThreadSanitizer (ctest -L tsan): several threads predict on
 // one const model (loaded from a model file when hepnn::io is available, each thread also
 // loading its own copy through the shared HDF5 lock) and must get exactly the results of one
-// thread. Exits non-zero on a mismatch; ThreadSanitizer fails the run on a data race.
+// thread. A model that was never used before the threads start lays its parameters out on its
+// first use, which several threads then reach at once. Exits non-zero on a mismatch;
+// ThreadSanitizer fails the run on a data race.
 #include <cstdio>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "hepnn/layers/activations.hpp"
@@ -37,11 +40,19 @@ int main() {
 #endif
   const std::vector<float> ref = model.predict(x, 64).to_vector();
   constexpr int threads = 4;
-  std::vector<std::vector<float>> got(threads);
+  // built layer by layer and not used yet: the threads' first predictions lay it out
+  Sequential<float> lazy(Input{6});
+  lazy.add(Dense{32, Activation::tanh}).add(Dense{16, Activation::relu}).add(Dense{3}).add(Softmax{});
+  const std::vector<float> lazy_ref =
+      Sequential<float>(Input{6}, Dense{32, Activation::tanh}, Dense{16, Activation::relu}, Dense{3}, Softmax{})
+          .predict(x, 64)
+          .to_vector();
+  std::vector<std::vector<float>> got(threads), got_lazy(threads);
   std::vector<int> loaded_ok(threads, 0);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
+      got_lazy[std::size_t(t)] = std::as_const(lazy).predict(x, 64).to_vector();
       for (int rep = 0; rep < 3; ++rep) got[std::size_t(t)] = model.predict(x, 64).to_vector();
 #ifdef HEPNN_TSAN_WITH_IO
       const auto own = io::load_model<float>(path);
@@ -54,6 +65,7 @@ int main() {
   int bad = 0;
   for (int t = 0; t < threads; ++t) {
     if (got[std::size_t(t)] != ref) ++bad, std::printf("thread %d: predictions differ from one thread's\n", t);
+    if (got_lazy[std::size_t(t)] != lazy_ref) ++bad, std::printf("thread %d: the lazily laid-out model differs\n", t);
     if (!loaded_ok[std::size_t(t)]) ++bad, std::printf("thread %d: its own loaded copy predicts differently\n", t);
   }
   std::printf("%d threads x 3 predictions of %lld events: %s\n", threads, (long long)n, bad ? "MISMATCH" : "identical");
