@@ -120,12 +120,7 @@ struct SpecDef final : LayerDef {
   const std::type_info& spec_type() const override { return typeid(Spec); }
   template <class T>
   std::unique_ptr<Layer<T, cpu>> build(const std::vector<Shape>& in, const std::string& n) const {
-    if constexpr (requires { spec.template build<T, cpu>(in, n); }) {
-      return spec.template build<T, cpu>(in, n);  // several inputs (merge layers)
-    } else {
-      HEPNN_CHECK(in.size() == 1, Spec::type_name, " '", n, "': takes one input, got ", in.size());
-      return spec.template build<T, cpu>(in[0], n);
-    }
+    return detail::build_layer<T, cpu>(spec, in, n);
   }
   Spec spec;
 };

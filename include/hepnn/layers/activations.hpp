@@ -25,11 +25,6 @@ class ActivationLayer final : public Layer<T, Device> {
                ? detail::concat("alpha=", double(m_alpha))
                : "";
   }
-  LayerConfig config() const override {
-    LayerConfig c{m_type, this->m_name, {}};
-    if (m_activation == Activation::leaky_relu || m_activation == Activation::elu) c.options["alpha"] = double(m_alpha);
-    return c;
-  }
   void forward(std::int64_t B, const T* x, T* y, T*, const Pass&) const override {
     ops::activation_forward<Device>(m_activation, m_alpha, B * this->m_input_shape.size(), x, y);
   }
@@ -100,6 +95,8 @@ struct LeakyReLU {
   std::string name = {};
   static constexpr const char* type_name = "leaky_re_lu";
   HEPNN_FUNCTIONAL_SPEC()
+  /// The options as stored in model files (config()), and back (from_config).
+  std::map<std::string, ConfigValue> options() const { return {{"alpha", alpha}}; }
   static LeakyReLU from_config(const LayerConfig& c) { return LeakyReLU{c.get<double>("alpha"), c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
@@ -114,6 +111,8 @@ struct ELU {
   std::string name = {};
   static constexpr const char* type_name = "elu";
   HEPNN_FUNCTIONAL_SPEC()
+  /// The options as stored in model files (config()), and back (from_config).
+  std::map<std::string, ConfigValue> options() const { return {{"alpha", alpha}}; }
   static ELU from_config(const LayerConfig& c) { return ELU{c.get<double>("alpha"), c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {

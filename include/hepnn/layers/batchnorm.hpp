@@ -119,10 +119,12 @@ struct BatchNormalization {
   HEPNN_FUNCTIONAL_SPEC()
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
-    auto layer = std::make_unique<BatchNormalizationLayer<T, Device>>(name.empty() ? auto_name : name, in, momentum,
-                                                                      epsilon, center, scale);
-    layer->set_options({{"momentum", momentum}, {"epsilon", epsilon}, {"center", center}, {"scale", scale}});
-    return layer;
+    return std::make_unique<BatchNormalizationLayer<T, Device>>(name.empty() ? auto_name : name, in, momentum,
+                                                                epsilon, center, scale);
+  }
+  /// The options as stored in model files (config()), and back (from_config).
+  std::map<std::string, ConfigValue> options() const {
+    return {{"momentum", momentum}, {"epsilon", epsilon}, {"center", center}, {"scale", scale}};
   }
   static BatchNormalization from_config(const LayerConfig& c) {
     return BatchNormalization{c.get<double>("momentum"), c.get<double>("epsilon"), c.get<bool>("center"),

@@ -166,14 +166,12 @@ struct Conv2D {
   HEPNN_FUNCTIONAL_SPEC()
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
-    auto layer = std::make_unique<Conv2DLayer<T, Device>>(name.empty() ? auto_name : name, in, filters, kernel_size,
-                                                          strides, padding, dilation, activation,
-                                                          alpha.value_or(default_alpha(activation)), use_bias,
-                                                          kernel_initializer, bias_initializer);
-    layer->set_options(options());
-    return layer;
+    return std::make_unique<Conv2DLayer<T, Device>>(name.empty() ? auto_name : name, in, filters, kernel_size, strides,
+                                                    padding, dilation, activation,
+                                                    alpha.value_or(default_alpha(activation)), use_bias,
+                                                    kernel_initializer, bias_initializer);
   }
-  /// The options as stored in model files, and back.
+  /// The options as stored in model files (config()), and back (from_config).
   std::map<std::string, ConfigValue> options() const {
     std::map<std::string, ConfigValue> o{{"filters", filters},
                                          {"kernel_size", detail::size2_option(kernel_size)},

@@ -43,16 +43,6 @@ class DenseLayer final : public Layer<T, Device> {
   std::string describe() const override {
     return m_activation == Activation::linear ? "" : "activation=" + to_string(m_activation);
   }
-  LayerConfig config() const override {
-    LayerConfig c{type(), this->m_name, {}};
-    c.options["units"] = m_units;
-    c.options["activation"] = to_string(m_activation);
-    c.options["alpha"] = double(m_alpha);
-    c.options["use_bias"] = m_use_bias;
-    c.options["kernel_initializer"] = to_string(m_kernel_init);
-    c.options["bias_initializer"] = to_string(m_bias_init);
-    return c;
-  }
   std::vector<ParamInfo> params() const override {
     std::vector<ParamInfo> p{{"kernel", Shape{m_in, m_units}}};
     if (m_use_bias) p.push_back({"bias", Shape{m_units}});
@@ -121,6 +111,15 @@ struct Dense {
 
   static constexpr const char* type_name = "dense";
   HEPNN_FUNCTIONAL_SPEC()
+  /// The options as stored in model files (config()), and back (from_config).
+  std::map<std::string, ConfigValue> options() const {
+    return {{"units", units},
+            {"activation", to_string(activation)},
+            {"alpha", alpha.value_or(default_alpha(activation))},
+            {"use_bias", use_bias},
+            {"kernel_initializer", to_string(kernel_initializer)},
+            {"bias_initializer", to_string(bias_initializer)}};
+  }
   static Dense from_config(const LayerConfig& c) {
     return Dense{c.get<std::int64_t>("units"), activation_from_string(c.get<std::string>("activation")),
                  c.get<double>("alpha"), c.get<bool>("use_bias"),

@@ -26,7 +26,6 @@ class DropoutLayer final : public Layer<T, Device> {
   std::string type() const override { return "Dropout"; }
   std::string describe() const override { return detail::concat("rate=", m_rate); }
   double rate() const { return m_rate; }
-  LayerConfig config() const override { return {type(), this->m_name, {{"rate", m_rate}}}; }
 
   /// The Philox stream of this layer's mask at a given optimizer step.
   static std::uint64_t stream(const Pass& pass) {
@@ -62,6 +61,8 @@ struct Dropout {
   std::string name = {};
   static constexpr const char* type_name = "dropout";
   HEPNN_FUNCTIONAL_SPEC()
+  /// The options as stored in model files (config()), and back (from_config).
+  std::map<std::string, ConfigValue> options() const { return {{"rate", rate}}; }
   static Dropout from_config(const LayerConfig& c) { return Dropout{c.get<double>("rate"), c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {

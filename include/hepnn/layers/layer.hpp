@@ -2,7 +2,9 @@
 /// @brief Layer<T, Device>: the interface every layer implementation follows.
 ///
 /// A user writes device-free specs (`Dense{64}`); a model turns each spec into a
-/// Layer<T, Device> with `spec.build<T, Device>(input_shape, name)`. Layers hold no per-batch
+/// Layer<T, Device> with detail::build_layer (below): `spec.build<T, Device>(input_shape, name)`
+/// makes the layer and the spec's `options()` are recorded on it, which is what config() and
+/// model files report; `Spec::from_config` is their inverse. Layers hold no per-batch
 /// state: forward is const (so one model serves many threads), activations live in buffers the
 /// model owns, and the parameters are views into the model's one flat buffer.
 #pragma once
@@ -49,11 +51,10 @@ class Layer {
   virtual std::string type() const = 0;
   /// Keras-like one-line description of the options, for summary().
   virtual std::string describe() const { return ""; }
-  /// Type, name and the options that rebuild the layer's spec (model files; layers/registry.hpp).
-  /// Layers with options override it and add them.
-  virtual LayerConfig config() const { return {type(), m_name, m_options}; }
-  /// Sets the options config() reports (specs without a config() override of their layer set
-  /// them when they build it: Conv2D, pooling, BatchNormalization, Reshape).
+  /// Type, name and the options that rebuild the layer's spec (model files; layers/registry.hpp):
+  /// the spec's `options()`, recorded when the layer was built (detail::build_layer).
+  LayerConfig config() const { return {type(), m_name, m_options}; }
+  /// Sets the options config() reports (detail::build_layer does, from the spec's options()).
   void set_options(std::map<std::string, ConfigValue> options) { m_options = std::move(options); }
   /// The layer's name, unique within its model ("dense_1" unless the spec named it).
   const std::string& name() const { return m_name; }
@@ -148,6 +149,22 @@ class Layer {
 };
 
 namespace detail {
+/// The one way from a spec to a layer: builds spec's layer for per-sample input shapes `in`
+/// (one, or several for the merge layers) named `name` (when the spec names none), and records
+/// the spec's options() on it, the inverse of Spec::from_config.
+template <class T, class Device, class Spec>
+std::unique_ptr<Layer<T, Device>> build_layer(const Spec& spec, const std::vector<Shape>& in, const std::string& name) {
+  std::unique_ptr<Layer<T, Device>> layer;
+  if constexpr (requires { spec.template build<T, Device>(in, name); }) {
+    layer = spec.template build<T, Device>(in, name);  // several inputs (merge layers)
+  } else {
+    HEPNN_CHECK(in.size() == 1, Spec::type_name, " '", name, "': takes one input, got ", in.size());
+    layer = spec.template build<T, Device>(in[0], name);
+  }
+  if constexpr (requires { spec.options(); }) layer->set_options(spec.options());
+  return layer;
+}
+
 /// Checks that a layer receives per-sample vectors (rank 1), naming the layer.
 inline void require_flat(const std::string& type, const std::string& name, const Shape& in) {
   HEPNN_CHECK(in.rank() == 1, type, " '", name, "': expects flat inputs (features,), got per-sample shape ", in.str(),

@@ -133,7 +133,6 @@ class ConcatenateLayer final : public MergeLayer<T, Device> {
     for (const Shape& s : in) m_inner.push_back(s.size() / m_outer);
     m_inner_total = out.size() / m_outer;
     this->m_output_shape = out;
-    this->set_options({{"axis", axis}});
   }
   std::string type() const override { return "Concatenate"; }
   std::string describe() const override { return "axis=" + std::to_string(m_axis_option); }
@@ -164,6 +163,8 @@ struct Concatenate {
   std::string name = {};
   static constexpr const char* type_name = "concatenate";
   HEPNN_FUNCTIONAL_MERGE_SPEC()
+  /// The options as stored in model files (config()), and back (from_config).
+  std::map<std::string, ConfigValue> options() const { return {{"axis", axis}}; }
   static Concatenate from_config(const LayerConfig& c) { return Concatenate{c.get<std::int64_t>("axis"), c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const std::vector<Shape>& in, const std::string& auto_name) const {

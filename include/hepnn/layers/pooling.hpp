@@ -81,15 +81,11 @@ class GlobalAveragePooling2DLayer final : public Layer<T, Device> {
 };
 
 namespace detail {
-/// A MaxPool2D or AvgPool2D layer with its options recorded for model files.
-template <class T, class Device>
-std::unique_ptr<Layer<T, Device>> build_pool2d(PoolKind kind, const std::string& name, const Shape& in, Size2 pool_size,
-                                               Size2 strides, const Padding& padding) {
-  auto layer = std::make_unique<Pool2DLayer<T, Device>>(name, in, kind, pool_size, strides, padding);
+/// The options of MaxPool2D and AvgPool2D as stored in model files.
+inline std::map<std::string, ConfigValue> pool2d_options(Size2 pool_size, Size2 strides, const Padding& padding) {
   std::map<std::string, ConfigValue> o{{"pool_size", size2_option(pool_size)}, {"strides", size2_option(strides)}};
   add_padding_options(o, padding);
-  layer->set_options(std::move(o));
-  return layer;
+  return o;
 }
 }  // namespace detail
 
@@ -107,8 +103,12 @@ struct MaxPool2D {
   HEPNN_FUNCTIONAL_SPEC()
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
-    return detail::build_pool2d<T, Device>(PoolKind::max, name.empty() ? auto_name : name, in, pool_size,
-                                           strides.value_or(pool_size), padding);
+    return std::make_unique<Pool2DLayer<T, Device>>(name.empty() ? auto_name : name, in, PoolKind::max, pool_size,
+                                                    strides.value_or(pool_size), padding);
+  }
+  /// The options as stored in model files (config()), and back (from_config).
+  std::map<std::string, ConfigValue> options() const {
+    return detail::pool2d_options(pool_size, strides.value_or(pool_size), padding);
   }
   static MaxPool2D from_config(const LayerConfig& c) {
     return MaxPool2D{detail::size2_from(c, "pool_size"), detail::size2_from(c, "strides"), detail::padding_from(c), c.name};
@@ -129,8 +129,12 @@ struct AvgPool2D {
   HEPNN_FUNCTIONAL_SPEC()
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
-    return detail::build_pool2d<T, Device>(PoolKind::average, name.empty() ? auto_name : name, in, pool_size,
-                                           strides.value_or(pool_size), padding);
+    return std::make_unique<Pool2DLayer<T, Device>>(name.empty() ? auto_name : name, in, PoolKind::average,
+                                                    pool_size, strides.value_or(pool_size), padding);
+  }
+  /// The options as stored in model files (config()), and back (from_config).
+  std::map<std::string, ConfigValue> options() const {
+    return detail::pool2d_options(pool_size, strides.value_or(pool_size), padding);
   }
   static AvgPool2D from_config(const LayerConfig& c) {
     return AvgPool2D{detail::size2_from(c, "pool_size"), detail::size2_from(c, "strides"), detail::padding_from(c), c.name};

@@ -3,9 +3,9 @@
 /// its spec from a LayerConfig and appends it to a model. Model files use it to load.
 ///
 /// Adding a layer type to the file format (docs/file-format.md):
-///   1. the layer overrides `LayerConfig config() const` and adds its options;
-///   2. its spec gets `static Spec from_config(const LayerConfig&)`;
-///   3. one line `reg.add<Spec>("TypeName");` in builtin_layers() below (or, for a user's own
+///   1. its spec gets `std::map<std::string, ConfigValue> options() const` (recorded on the layer
+///      it builds: Layer::config()) and its inverse `static Spec from_config(const LayerConfig&)`;
+///   2. one line `reg.add<Spec>("TypeName");` in builtin_layers() below (or, for a user's own
 ///      layer, `io::register_layer<MySpec>("MyLayer")` before loading).
 #pragma once
 #include "hepnn/core/config.hpp"
@@ -92,18 +92,12 @@ class BasicLayerRegistry {
  private:
   template <class Spec, class T>
   static std::unique_ptr<Layer<T, Device>> build_spec(const LayerConfig& c, const std::vector<Shape>& in) {
-    const Spec spec = Spec::from_config(c);
-    if constexpr (requires { spec.template build<T, Device>(in, c.name); }) {
-      return spec.template build<T, Device>(in, c.name);
-    } else {
-      HEPNN_CHECK(in.size() == 1, c.type, " '", c.name, "': takes one input, got ", in.size());
-      return spec.template build<T, Device>(in[0], c.name);
-    }
+    return hepnn::detail::build_layer<T, Device>(Spec::from_config(c), in, c.name);
   }
   template <class Spec, class T>
   static void append_spec(Sequential<T, Device>& m, const LayerConfig& c, std::int64_t max_values) {
     const Spec spec = Spec::from_config(c);
-    const auto probe = spec.template build<T, Device>(m.output_shape(), c.name);  // no parameter memory yet
+    const auto probe = hepnn::detail::build_layer<T, Device>(spec, {m.output_shape()}, c.name);  // no parameter memory yet
     HEPNN_CHECK(probe->num_params() + probe->num_state() <= max_values, c.type, " '", c.name, "': ",
                 probe->num_params() + probe->num_state(), " parameters cannot fit in the file");
     m.add(spec);

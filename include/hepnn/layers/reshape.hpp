@@ -62,10 +62,10 @@ struct Reshape {
   HEPNN_FUNCTIONAL_SPEC()
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
-    auto layer = std::make_unique<ReshapeLayer<T, Device>>(name.empty() ? auto_name : name, in, target_shape);
-    layer->set_options({{"target_shape", target_shape}});
-    return layer;
+    return std::make_unique<ReshapeLayer<T, Device>>(name.empty() ? auto_name : name, in, target_shape);
   }
+  /// The options as stored in model files (config()), and back (from_config).
+  std::map<std::string, ConfigValue> options() const { return {{"target_shape", target_shape}}; }
   static Reshape from_config(const LayerConfig& c) {
     return Reshape{c.get<std::vector<std::int64_t>>("target_shape"), c.name};
   }

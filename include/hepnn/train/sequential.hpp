@@ -290,7 +290,7 @@ class Sequential {
     } else {
       const std::string base = Spec::type_name;
       const std::string auto_name = base + "_" + std::to_string(++m_name_counts[base]);
-      auto layer = spec.template build<T, Device>(output_shape(), auto_name);
+      auto layer = detail::build_layer<T, Device>(spec, {output_shape()}, auto_name);
       for (const auto& l : m_layers)
         HEPNN_CHECK(l->name() != layer->name(), "Sequential: two layers are named '", layer->name(), "'");
       m_layers.push_back(std::move(layer));
