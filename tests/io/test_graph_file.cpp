@@ -13,6 +13,8 @@
 #include "hepnn/hepnn.hpp"
 #include "hepnn/io.hpp"
 #include "io/io_support.hpp"
+#define GOLDEN_FLOAT_CHECKPOINTS_NO_MAIN
+#include "golden/make_float_checkpoints.cpp"
 
 using namespace hepnn;
 using Catch::Contains;
@@ -253,6 +255,26 @@ TEST_CASE("graph file: the format version 1 file of hepnn 0.1 still loads and pr
   const Tensor<double> got = m.predict(x);
   // the same arithmetic; a machine of another instruction set may round tanh and exp differently
   for (std::int64_t i = 0; i < 200; ++i) CHECK(got(i, 0) == Approx(want[std::size_t(i)]).epsilon(1e-12).margin(1e-14));
+}
+
+TEST_CASE("graph file: float checkpoints written before the spec-options change still resume", "[io][golden]") {
+  // written at 569cf40 by tests/golden/make_float_checkpoints.cpp: their float layers stored alpha
+  // as float holds it (0.009999999776...), and the architecture check must still accept them
+  namespace g = golden_float_checkpoints;
+  const std::string dir = HEPNN_GOLDEN_DIR;
+  Sequential<float> s = g::sequential();
+  REQUIRE(io::load_checkpoint(s, dir + "/float_checkpoint_sequential.h5") == 1);
+  const Sequential<float> s_file = io::load_model<float>(dir + "/float_checkpoint_sequential.h5");
+  CHECK(s.parameters().to_vector() == s_file.parameters().to_vector());
+  CHECK(s.optimizer().iterations() == 4);  // 64 events in batches of 16
+  Model<float> m = g::graph();
+  REQUIRE(io::load_checkpoint(m, dir + "/float_checkpoint_graph.h5") == 1);
+  const Model<float> m_file = io::load_functional_model<float>(dir + "/float_checkpoint_graph.h5");
+  CHECK(m.parameters().to_vector() == m_file.parameters().to_vector());
+  // and both train on from there
+  const data::Dataset<float> d = g::data_set();
+  CHECK(std::isfinite(s.fit(d, {.epochs = 2, .batch_size = 16, .verbose = 0, .initial_epoch = 1})["loss"][0]));
+  CHECK(std::isfinite(m.fit(g::named(d), {.epochs = 2, .batch_size = 16, .verbose = 0, .initial_epoch = 1})["loss"][0]));
 }
 
 namespace {

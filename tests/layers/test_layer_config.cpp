@@ -163,13 +163,21 @@ TEST_CASE("layer config: options() and from_config are inverses for every regist
 }
 
 TEST_CASE("layer config: Dense writes the options files of hepnn 0.1 hold", "[layers][io]") {
-  // the keys and values a model file has always stored for Dense (docs/file-format.md)
+  // the keys and values a model file has always stored for Dense (docs/file-format.md); a real
+  // option the layer keeps in T is stored as T holds it (0.01 in a float layer is
+  // 0.009999999776...), so that checkpoints of earlier versions still resume
   const auto layer = detail::build_layer<float, cpu>(Dense{8, Activation::tanh}, {Shape{3}}, "dense_1");
   const LayerConfig c = layer->config();
   CHECK(c.type == "Dense");
   CHECK(c.get<std::int64_t>("units") == 8);
   CHECK(c.get<std::string>("activation") == "tanh");
-  CHECK(c.get<double>("alpha") == default_alpha(Activation::tanh));
+  CHECK(c.get<double>("alpha") == double(0.01f));
+  CHECK(c.get<double>("alpha") != 0.01);
+  CHECK(detail::build_layer<double, cpu>(Dense{8, Activation::tanh}, {Shape{3}}, "d")->config().get<double>("alpha") ==
+        0.01);
+  CHECK(detail::build_layer<float, cpu>(LeakyReLU{0.3}, {Shape{3}}, "l")->config().get<double>("alpha") ==
+        double(0.3f));
+  CHECK(detail::build_layer<float, cpu>(ELU{0.7}, {Shape{3}}, "e")->config().get<double>("alpha") == double(0.7f));
   CHECK(c.get<bool>("use_bias"));
   CHECK(c.get<std::string>("kernel_initializer") == "glorot_uniform");
   CHECK(c.get<std::string>("bias_initializer") == "zeros");

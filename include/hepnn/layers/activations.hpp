@@ -95,8 +95,11 @@ struct LeakyReLU {
   std::string name = {};
   static constexpr const char* type_name = "leaky_re_lu";
   HEPNN_FUNCTIONAL_SPEC()
-  /// The options as stored in model files (config()), and back (from_config).
-  std::map<std::string, ConfigValue> options() const { return {{"alpha", alpha}}; }
+  /// The options as stored in model files (config()) of a layer of T, and back (from_config).
+  template <class T = double>
+  std::map<std::string, ConfigValue> options() const {
+    return {{"alpha", double(T(alpha))}};  // as the layer holds it
+  }
   static LeakyReLU from_config(const LayerConfig& c) { return LeakyReLU{c.get<double>("alpha"), c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {
@@ -111,8 +114,11 @@ struct ELU {
   std::string name = {};
   static constexpr const char* type_name = "elu";
   HEPNN_FUNCTIONAL_SPEC()
-  /// The options as stored in model files (config()), and back (from_config).
-  std::map<std::string, ConfigValue> options() const { return {{"alpha", alpha}}; }
+  /// The options as stored in model files (config()) of a layer of T, and back (from_config).
+  template <class T = double>
+  std::map<std::string, ConfigValue> options() const {
+    return {{"alpha", double(T(alpha))}};  // as the layer holds it
+  }
   static ELU from_config(const LayerConfig& c) { return ELU{c.get<double>("alpha"), c.name}; }
   template <class T, class Device>
   std::unique_ptr<Layer<T, Device>> build(const Shape& in, const std::string& auto_name) const {

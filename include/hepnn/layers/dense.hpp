@@ -111,11 +111,12 @@ struct Dense {
 
   static constexpr const char* type_name = "dense";
   HEPNN_FUNCTIONAL_SPEC()
-  /// The options as stored in model files (config()), and back (from_config).
+  /// The options as stored in model files (config()) of a layer of T, and back (from_config).
+  template <class T = double>
   std::map<std::string, ConfigValue> options() const {
     return {{"units", units},
             {"activation", to_string(activation)},
-            {"alpha", alpha.value_or(default_alpha(activation))},
+            {"alpha", double(T(alpha.value_or(default_alpha(activation))))},  // as the layer holds it
             {"use_bias", use_bias},
             {"kernel_initializer", to_string(kernel_initializer)},
             {"bias_initializer", to_string(bias_initializer)}};

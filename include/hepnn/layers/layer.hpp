@@ -151,7 +151,9 @@ class Layer {
 namespace detail {
 /// The one way from a spec to a layer: builds spec's layer for per-sample input shapes `in`
 /// (one, or several for the merge layers) named `name` (when the spec names none), and records
-/// the spec's options() on it, the inverse of Spec::from_config.
+/// the spec's options() on it, the inverse of Spec::from_config. A spec whose layer keeps a real
+/// option in T (Dense's alpha) has `options<T>()` instead, which reports it as the layer holds it,
+/// so that files keep the values they always had.
 template <class T, class Device, class Spec>
 std::unique_ptr<Layer<T, Device>> build_layer(const Spec& spec, const std::vector<Shape>& in, const std::string& name) {
   std::unique_ptr<Layer<T, Device>> layer;
@@ -161,7 +163,8 @@ std::unique_ptr<Layer<T, Device>> build_layer(const Spec& spec, const std::vecto
     HEPNN_CHECK(in.size() == 1, Spec::type_name, " '", name, "': takes one input, got ", in.size());
     layer = spec.template build<T, Device>(in[0], name);
   }
-  if constexpr (requires { spec.options(); }) layer->set_options(spec.options());
+  if constexpr (requires { spec.template options<T>(); }) layer->set_options(spec.template options<T>());
+  else if constexpr (requires { spec.options(); }) layer->set_options(spec.options());
   return layer;
 }
 
