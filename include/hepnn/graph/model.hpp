@@ -251,7 +251,6 @@ class Model {
     OutputOptions opt;
     std::int64_t cols = 0;  // output values per sample
   };
-  class Control;
   class Runner;
 
   std::unique_ptr<Layer<T, Device>> make_layer_ptr(const graph::LayerEntry& e, const std::string& who) const {

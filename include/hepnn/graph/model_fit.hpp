@@ -12,34 +12,6 @@
 namespace hepnn::inline HEPNN_ABI {
 
 template <class T, class Device>
-class Model<T, Device>::Control final : public detail::FitControl {
- public:
-  explicit Control(Model& m) : m_model(m) {}
-  double learning_rate() const override { return m_model.m_optimizer.learning_rate(); }
-  double learning_rate_factor() const override { return m_model.m_optimizer.factor(); }
-  void set_learning_rate_factor(double f) override { m_model.m_optimizer.set_factor(f); }
-  /// The own parameters followed by the non-trainable state.
-  std::vector<double> get_weights() const override {
-    const std::vector<T> h = m_model.m_core->params.to_vector(), s = m_model.m_core->state.to_vector();
-    std::vector<double> r(h.begin(), h.end());
-    r.insert(r.end(), s.begin(), s.end());
-    return r;
-  }
-  void set_weights(const std::vector<double>& w) override {
-    auto& c = *m_model.m_core;
-    const std::int64_t np = c.params.size(), ns = c.state.size();
-    HEPNN_CHECK(std::int64_t(w.size()) == np + ns, "set_weights: ", w.size(), " values for a model with ", np,
-                " parameters and ", ns, " state values");
-    const std::vector<T> h(w.begin(), w.begin() + np), s(w.begin() + np, w.end());
-    detail::copy_bytes<Device, cpu>(c.params.data(), h.data(), sizeof(T) * h.size());
-    if (ns) detail::copy_bytes<Device, cpu>(c.state.data(), s.data(), sizeof(T) * s.size());
-  }
-
- private:
-  Model& m_model;
-};
-
-template <class T, class Device>
 class Model<T, Device>::Runner final : public detail::EpochRunner {
  public:
   Runner(Model& m, const data::NamedDataset<T>& train, const data::NamedDataset<T>* val, const ModelFitOptions<T>& o)
@@ -161,7 +133,7 @@ History Model<T, Device>::fit(const data::NamedDataset<T>& train_in, const Model
   }
   if (val) check_data(*val, "fit (validation data)", true);
   Runner runner(*this, *train, val, o);
-  Control control(*this);
+  detail::OptimizerControl<T, Device> control(m_optimizer, m_core->params, m_core->state);
   return detail::run_epochs(runner, control, o.callbacks, o.verbose, o.initial_epoch, o.epochs, train->size());
 }
 

@@ -10,6 +10,9 @@
 #include <vector>
 
 #include "hepnn/core/error.hpp"
+#include "hepnn/core/storage.hpp"
+#include "hepnn/core/tensor.hpp"
+#include "hepnn/optim/optimizer.hpp"
 #include "hepnn/train/callbacks.hpp"
 #include "hepnn/train/history.hpp"
 #include "hepnn/train/progress.hpp"
@@ -30,6 +33,40 @@ class FitControl : public TrainingControl {
   bool stopped = false;
   std::string reason;
   ProgressBar* bar = nullptr;
+};
+
+/// The FitControl of a model trained by one optimizer over flat parameter and state buffers
+/// (Sequential and Model): the learning rate, and the weights for EarlyStopping.
+template <class T, class Device>
+class OptimizerControl final : public FitControl {
+ public:
+  /// The control of a fit that steps `opt` over `params`, with the non-trainable `state`.
+  OptimizerControl(Optimizer<T, Device>& opt, Tensor<T, Device>& params, Tensor<T, Device>& state)
+      : m_opt(opt), m_params(params), m_state(state) {}
+  double learning_rate() const override { return m_opt.learning_rate(); }
+  double learning_rate_factor() const override { return m_opt.factor(); }
+  /// Scales the optimizer's learning rate (ReduceLROnPlateau).
+  void set_learning_rate_factor(double f) override { m_opt.set_factor(f); }
+  /// The parameters followed by the non-trainable state.
+  std::vector<double> get_weights() const override {
+    const std::vector<T> h = m_params.to_vector(), s = m_state.to_vector();
+    std::vector<double> r(h.begin(), h.end());
+    r.insert(r.end(), s.begin(), s.end());
+    return r;
+  }
+  /// Puts back what get_weights() gave (EarlyStopping's best weights).
+  void set_weights(const std::vector<double>& w) override {
+    const std::int64_t np = m_params.size(), ns = m_state.size();
+    HEPNN_CHECK(std::int64_t(w.size()) == np + ns, "set_weights: ", w.size(), " values for a model with ", np,
+                " parameters and ", ns, " state values");
+    const std::vector<T> h(w.begin(), w.begin() + np), s(w.begin() + np, w.end());
+    copy_bytes<Device, cpu>(m_params.data(), h.data(), sizeof(T) * h.size());
+    if (ns) copy_bytes<Device, cpu>(m_state.data(), s.data(), sizeof(T) * s.size());
+  }
+
+ private:
+  Optimizer<T, Device>& m_opt;
+  Tensor<T, Device>&m_params, &m_state;
 };
 
 /// What one trained batch reports to the loop.

@@ -279,7 +279,6 @@ class Sequential {
   }
 
  private:
-  class Control;
   class DatasetRunner;
   class SourceRunner;
 

@@ -13,38 +13,6 @@
 
 namespace hepnn::inline HEPNN_ABI {
 
-/// The callbacks' view of a Sequential during fit: the optimizer's learning rate and the weights.
-template <class T, class Device>
-class Sequential<T, Device>::Control final : public detail::FitControl {
- public:
-  /// The control of a fit of m.
-  explicit Control(Sequential& m) : m_model(m) {}
-  double learning_rate() const override { return m_model.m_optimizer.learning_rate(); }
-  double learning_rate_factor() const override { return m_model.m_optimizer.factor(); }
-  /// Scales the optimizer's learning rate (ReduceLROnPlateau).
-  void set_learning_rate_factor(double f) override { m_model.m_optimizer.set_factor(f); }
-  /// The parameters followed by the non-trainable state.
-  std::vector<double> get_weights() const override {
-    const std::vector<T> h = m_model.parameters().to_vector(), s = m_model.state().to_vector();
-    std::vector<double> r(h.begin(), h.end());
-    r.insert(r.end(), s.begin(), s.end());
-    return r;
-  }
-  /// Puts back what get_weights() gave (EarlyStopping's best weights).
-  void set_weights(const std::vector<double>& w) override {
-    Tensor<T, Device>&p = m_model.parameters(), &st = m_model.state();
-    const std::int64_t np = p.size(), ns = st.size();
-    HEPNN_CHECK(std::int64_t(w.size()) == np + ns, "set_weights: ", w.size(), " values for a model with ", np,
-                " parameters and ", ns, " state values");
-    const std::vector<T> h(w.begin(), w.begin() + np), s(w.begin() + np, w.end());
-    detail::copy_bytes<Device, cpu>(p.data(), h.data(), sizeof(T) * h.size());
-    if (ns) detail::copy_bytes<Device, cpu>(st.data(), s.data(), sizeof(T) * s.size());
-  }
-
- private:
-  Sequential& m_model;
-};
-
 /// What both fits share at the end of an epoch: the validation loss and metrics.
 template <class T, class Device>
 void Sequential<T, Device>::validation_logs(const data::Dataset<T>* val, const T* val_weights,
@@ -207,7 +175,7 @@ History Sequential<T, Device>::fit(const data::Dataset<T>& train_in, const FitOp
   }
   if (val) check_dataset(*val, "fit (validation data)");
   DatasetRunner runner(*this, *train, val, o);
-  Control control(*this);
+  detail::OptimizerControl<T, Device> control(m_optimizer, parameters(), state());
   return detail::run_epochs(runner, control, o.callbacks, o.verbose, o.initial_epoch, o.epochs, train->size());
 }
 
@@ -221,7 +189,7 @@ History Sequential<T, Device>::fit(data::BatchSource<T>& src, const FitOptions<T
   const data::Dataset<T>* val = o.validation.ptr;
   if (val) check_dataset(*val, "fit (validation data)");
   SourceRunner runner(*this, src, val, o);
-  Control control(*this);
+  detail::OptimizerControl<T, Device> control(m_optimizer, parameters(), state());
   return detail::run_epochs(runner, control, o.callbacks, o.verbose, o.initial_epoch, o.epochs, src.size());
 }
 
