@@ -13,4 +13,5 @@
 #include "hepnn/layers/registry.hpp"
 #include "hepnn/io/model_file.hpp"
 #include "hepnn/io/graph_file.hpp"
+#include "hepnn/io/named_data.hpp"
 #include "hepnn/io/streaming.hpp"

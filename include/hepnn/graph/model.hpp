@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "hepnn/data/batch_source.hpp"
 #include "hepnn/data/named_dataset.hpp"
 #include "hepnn/graph/core.hpp"
 #include "hepnn/graph/submodel.hpp"
@@ -224,8 +225,26 @@ class Model {
   /// One optimizer step on all events of `batch`; returns the total loss before the step.
   double train_on_batch(const data::NamedDataset<T>& batch);
   History fit(const data::NamedDataset<T>& train, const ModelFitOptions<T>& o);
+  /// Training from a source of batches by name (a file larger than memory:
+  /// io::NamedStreamingSource). Like fit on a NamedDataset, except: the source decides the order
+  /// (shuffle asks it for a new one each epoch), validation data must be given in memory (no
+  /// validation_split), training metrics are not computed (validation metrics are), and event
+  /// weights are shared by the outputs.
+  History fit(data::NamedBatchSource<T>& src, const ModelFitOptions<T>& o);
+  /// Training of a model with one input and one output from a BatchSource (io::StreamingSource):
+  /// its features feed the input, its targets the output. As fit on a NamedBatchSource.
+  History fit(data::BatchSource<T>& src, const ModelFitOptions<T>& o) {
+    HEPNN_CHECK(num_inputs() == 1 && num_outputs() == 1, "Model '", m_name, "'::fit: a BatchSource has one features ",
+                "and one targets tensor, the model has ", num_inputs(), " inputs and ", num_outputs(),
+                " outputs; stream by name (data::NamedBatchSource, io::NamedStreamingSource)");
+    data::NamedView<T> view(src, input_names()[0], output_names()[0]);
+    return fit(view, o);
+  }
   /// The total loss ("loss"), and per output its loss and metrics when there are several.
   Logs evaluate(const data::NamedDataset<T>& d, EvaluateOptions o = {}) const;
+  /// The total loss ("loss"), and per output its loss when there are several, over a source of
+  /// batches (metrics need every prediction at once: evaluate a NamedDataset for those).
+  Logs evaluate(data::NamedBatchSource<T>& src, EvaluateOptions o = {}) const;
 
   // ---- your own training step (graph/model_step.hpp; docs/functional.md) ----
   /// A training-mode forward pass (dropout and GaussianSample active, their noise keyed by the
@@ -252,6 +271,7 @@ class Model {
     std::int64_t cols = 0;  // output values per sample
   };
   class Runner;
+  class SourceRunner;
 
   std::unique_ptr<Layer<T, Device>> make_layer_ptr(const graph::LayerEntry& e, const std::string& who) const {
     if (e.submodel) {
@@ -302,6 +322,10 @@ class Model {
   /// each output's sum of weights; returns the total loss (before the step, when step).
   double whole_batch(const data::NamedDataset<T>& d, const char* who, bool training, bool step);
   Logs score(const std::vector<Tensor<T, cpu>>& outs, const data::NamedDataset<T>& d, const std::string& prefix) const;
+  /// The "val_" logs of fit: loss and metrics of the validation data `val` (nothing when null).
+  void validation_logs(const data::NamedDataset<T>* val, std::int64_t batch_size, Logs& logs) const;
+  /// fit's checks of its options that do not depend on where the data come from.
+  void check_fit_options(const ModelFitOptions<T>& o) const;
   std::string log_key(std::size_t k, const std::string& what) const {
     return num_outputs() == 1 ? what : output_names()[k] + "_" + what;
   }

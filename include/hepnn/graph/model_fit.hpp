@@ -1,5 +1,6 @@
 /// @file graph/model_fit.hpp
-/// @brief Model::fit on a NamedDataset, through the shared epoch loop (train/epoch_loop.hpp).
+/// @brief Model::fit on a NamedDataset or a NamedBatchSource (streaming), through the shared
+/// epoch loop (train/epoch_loop.hpp), and evaluate on a NamedBatchSource.
 /// Gradients of output k are normalised by B times the mean event weight of that output over
 /// the training set, as Sequential::fit does for its one output.
 #pragma once
@@ -75,12 +76,7 @@ class Model<T, Device>::Runner final : public detail::EpochRunner {
       }
     }
     logs["loss"] = total;
-    if (val) {
-      auto out = m.predict_checked(m.ordered(val->inputs()), o.validation_batch_size);
-      std::vector<Tensor<T, cpu>> outs;
-      for (const auto& name : m.output_names()) outs.push_back(std::move(out.at(name)));
-      for (const auto& [k, v] : m.score(outs, *val, "val_")) logs[k] = v;
-    }
+    m.validation_logs(val, o.validation_batch_size, logs);
   }
 
  private:
@@ -105,8 +101,83 @@ class Model<T, Device>::Runner final : public detail::EpochRunner {
   std::vector<std::int64_t> order;
 };
 
+/// Epochs of a Model on the batches of a NamedBatchSource (the streaming fit).
 template <class T, class Device>
-History Model<T, Device>::fit(const data::NamedDataset<T>& train_in, const ModelFitOptions<T>& o) {
+class Model<T, Device>::SourceRunner final : public detail::EpochRunner {
+ public:
+  SourceRunner(Model& m, data::NamedBatchSource<T>& src, const data::NamedDataset<T>* val, const ModelFitOptions<T>& o)
+      : m(m), src(src), val(val), o(o), n(src.size()), bs(std::min(o.batch_size, n)), wsum(src.sum_of_weights()),
+        idx(std::size_t(std::max<std::int64_t>(bs, 0))), sums(m.num_outputs()), epoch_sums(m.num_outputs()) {
+    HEPNN_CHECK(n > 0 && wsum > 0, "fit: the batch source has ", n, " events of weight sum ", wsum,
+                "; both must be positive");
+    mean_w = wsum / double(n);
+    std::iota(idx.begin(), idx.end(), std::int64_t{0});
+  }
+  std::int64_t begin_epoch(int epoch) override {
+    src.start_epoch(epoch, o.shuffle);
+    std::fill(epoch_sums.begin(), epoch_sums.end(), 0.0);
+    seen_w = 0;
+    seen = 0;
+    return (n + bs - 1) / bs;
+  }
+  bool train_batch(int, std::int64_t, detail::BatchReport& r) override {
+    if (!src.next(bs, batch)) return false;
+    const std::int64_t B = batch.size();
+    HEPNN_CHECK(B > 0 && B <= bs, "fit: the batch source gave a batch of ", B, " events, asked for 1 to ", bs);
+    HEPNN_CHECK(batch.output_weights().empty(), "fit: the batch source gave weights for output '",
+                batch.output_weights().begin()->first, "'; a streamed fit takes event weights shared by the outputs");
+    m.check_data(batch, "fit (batch source)", true);
+    const double norm = double(B) * mean_w;  // B times the mean weight of the whole set, as fit in memory
+    const std::vector<double> norms(m.num_outputs(), norm);
+    m.run_batch(batch, idx.data(), B, norms.data(), true, true, sums.data());
+    const Tensor<T, cpu>& w = batch.weights();
+    seen_w += std::accumulate(w.begin(), w.end(), 0.0);
+    seen += B;
+    double running = 0, batch_loss = 0;
+    for (std::size_t k = 0; k < m.num_outputs(); ++k) {
+      epoch_sums[k] += sums[k];
+      running += m.m_outputs[k].opt.weight * epoch_sums[k] / seen_w;
+      batch_loss += m.m_outputs[k].opt.weight * sums[k] / norm;
+    }
+    r = {seen, running, batch_loss};
+    return true;
+  }
+  void end_epoch(int epoch, Logs& logs) override {
+    HEPNN_CHECK(seen == n, "fit: the batch source gave ", seen, " events in epoch ", epoch + 1, ", expected ", n);
+    double total = 0;
+    for (std::size_t k = 0; k < m.num_outputs(); ++k) {
+      const double l = epoch_sums[k] / wsum;
+      total += m.m_outputs[k].opt.weight * l;
+      if (m.num_outputs() > 1) logs[m.log_key(k, "loss")] = l;
+    }
+    logs["loss"] = total;
+    m.validation_logs(val, o.validation_batch_size, logs);
+  }
+
+ private:
+  Model& m;
+  data::NamedBatchSource<T>& src;
+  const data::NamedDataset<T>* val;
+  const ModelFitOptions<T>& o;
+  std::int64_t n, bs;
+  double wsum, mean_w = 0, seen_w = 0;
+  std::int64_t seen = 0;
+  std::vector<std::int64_t> idx;
+  std::vector<double> sums, epoch_sums;
+  data::NamedDataset<T> batch;
+};
+
+template <class T, class Device>
+void Model<T, Device>::validation_logs(const data::NamedDataset<T>* val, std::int64_t batch_size, Logs& logs) const {
+  if (!val) return;
+  auto out = predict_checked(ordered(val->inputs()), batch_size);
+  std::vector<Tensor<T, cpu>> outs;
+  for (const auto& name : output_names()) outs.push_back(std::move(out.at(name)));
+  for (const auto& [k, v] : score(outs, *val, "val_")) logs[k] = v;
+}
+
+template <class T, class Device>
+void Model<T, Device>::check_fit_options(const ModelFitOptions<T>& o) const {
   require_compiled("fit");
   HEPNN_CHECK(o.epochs >= 0 && o.initial_epoch >= 0, "fit: epochs (", o.epochs, ") and initial_epoch (",
               o.initial_epoch, ") must be >= 0");
@@ -118,6 +189,60 @@ History Model<T, Device>::fit(const data::NamedDataset<T>& train_in, const Model
     HEPNN_CHECK(std::find(m_core->topo.input_tensors.begin(), m_core->topo.input_tensors.end(),
                           m_core->topo.output_tensors[k]) == m_core->topo.input_tensors.end(),
                 "fit: output '", output_names()[k], "' is an input of the model; it has nothing to learn");
+}
+
+template <class T, class Device>
+History Model<T, Device>::fit(data::NamedBatchSource<T>& src, const ModelFitOptions<T>& o) {
+  check_fit_options(o);
+  HEPNN_CHECK(o.validation_split == 0, "fit: a batch source cannot be split; give validation data in memory "
+              "(ModelFitOptions::validation)");
+  if (o.validation.ptr) check_data(*o.validation.ptr, "fit (validation data)", true);
+  SourceRunner runner(*this, src, o.validation.ptr, o);
+  detail::OptimizerControl<T, Device> control(m_optimizer, m_core->params, m_core->state);
+  return detail::run_epochs(runner, control, o.callbacks, o.verbose, o.initial_epoch, o.epochs, src.size());
+}
+
+template <class T, class Device>
+Logs Model<T, Device>::evaluate(data::NamedBatchSource<T>& src, EvaluateOptions o) const {
+  require_compiled("evaluate");
+  HEPNN_CHECK(o.batch_size > 0, "Model '", m_name, "'::evaluate: batch_size must be positive, got ", o.batch_size);
+  src.start_epoch(0, false);
+  data::NamedDataset<T> batch;
+  std::vector<double> loss(num_outputs(), 0.0);
+  double wsum = 0;
+  std::int64_t b = 0;
+  while (src.next(o.batch_size, batch)) {
+    ++b;
+    const std::string who = "evaluate (batch source, batch " + std::to_string(b) + ")";
+    HEPNN_CHECK(batch.output_weights().empty(), "Model '", m_name, "'::", who,
+                ": weights for output '", batch.output_weights().begin()->first,
+                "'; a batch source's event weights are shared by the outputs");
+    check_data(batch, who.c_str(), true);
+    auto out = predict_checked(ordered(batch.inputs()), o.batch_size);
+    for (std::size_t k = 0; k < num_outputs(); ++k) {
+      const Tensor<T, cpu>& tg = batch.targets().at(output_names()[k]);
+      loss[k] += detail::loss_on_host(m_outputs[k].opt.loss, batch.size(), m_outputs[k].cols, tg.size() / batch.size(),
+                                      out.at(output_names()[k]).data(), tg.data(), batch.weights().data(), 1.0,
+                                      static_cast<T*>(nullptr));
+    }
+    const Tensor<T, cpu>& w = batch.weights();
+    wsum += std::accumulate(w.begin(), w.end(), 0.0);
+  }
+  HEPNN_CHECK(wsum > 0, "Model '", m_name, "'::evaluate: the sum of weights of the batch source is ", wsum,
+              "; it must be positive");
+  Logs logs;
+  double total = 0;
+  for (std::size_t k = 0; k < num_outputs(); ++k) {
+    total += m_outputs[k].opt.weight * loss[k] / wsum;
+    if (num_outputs() > 1) logs[log_key(k, "loss")] = loss[k] / wsum;
+  }
+  logs["loss"] = total;
+  return logs;
+}
+
+template <class T, class Device>
+History Model<T, Device>::fit(const data::NamedDataset<T>& train_in, const ModelFitOptions<T>& o) {
+  check_fit_options(o);
   check_data(train_in, "fit (training data)", true);
   data::NamedDataset<T> split_train, split_val;
   const data::NamedDataset<T>* train = &train_in;

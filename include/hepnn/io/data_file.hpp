@@ -51,8 +51,8 @@ inline constexpr const char* roles_attribute = "hepnn_roles";
 
 /// One role of a file: one N-D dataset (`name`), or 1-D columns stacked side by side.
 struct Role {
-  std::string name;
-  std::vector<std::string> columns;
+  std::string name = {};
+  std::vector<std::string> columns = {};
   bool empty() const { return name.empty() && columns.empty(); }
 };
 

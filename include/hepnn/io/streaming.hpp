@@ -1,25 +1,23 @@
 /// @file io/streaming.hpp
-/// @brief Training from HDF5 files larger than memory: StreamingSource reads contiguous chunks
-/// of rows on a background thread (prefetch) and shuffles within a window of several chunks;
-/// shuffle_file rewrites a file in random order out of core (two-pass bucket shuffle).
+/// @brief Training from HDF5 files larger than memory: StreamingSource (a Sequential's features,
+/// targets and weights) and NamedStreamingSource (a functional Model's inputs and targets by
+/// name) read contiguous chunks of rows on a background thread (prefetch) and shuffle within a
+/// window of several chunks (io/row_stream.hpp). shuffle_file (io/shuffle_file.hpp, included
+/// here) rewrites a file in random order out of core.
 ///
-/// Memory: StreamingSource keeps at most prefetch_chunks + window_chunks + 1 chunks of rows;
-/// their size follows from memory_budget_bytes, and buffer_bytes_peak() reports the most it held.
+/// Memory: a source keeps at most prefetch_chunks + window_chunks + 1 chunks of rows; their size
+/// follows from memory_budget_bytes, and buffer_bytes_peak() reports the most it held.
 #pragma once
 #include "hepnn/core/config.hpp"
-#include <atomic>
-#include <condition_variable>
-#include <cstdio>
-#include <deque>
-#include <exception>
-#include <mutex>
-#include <thread>
+#include <map>
+#include <string>
 #include <vector>
 
-#include "hepnn/core/philox.hpp"
 #include "hepnn/data/batch_source.hpp"
 #include "hepnn/io/data_file.hpp"
 #include "hepnn/io/hdf5.hpp"
+#include "hepnn/io/named_data.hpp"
+#include "hepnn/io/row_stream.hpp"
 
 namespace hepnn::inline HEPNN_ABI::io {
 
@@ -50,20 +48,14 @@ inline void resolve_streamed(const h5::File& f, std::string& features, std::stri
   targets = r.targets.name;
   weights = r.weights;
 }
-/// "b<k>/" (built step by step: GCC 12 warns falsely on "b" + std::to_string(k) at -O3)
-inline std::string bucket_group(int k) {
-  std::string g(1, 'b');
-  g += std::to_string(k);
-  g += '/';
-  return g;
+
+/// The weights dataset `name` of f (when not empty) has shape (n,).
+inline void check_stream_weights(const h5::File& f, const std::string& name, std::int64_t n, const std::string& what) {
+  if (name.empty()) return;
+  const h5::DatasetInfo wi = f.info(name);
+  HEPNN_CHECK(wi.shape.size() == 1 && wi.shape[0] == n, f.where(name), what, " must have shape (", n, ",), got ",
+              h5::shape_str(wi.shape));
 }
-/// Rows of features, targets and weights read in one piece.
-template <class T>
-struct Chunk {
-  std::vector<T> x, y, w;
-  std::int64_t rows = 0;
-  std::size_t bytes() const { return (x.capacity() + y.capacity() + w.capacity()) * sizeof(T); }
-};
 }  // namespace detail
 
 /// A BatchSource over an HDF5 file: each epoch visits the chunks in a random order (Philox keyed
@@ -72,7 +64,40 @@ struct Chunk {
 template <class T>
 class StreamingSource final : public data::BatchSource<T> {
  public:
-  StreamingSource(std::string path, StreamOptions o) : m_o(std::move(o)), m_file(std::move(path), h5::File::Mode::read) {
+  StreamingSource(std::string path, StreamOptions o)
+      : m_o(std::move(o)), m_file(std::move(path), h5::File::Mode::read), m_stream(open()) {
+    m_wsum = m_o.weights.empty() ? double(m_n) : detail::sum_of_rows<T>(m_file, m_o.weights, m_n, m_stream.chunk_rows());
+  }
+  StreamingSource(const StreamingSource&) = delete;
+  StreamingSource& operator=(const StreamingSource&) = delete;
+
+  std::int64_t size() const override { return m_n; }
+  double sum_of_weights() const override { return m_wsum; }
+  std::int64_t chunk_rows() const { return m_stream.chunk_rows(); }
+  /// The most bytes the reader's row buffers (queue, window, batch) held at once so far.
+  std::int64_t buffer_bytes_peak() const { return m_stream.buffer_bytes_peak(); }
+  std::int64_t memory_budget_bytes() const { return m_o.memory_budget_bytes; }
+
+  void start_epoch(int epoch, bool shuffle) override { m_stream.start_epoch(epoch, shuffle); }
+
+  bool next(std::int64_t batch_size, data::Dataset<T>& batch) override {
+    batch = data::Dataset<T>();
+    const std::int64_t B = m_stream.next(batch_size, "StreamingSource");
+    if (B == 0) return false;
+    Shape xs;
+    xs.push_back(B);
+    for (auto d : m_xshape) xs.push_back(d);
+    Tensor<T, cpu> x(xs), y(Shape{B, m_yrow}), w(Shape{B});
+    m_stream.copy(0, x.data());
+    m_stream.copy(1, y.data());
+    m_stream.copy(2, w.data());
+    batch = data::Dataset<T>(std::move(x), std::move(y), std::move(w));
+    return true;
+  }
+
+ private:
+  /// Resolves and checks the datasets (in the constructor, before the reader is made).
+  detail::RowStream<T> open() {
     detail::resolve_streamed(m_file, m_o.features, m_o.targets, m_o.weights, m_o.ignore_weights, "StreamingSource");
     const h5::DatasetInfo xi = m_file.info(m_o.features), yi = m_file.info(m_o.targets);
     HEPNN_CHECK(!xi.shape.empty() && xi.shape.size() <= std::size_t(Shape::max_rank), m_file.where(m_o.features),
@@ -80,363 +105,141 @@ class StreamingSource final : public data::BatchSource<T> {
     HEPNN_CHECK(!yi.shape.empty() && yi.shape[0] == xi.shape[0], m_file.where(m_o.targets), "has shape ",
                 h5::shape_str(yi.shape), " but the features have ", xi.shape[0], " rows");
     m_n = xi.shape[0];
-    for (std::size_t i = 1; i < xi.shape.size(); ++i) m_xshape.push_back(xi.shape[i]);
-    m_xrow = m_xshape.size();
+    std::int64_t xrow = 1;
+    for (std::size_t i = 1; i < xi.shape.size(); ++i) {
+      m_xshape.push_back(xi.shape[i]);
+      xrow *= xi.shape[i];
+    }
     m_yrow = yi.size() / std::max<std::int64_t>(1, m_n);
     if (yi.shape.size() == 1 || m_n == 0) m_yrow = 1;
-    if (!m_o.weights.empty()) {
-      const h5::DatasetInfo wi = m_file.info(m_o.weights);
-      HEPNN_CHECK(wi.shape.size() == 1 && wi.shape[0] == m_n, m_file.where(m_o.weights), "weights must have shape (",
-                  m_n, ",), got ", h5::shape_str(wi.shape));
-    }
-    HEPNN_CHECK(m_o.window_chunks >= 1 && m_o.prefetch_chunks >= 1, "StreamingSource: window_chunks and prefetch_chunks must be >= 1");
-    const std::int64_t row_bytes = (m_xrow + m_yrow + 1) * std::int64_t(sizeof(T));
-    // chunks alive at once: the reader's (queue and the one it fills: prefetch_chunks), the
-    // window with the parts it is built from, or the window with a batch (each <= window_chunks)
-    const std::int64_t pieces = m_o.prefetch_chunks + 2 * std::int64_t(m_o.window_chunks);
-    m_chunk_rows = m_o.memory_budget_bytes / (pieces * row_bytes);
-    HEPNN_CHECK(m_chunk_rows >= 1, "StreamingSource '", m_file.path(), "': a memory budget of ", m_o.memory_budget_bytes,
-                " bytes does not hold ", pieces, " rows of ", row_bytes, " bytes");
-    m_chunk_rows = std::min(m_chunk_rows, std::max<std::int64_t>(1, m_n));
-    m_chunks = (m_n + m_chunk_rows - 1) / m_chunk_rows;
-    // the weight sum, read chunk by chunk
-    m_wsum = double(m_n);
-    if (!m_o.weights.empty()) {
-      m_wsum = 0;
-      std::vector<T> w(static_cast<std::size_t>(m_chunk_rows));
-      for (std::int64_t r = 0; r < m_n; r += m_chunk_rows) {
-        const std::int64_t k = std::min(m_chunk_rows, m_n - r);
-        m_file.read_rows<T>(m_o.weights, r, k, w.data());
-        for (std::int64_t i = 0; i < k; ++i) m_wsum += double(w[std::size_t(i)]);
-      }
-    }
-  }
-  ~StreamingSource() override { stop(); }
-  StreamingSource(const StreamingSource&) = delete;
-  StreamingSource& operator=(const StreamingSource&) = delete;
-
-  std::int64_t size() const override { return m_n; }
-  double sum_of_weights() const override { return m_wsum; }
-  std::int64_t chunk_rows() const { return m_chunk_rows; }
-  /// The most bytes the reader's row buffers (queue, window, batch) held at once so far.
-  std::int64_t buffer_bytes_peak() const { return m_peak.load(); }
-  std::int64_t memory_budget_bytes() const { return m_o.memory_budget_bytes; }
-
-  void start_epoch(int epoch, bool shuffle) override {
-    stop();
-    m_epoch = epoch;
-    m_shuffle = shuffle;
-    m_order = shuffle ? data::permutation(m_chunks, m_o.seed, rng_stream::shuffle + (std::uint64_t(epoch) << 20))
-                      : std::vector<std::int64_t>();
-    if (!shuffle) {
-      m_order.resize(std::size_t(m_chunks));
-      for (std::int64_t i = 0; i < m_chunks; ++i) m_order[std::size_t(i)] = i;
-    }
-    if (m_window.rows) release(std::int64_t(sizeof(T)) * m_window.rows * (std::int64_t(m_xrow) + m_yrow + 1));
-    m_window = detail::Chunk<T>{};
-    m_window_pos = 0;
-    m_windows_done = 0;
-    m_taken = 0;
-    m_stop = false;
-    m_error = nullptr;
-    m_queue.clear();
-    m_started = true;
-    m_thread = std::thread([this] { produce(); });
-  }
-
-  bool next(std::int64_t batch_size, data::Dataset<T>& batch) override {
-    HEPNN_CHECK(m_started, "StreamingSource: call start_epoch first");
-    release(m_batch_bytes);  // the caller's previous batch is replaced below
-    m_batch_bytes = 0;
-    batch = data::Dataset<T>();
-    if (m_window_pos >= m_window.rows && !fill_window()) {
-      stop();
-      m_started = false;
-      return false;
-    }
-    const std::int64_t B = std::min(batch_size, m_window.rows - m_window_pos);
-    Shape xs;
-    xs.push_back(B);
-    for (auto d : m_xshape.dims()) xs.push_back(d);
-    Tensor<T, cpu> x(xs), y(Shape{B, m_yrow}), w(Shape{B});
-    m_batch_bytes = std::int64_t(sizeof(T)) * B * (std::int64_t(m_xrow) + m_yrow + 1);
-    account(m_batch_bytes);
-    for (std::int64_t i = 0; i < B; ++i) {
-      const std::int64_t r = m_perm[std::size_t(m_window_pos + i)];
-      std::copy_n(m_window.x.data() + r * m_xrow, m_xrow, x.data() + i * m_xrow);
-      std::copy_n(m_window.y.data() + r * m_yrow, m_yrow, y.data() + i * m_yrow);
-      w.data()[i] = m_window.w[std::size_t(r)];
-    }
-    m_window_pos += B;
-    batch = data::Dataset<T>(std::move(x), std::move(y), std::move(w));
-    return true;
-  }
-
- private:
-  struct RowShape {
-    std::vector<std::int64_t> d;
-    void push_back(std::int64_t v) { d.push_back(v); }
-    std::size_t size() const {
-      std::int64_t n = 1;
-      for (auto v : d) n *= v;
-      return std::size_t(n);
-    }
-    const std::vector<std::int64_t>& dims() const { return d; }
-  };
-
-  void account(std::int64_t b) {
-    const std::int64_t now = m_live.fetch_add(b) + b;
-    std::int64_t p = m_peak.load();
-    while (now > p && !m_peak.compare_exchange_weak(p, now)) {
-    }
-  }
-  void release(std::int64_t b) { m_live.fetch_sub(b); }
-
-  detail::Chunk<T> read_chunk(std::int64_t c) {
-    detail::Chunk<T> k;
-    const std::int64_t r0 = c * m_chunk_rows;
-    k.rows = std::min(m_chunk_rows, m_n - r0);
-    account(std::int64_t(sizeof(T)) * k.rows * (std::int64_t(m_xrow) + m_yrow + 1));
-    k.x.resize(std::size_t(k.rows) * m_xrow);
-    k.y.resize(std::size_t(k.rows * m_yrow));
-    k.w.assign(std::size_t(k.rows), T(1));
-    m_file.read_rows<T>(m_o.features, r0, k.rows, k.x.data());
-    m_file.read_rows<T>(m_o.targets, r0, k.rows, k.y.data());
-    if (!m_o.weights.empty()) m_file.read_rows<T>(m_o.weights, r0, k.rows, k.w.data());
-    return k;
-  }
-
-  void produce() {
-    try {
-      for (std::int64_t i = 0; i < m_chunks; ++i) {
-        {
-          std::unique_lock<std::mutex> lock(m_mutex);
-          m_cv.wait(lock, [&] { return m_stop || std::int64_t(m_queue.size()) < m_o.prefetch_chunks; });
-          if (m_stop) return;
-        }
-        detail::Chunk<T> k = read_chunk(m_order[std::size_t(i)]);
-        std::lock_guard<std::mutex> lock(m_mutex);
-        m_queue.push_back(std::move(k));
-        m_cv.notify_all();
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(m_mutex);
-      m_error = std::current_exception();
-      m_cv.notify_all();
-    }
-  }
-
-  /// Concatenates the next window_chunks chunks and draws their random row order.
-  bool fill_window() {
-    if (m_window.rows) release(std::int64_t(sizeof(T)) * m_window.rows * (std::int64_t(m_xrow) + m_yrow + 1));
-    m_window = detail::Chunk<T>{};
-    m_window_pos = 0;
-    std::vector<detail::Chunk<T>> parts;
-    while (int(parts.size()) < m_o.window_chunks && m_taken < m_chunks) {
-      std::unique_lock<std::mutex> lock(m_mutex);
-      m_cv.wait(lock, [&] { return !m_queue.empty() || m_error; });
-      if (m_error) std::rethrow_exception(m_error);
-      parts.push_back(std::move(m_queue.front()));
-      m_queue.pop_front();
-      ++m_taken;
-      m_cv.notify_all();
-    }
-    if (parts.empty()) return false;
-    if (parts.size() == 1) {
-      m_window = std::move(parts[0]);
-    } else {
-      for (auto& p : parts) m_window.rows += p.rows;
-      // the window takes the parts' rows; the parts are freed as they are copied
-      const std::int64_t row = std::int64_t(m_xrow) + m_yrow + 1;
-      account(std::int64_t(sizeof(T)) * m_window.rows * row);
-      m_window.x.reserve(std::size_t(m_window.rows) * m_xrow);
-      m_window.y.reserve(std::size_t(m_window.rows * m_yrow));
-      m_window.w.reserve(std::size_t(m_window.rows));
-      for (auto& p : parts) {
-        release(std::int64_t(sizeof(T)) * p.rows * row);
-        m_window.x.insert(m_window.x.end(), p.x.begin(), p.x.end());
-        m_window.y.insert(m_window.y.end(), p.y.begin(), p.y.end());
-        m_window.w.insert(m_window.w.end(), p.w.begin(), p.w.end());
-        p = detail::Chunk<T>{};
-      }
-    }
-    if (m_shuffle) {
-      m_perm = data::permutation(m_window.rows, m_o.seed,
-                                 rng_stream::shuffle + (std::uint64_t(m_epoch) << 20) + 1 + std::uint64_t(m_windows_done));
-    } else {
-      m_perm.resize(std::size_t(m_window.rows));
-      for (std::int64_t i = 0; i < m_window.rows; ++i) m_perm[std::size_t(i)] = i;
-    }
-    ++m_windows_done;
-    return true;
-  }
-
-  void stop() {
-    {
-      std::lock_guard<std::mutex> lock(m_mutex);
-      m_stop = true;
-      m_cv.notify_all();
-    }
-    if (m_thread.joinable()) m_thread.join();
-    std::lock_guard<std::mutex> lock(m_mutex);
-    for (auto& k : m_queue) release(std::int64_t(sizeof(T)) * k.rows * (std::int64_t(m_xrow) + m_yrow + 1));
-    m_queue.clear();
+    detail::check_stream_weights(m_file, m_o.weights, m_n, "weights");
+    return detail::RowStream<T>(m_file, {{m_o.features, xrow}, {m_o.targets, m_yrow}, {m_o.weights, 1}}, m_n,
+                                {m_o.memory_budget_bytes, m_o.window_chunks, m_o.prefetch_chunks, m_o.seed},
+                                "StreamingSource");
   }
 
   StreamOptions m_o;
   h5::File m_file;
-  std::int64_t m_n = 0, m_yrow = 1, m_chunk_rows = 1, m_chunks = 0;
-  RowShape m_xshape;
-  std::size_t m_xrow = 1;
+  std::int64_t m_n = 0, m_yrow = 1;
+  std::vector<std::int64_t> m_xshape;
+  detail::RowStream<T> m_stream;  // after the file and the shapes: made from them
   double m_wsum = 0;
-  // epoch state
-  int m_epoch = 0;
-  bool m_shuffle = true;
-  std::vector<std::int64_t> m_order, m_perm;
-  detail::Chunk<T> m_window;
-  std::int64_t m_window_pos = 0, m_windows_done = 0, m_taken = 0;
-  // the reader thread
-  std::thread m_thread;
-  std::mutex m_mutex;
-  std::condition_variable m_cv;
-  std::deque<detail::Chunk<T>> m_queue;
-  bool m_stop = false;
-  std::exception_ptr m_error;
-  std::atomic<std::int64_t> m_live{0}, m_peak{0};
-  std::int64_t m_batch_bytes = 0;
-  bool m_started = false;
 };
 
-/// Dataset names as in StreamOptions: empty means "as the file records"; the output file uses the
-/// same names and records them.
-struct ShuffleOptions {
-  std::string features = {};
-  std::string targets = {};
-  std::string weights = {};
-  std::int64_t memory_budget_bytes = 256 << 20;
-  std::uint64_t seed = 42;
-  bool ignore_weights = false;  // leave the weights out of the output (deliberate)
+/// Dataset names by the model's input and output names, as in NamedDataSpec: empty maps mean
+/// "as the file's hepnn_named_roles attribute records" (a file of io::write_named_dataset).
+/// Streaming reads one (N, ...) dataset per name, and event weights shared by the outputs.
+struct NamedStreamOptions {
+  std::map<std::string, std::string> inputs = {};   ///< input name -> (N, ...) dataset
+  std::map<std::string, std::string> targets = {};  ///< output name -> (N, ...) dataset
+  std::string weights = {};                         ///< empty: the file's record, else "weights" if present, else 1
+  std::int64_t memory_budget_bytes = 64 << 20;      ///< for all of the reader's row buffers together
+  int window_chunks = 4;                            ///< rows are shuffled within this many chunks
+  int prefetch_chunks = 2;                          ///< chunks read ahead on the background thread
+  std::uint64_t seed = 42;                                  ///< keys the order of the chunks and rows
+  bool ignore_weights = false;                      ///< train unweighted although the file has weights (deliberate)
 };
 
-/// Rewrites the data set of `in` to `out` (written atomically) in a uniformly random order,
-/// reading and writing only contiguous runs of rows:
-///   pass 1 reads `in` chunk by chunk and appends each row to one of K bucket files' datasets
-///   (the bucket is drawn per row from Philox(seed, row)); pass 2 reads each bucket whole,
-///   permutes it in memory and appends it to `out`. K is chosen so a bucket fits the budget.
-/// Returns the number of buckets used. The temporary bucket file lies next to `out`.
+/// A NamedBatchSource over an HDF5 file: the batches of a functional Model by name, in the order
+/// StreamingSource would give them (chunks in a random order, rows shuffled within a window).
+/// Every dataset is read row-aligned with the others, so an event's inputs, targets and weight
+/// stay together.
 template <class T>
-int shuffle_file(const std::string& in, const std::string& out, const ShuffleOptions& options = {}) {
-  h5::File src(in, h5::File::Mode::read);
-  ShuffleOptions o = options;
-  detail::resolve_streamed(src, o.features, o.targets, o.weights, o.ignore_weights, "shuffle_file");
-  const h5::DatasetInfo xi = src.info(o.features), yi = src.info(o.targets);
-  HEPNN_CHECK(!xi.shape.empty() && !yi.shape.empty() && yi.shape[0] == xi.shape[0], src.where(o.targets), "has shape ",
-              h5::shape_str(yi.shape), " but the features ", h5::shape_str(xi.shape));
-  const std::int64_t n = xi.shape[0];
-  const std::int64_t xrow = n ? xi.size() / n : 1, yrow = n ? yi.size() / n : 1;
-  const bool weighted = !o.weights.empty();
-  if (weighted) {
-    const h5::DatasetInfo wi = src.info(o.weights);
-    HEPNN_CHECK(wi.shape.size() == 1 && wi.shape[0] == n, src.where(o.weights), "weights must be (", n, ",)");
+class NamedStreamingSource final : public data::NamedBatchSource<T> {
+ public:
+  NamedStreamingSource(std::string path, NamedStreamOptions o)
+      : m_o(std::move(o)), m_file(std::move(path), h5::File::Mode::read), m_stream(open()) {
+    m_wsum = m_weights.empty() ? double(m_n) : detail::sum_of_rows<T>(m_file, m_weights, m_n, m_stream.chunk_rows());
   }
-  const std::int64_t row_bytes = (xrow + yrow + 1) * std::int64_t(sizeof(T));
-  // pass 2 holds one bucket twice (rows and permuted rows); a bucket gets a quarter of the budget for slack
-  const std::int64_t bucket_rows = std::max<std::int64_t>(1, o.memory_budget_bytes / (4 * row_bytes));
-  const int K = int(std::max<std::int64_t>(1, (n + bucket_rows - 1) / bucket_rows));
-  const std::int64_t chunk_rows = std::max<std::int64_t>(1, o.memory_budget_bytes / (4 * row_bytes));
-  auto bucket_of = [&](std::int64_t r) { return int(philox_u32(o.seed, rng_stream::dataset_shuffle + 7, std::uint64_t(r)) % unsigned(K)); };
+  NamedStreamingSource(const NamedStreamingSource&) = delete;
+  NamedStreamingSource& operator=(const NamedStreamingSource&) = delete;
 
-  // counts per bucket (a pure function of the seed: no data needed)
-  std::vector<std::int64_t> count(std::size_t(K), 0), fill(std::size_t(K), 0);
-  for (std::int64_t r = 0; r < n; ++r) ++count[std::size_t(bucket_of(r))];
-  auto with_rows = [](std::vector<std::int64_t> s, std::int64_t rows) {
-    s[0] = rows;
-    return s;
-  };
+  std::int64_t size() const override { return m_n; }
+  double sum_of_weights() const override { return m_wsum; }
+  std::int64_t chunk_rows() const { return m_stream.chunk_rows(); }
+  /// The most bytes the reader's row buffers (queue, window, batch) held at once so far.
+  std::int64_t buffer_bytes_peak() const { return m_stream.buffer_bytes_peak(); }
+  /// The input and output names of the batches, with their datasets.
+  const std::map<std::string, std::string>& inputs() const { return m_o.inputs; }
+  const std::map<std::string, std::string>& targets() const { return m_o.targets; }
 
-  const std::string tmp = out + ".buckets-" + std::to_string(::getpid());
-  struct Remove {
-    std::string p;
-    ~Remove() { std::remove(p.c_str()); }
-  } remove_tmp{tmp};
-  {
-    h5::File b(tmp, h5::File::Mode::create);
-    for (int k = 0; k < K; ++k) {
-      const std::string g = detail::bucket_group(k);
-      if (count[std::size_t(k)] == 0) continue;
-      b.write<T>(g + "x", with_rows(xi.shape, count[std::size_t(k)]), nullptr, chunk_rows);
-      b.write<T>(g + "y", with_rows(yi.shape, count[std::size_t(k)]), nullptr, chunk_rows);
-      b.write<T>(g + "w", {count[std::size_t(k)]}, nullptr, chunk_rows);
-    }
-    std::vector<T> x, y, w, sx, sy, sw;
-    for (std::int64_t r0 = 0; r0 < n; r0 += chunk_rows) {
-      const std::int64_t m = std::min(chunk_rows, n - r0);
-      x.resize(std::size_t(m * xrow));
-      y.resize(std::size_t(m * yrow));
-      w.assign(std::size_t(m), T(1));
-      src.read_rows<T>(o.features, r0, m, x.data());
-      src.read_rows<T>(o.targets, r0, m, y.data());
-      if (weighted) src.read_rows<T>(o.weights, r0, m, w.data());
-      // group the chunk's rows by bucket (stable), then one contiguous write per bucket
-      std::vector<std::vector<std::int64_t>> rows(static_cast<std::size_t>(K));
-      for (std::int64_t i = 0; i < m; ++i) rows[std::size_t(bucket_of(r0 + i))].push_back(i);
-      for (int k = 0; k < K; ++k) {
-        const auto& ids = rows[std::size_t(k)];
-        if (ids.empty()) continue;
-        const auto c = std::int64_t(ids.size());
-        sx.resize(std::size_t(c * xrow));
-        sy.resize(std::size_t(c * yrow));
-        sw.resize(std::size_t(c));
-        for (std::int64_t j = 0; j < c; ++j) {
-          std::copy_n(x.data() + ids[std::size_t(j)] * xrow, xrow, sx.data() + j * xrow);
-          std::copy_n(y.data() + ids[std::size_t(j)] * yrow, yrow, sy.data() + j * yrow);
-          sw[std::size_t(j)] = w[std::size_t(ids[std::size_t(j)])];
-        }
-        const std::string g = detail::bucket_group(k);
-        b.write_rows<T>(g + "x", fill[std::size_t(k)], c, sx.data());
-        b.write_rows<T>(g + "y", fill[std::size_t(k)], c, sy.data());
-        b.write_rows<T>(g + "w", fill[std::size_t(k)], c, sw.data());
-        fill[std::size_t(k)] += c;
-      }
-    }
-    b.close();
+  void start_epoch(int epoch, bool shuffle) override { m_stream.start_epoch(epoch, shuffle); }
+
+  bool next(std::int64_t batch_size, data::NamedDataset<T>& batch) override {
+    batch = data::NamedDataset<T>();
+    const std::int64_t B = m_stream.next(batch_size, "NamedStreamingSource");
+    if (B == 0) return false;
+    typename data::NamedDataset<T>::Tensors in, tg;
+    std::size_t c = 0;
+    auto take = [&](const std::string& name, typename data::NamedDataset<T>::Tensors& into) {
+      Shape s;
+      s.push_back(B);
+      for (auto d : m_shapes[c]) s.push_back(d);
+      Tensor<T, cpu> t(s);
+      m_stream.copy(c++, t.data());
+      into.emplace(name, std::move(t));
+    };
+    for (const auto& [name, ds] : m_o.inputs) take(name, in);
+    for (const auto& [name, ds] : m_o.targets) take(name, tg);
+    Tensor<T, cpu> w(Shape{B});
+    m_stream.copy(c, w.data());
+    batch = data::NamedDataset<T>(std::move(in), std::move(tg), std::move(w));
+    return true;
   }
-  // pass 2: buckets one after the other, each permuted in memory
-  h5::File b(tmp, h5::File::Mode::read);
-  detail::atomic_write(out, [&](h5::File& f) {
-    f.write<T>(o.features, xi.shape, nullptr, chunk_rows);
-    f.write<T>(o.targets, yi.shape, nullptr, chunk_rows);
-    if (weighted) f.write<T>(o.weights, {n}, nullptr, chunk_rows);
-    write_roles(f, Role{o.features, {}}, Role{o.targets, {}}, weighted ? o.weights : std::string());
-    std::int64_t at = 0;
-    std::vector<T> x, y, w, px, py, pw;
-    for (int k = 0; k < K; ++k) {
-      const std::int64_t c = count[std::size_t(k)];
-      if (c == 0) continue;
-      const std::string g = detail::bucket_group(k);
-      x.resize(std::size_t(c * xrow));
-      y.resize(std::size_t(c * yrow));
-      w.resize(std::size_t(c));
-      b.read_rows<T>(g + "x", 0, c, x.data());
-      b.read_rows<T>(g + "y", 0, c, y.data());
-      b.read_rows<T>(g + "w", 0, c, w.data());
-      const auto perm = data::permutation(c, o.seed, rng_stream::dataset_shuffle + 8 + std::uint64_t(k));
-      px.resize(x.size());
-      py.resize(y.size());
-      pw.resize(w.size());
-      for (std::int64_t j = 0; j < c; ++j) {
-        const std::int64_t s = perm[std::size_t(j)];
-        std::copy_n(x.data() + s * xrow, xrow, px.data() + j * xrow);
-        std::copy_n(y.data() + s * yrow, yrow, py.data() + j * yrow);
-        pw[std::size_t(j)] = w[std::size_t(s)];
+
+ private:
+  detail::RowStream<T> open() {
+    const char* who = "NamedStreamingSource";
+    NamedDataSpec spec{.weights = m_o.weights, .ignore_weights = m_o.ignore_weights};
+    for (const auto& [k, v] : m_o.inputs) spec.inputs.emplace(k, Role{v, {}});
+    for (const auto& [k, v] : m_o.targets) spec.targets.emplace(k, Role{v, {}});
+    const NamedDataSpec r = detail::resolve_named(m_file, spec, who);
+    HEPNN_CHECK(r.output_weights.empty(), who, " '", m_file.path(), "': the file has weights of output '",
+                r.output_weights.begin()->first, "'; streaming takes event weights shared by the outputs (read the "
+                "file with io::read_named_dataset, or set ignore_weights)");
+    m_o.inputs.clear();
+    m_o.targets.clear();
+    std::vector<detail::StreamColumn> cols;
+    std::string first;
+    auto add = [&](const std::string& name, const Role& role, std::map<std::string, std::string>& into, const char* what) {
+      HEPNN_CHECK(role.columns.empty(), who, " '", m_file.path(), "': ", what, " '", name,
+                  "' is stored as 1-D columns; streaming reads one (N, ...) dataset per name");
+      const h5::DatasetInfo info = m_file.info(role.name);
+      HEPNN_CHECK(!info.shape.empty() && info.shape.size() <= std::size_t(Shape::max_rank), m_file.where(role.name),
+                  "(", what, " '", name, "') needs shape (N, ...) of rank 1 to ", Shape::max_rank, ", got ",
+                  h5::shape_str(info.shape));
+      if (cols.empty()) {
+        m_n = info.shape[0];
+        first = role.name;
       }
-      f.write_rows<T>(o.features, at, c, px.data());
-      f.write_rows<T>(o.targets, at, c, py.data());
-      if (weighted) f.write_rows<T>(o.weights, at, c, pw.data());
-      at += c;
-    }
-  });
-  return K;
-}
+      HEPNN_CHECK(info.shape[0] == m_n, m_file.where(role.name), "(", what, " '", name, "') has ", info.shape[0],
+                  " rows but '", first, "' has ", m_n);
+      std::vector<std::int64_t> sample(info.shape.begin() + 1, info.shape.end());
+      if (sample.empty()) sample.push_back(1);  // a 1-D dataset is one value per event
+      std::int64_t row = 1;
+      for (auto d : sample) row *= d;
+      m_shapes.push_back(sample);
+      cols.push_back({role.name, row});
+      into.emplace(name, role.name);
+    };
+    for (const auto& [k, role] : r.inputs) add(k, role, m_o.inputs, "input");
+    for (const auto& [k, role] : r.targets) add(k, role, m_o.targets, "targets of");
+    m_weights = r.weights;
+    detail::check_stream_weights(m_file, m_weights, m_n, "event weights");
+    cols.push_back({m_weights, 1});
+    return detail::RowStream<T>(m_file, std::move(cols), m_n,
+                                {m_o.memory_budget_bytes, m_o.window_chunks, m_o.prefetch_chunks, m_o.seed}, who);
+  }
+
+  NamedStreamOptions m_o;
+  h5::File m_file;
+  std::int64_t m_n = 0;
+  std::vector<std::vector<std::int64_t>> m_shapes;  // per column: the shape of one event's values
+  std::string m_weights;
+  detail::RowStream<T> m_stream;  // after the file and the shapes: made from them
+  double m_wsum = 0;
+};
 
 }  // namespace hepnn::io
+
+#include "hepnn/io/shuffle_file.hpp"

@@ -1,0 +1,259 @@
+/// @file io/row_stream.hpp
+/// @brief The reader behind io::StreamingSource and io::NamedStreamingSource: rows of several
+/// datasets of one HDF5 file (the same events, row by row), read in contiguous chunks on a
+/// background thread (prefetch) and shuffled within a window of several chunks.
+///
+/// Memory: at most prefetch_chunks + window_chunks + 1 chunks of rows are alive; their size
+/// follows from the memory budget, and buffer_bytes_peak() reports the most it held.
+#pragma once
+#include "hepnn/core/config.hpp"
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hepnn/core/philox.hpp"
+#include "hepnn/data/dataset.hpp"
+#include "hepnn/io/hdf5.hpp"
+
+namespace hepnn::inline HEPNN_ABI::io::detail {
+
+/// One dataset a RowStream reads: `row` values per event. An empty dataset name is a column of
+/// ones (the weights of a file without weights).
+struct StreamColumn {
+  std::string dataset;
+  std::int64_t row = 1;
+};
+
+/// How a RowStream reads: the memory budget of all its row buffers, the window and prefetch
+/// depths, and the seed of its order.
+struct StreamParams {
+  std::int64_t memory_budget_bytes = 64 << 20;
+  int window_chunks = 4;
+  int prefetch_chunks = 2;
+  std::uint64_t seed = 42;
+};
+
+/// The sum of the n values of the 1-D dataset `name`, read as T (as the batches hold them)
+/// chunk_rows at a time.
+template <class T>
+double sum_of_rows(const h5::File& f, const std::string& name, std::int64_t n, std::int64_t chunk_rows) {
+  double s = 0;
+  std::vector<T> v(static_cast<std::size_t>(std::min(chunk_rows, std::max<std::int64_t>(n, 1))));
+  for (std::int64_t r = 0; r < n; r += chunk_rows) {
+    const std::int64_t k = std::min(chunk_rows, n - r);
+    f.template read_rows<T>(name, r, k, v.data());
+    for (std::int64_t i = 0; i < k; ++i) s += double(v[std::size_t(i)]);
+  }
+  return s;
+}
+
+/// Each epoch visits the chunks in a random order (Philox keyed by seed and epoch), and within
+/// each window of window_chunks chunks the rows in random order. The order depends only on the
+/// seed, the epoch and the chunk size, never on thread timing. Not copyable or movable (its
+/// thread refers to it); the file must outlive it.
+template <class T>
+class RowStream {
+ public:
+  /// Streams the n rows of `columns` of `file`; `who` starts the error messages.
+  RowStream(const h5::File& file, std::vector<StreamColumn> columns, std::int64_t n, const StreamParams& p,
+            const std::string& who)
+      : m_file(file), m_cols(std::move(columns)), m_p(p), m_n(n) {
+    HEPNN_CHECK(m_p.window_chunks >= 1 && m_p.prefetch_chunks >= 1, who, ": window_chunks and prefetch_chunks must be >= 1");
+    for (const auto& c : m_cols) m_row += c.row;
+    const std::int64_t row_bytes = m_row * std::int64_t(sizeof(T));
+    // chunks alive at once: the reader's (queue and the one it fills: prefetch_chunks), the
+    // window with the parts it is built from, or the window with a batch (each <= window_chunks)
+    const std::int64_t pieces = m_p.prefetch_chunks + 2 * std::int64_t(m_p.window_chunks);
+    m_chunk_rows = m_p.memory_budget_bytes / (pieces * row_bytes);
+    HEPNN_CHECK(m_chunk_rows >= 1, who, " '", m_file.path(), "': a memory budget of ", m_p.memory_budget_bytes,
+                " bytes does not hold ", pieces, " rows of ", row_bytes, " bytes");
+    m_chunk_rows = std::min(m_chunk_rows, std::max<std::int64_t>(1, m_n));
+    m_chunks = (m_n + m_chunk_rows - 1) / m_chunk_rows;
+  }
+  ~RowStream() { stop(); }
+  RowStream(const RowStream&) = delete;
+  RowStream& operator=(const RowStream&) = delete;
+
+  std::int64_t chunk_rows() const { return m_chunk_rows; }
+  std::int64_t buffer_bytes_peak() const { return m_peak.load(); }
+
+  /// Begins a pass over all rows: the chunks in a random order when `shuffle`, else in file order.
+  void start_epoch(int epoch, bool shuffle) {
+    stop();
+    m_epoch = epoch;
+    m_shuffle = shuffle;
+    m_order = shuffle ? data::permutation(m_chunks, m_p.seed, rng_stream::shuffle + (std::uint64_t(epoch) << 20))
+                      : std::vector<std::int64_t>();
+    if (!shuffle) {
+      m_order.resize(std::size_t(m_chunks));
+      for (std::int64_t i = 0; i < m_chunks; ++i) m_order[std::size_t(i)] = i;
+    }
+    if (m_window.rows) release(bytes(m_window.rows));
+    m_window = Chunk{};
+    m_window_pos = 0;
+    m_windows_done = 0;
+    m_taken = 0;
+    m_stop = false;
+    m_error = nullptr;
+    m_queue.clear();
+    m_started = true;
+    m_thread = std::thread([this] { produce(); });
+  }
+
+  /// Moves on to the next batch of at most `batch_size` rows and returns its size; 0 once the
+  /// pass is over. The rows of the batch stay readable through copy() until the next call.
+  std::int64_t next(std::int64_t batch_size, const std::string& who) {
+    HEPNN_CHECK(m_started, who, ": call start_epoch first");
+    release(m_batch_bytes);  // the caller's previous batch is replaced
+    m_batch_bytes = 0;
+    m_batch = 0;
+    if (m_window_pos >= m_window.rows && !fill_window()) {
+      stop();
+      m_started = false;
+      return 0;
+    }
+    m_batch_pos = m_window_pos;
+    m_batch = std::min(batch_size, m_window.rows - m_window_pos);
+    m_batch_bytes = bytes(m_batch);
+    account(m_batch_bytes);
+    m_window_pos += m_batch;
+    return m_batch;
+  }
+  /// Copies column c's rows of the current batch to dst (batch size times the column's row).
+  void copy(std::size_t c, T* dst) const {
+    const std::int64_t row = m_cols[c].row;
+    const T* src = m_window.cols[c].data();
+    for (std::int64_t i = 0; i < m_batch; ++i)
+      std::copy_n(src + m_perm[std::size_t(m_batch_pos + i)] * row, row, dst + i * row);
+  }
+
+ private:
+  struct Chunk {
+    std::vector<std::vector<T>> cols;
+    std::int64_t rows = 0;
+  };
+  std::int64_t bytes(std::int64_t rows) const { return std::int64_t(sizeof(T)) * rows * m_row; }
+  void account(std::int64_t b) {
+    const std::int64_t now = m_live.fetch_add(b) + b;
+    std::int64_t p = m_peak.load();
+    while (now > p && !m_peak.compare_exchange_weak(p, now)) {
+    }
+  }
+  void release(std::int64_t b) { m_live.fetch_sub(b); }
+
+  Chunk read_chunk(std::int64_t c) {
+    Chunk k;
+    const std::int64_t r0 = c * m_chunk_rows;
+    k.rows = std::min(m_chunk_rows, m_n - r0);
+    account(bytes(k.rows));
+    k.cols.resize(m_cols.size());
+    for (std::size_t j = 0; j < m_cols.size(); ++j) {
+      k.cols[j].assign(std::size_t(k.rows * m_cols[j].row), T(1));
+      if (!m_cols[j].dataset.empty()) m_file.read_rows<T>(m_cols[j].dataset, r0, k.rows, k.cols[j].data());
+    }
+    return k;
+  }
+
+  void produce() {
+    try {
+      for (std::int64_t i = 0; i < m_chunks; ++i) {
+        {
+          std::unique_lock<std::mutex> lock(m_mutex);
+          m_cv.wait(lock, [&] { return m_stop || std::int64_t(m_queue.size()) < m_p.prefetch_chunks; });
+          if (m_stop) return;
+        }
+        Chunk k = read_chunk(m_order[std::size_t(i)]);
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_queue.push_back(std::move(k));
+        m_cv.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      m_error = std::current_exception();
+      m_cv.notify_all();
+    }
+  }
+
+  /// Concatenates the next window_chunks chunks and draws their random row order.
+  bool fill_window() {
+    if (m_window.rows) release(bytes(m_window.rows));
+    m_window = Chunk{};
+    m_window_pos = 0;
+    std::vector<Chunk> parts;
+    while (int(parts.size()) < m_p.window_chunks && m_taken < m_chunks) {
+      std::unique_lock<std::mutex> lock(m_mutex);
+      m_cv.wait(lock, [&] { return !m_queue.empty() || m_error; });
+      if (m_error) std::rethrow_exception(m_error);
+      parts.push_back(std::move(m_queue.front()));
+      m_queue.pop_front();
+      ++m_taken;
+      m_cv.notify_all();
+    }
+    if (parts.empty()) return false;
+    if (parts.size() == 1) {
+      m_window = std::move(parts[0]);
+    } else {
+      for (auto& p : parts) m_window.rows += p.rows;
+      // the window takes the parts' rows; the parts are freed as they are copied
+      account(bytes(m_window.rows));
+      m_window.cols.resize(m_cols.size());
+      for (std::size_t j = 0; j < m_cols.size(); ++j) m_window.cols[j].reserve(std::size_t(m_window.rows * m_cols[j].row));
+      for (auto& p : parts) {
+        release(bytes(p.rows));
+        for (std::size_t j = 0; j < m_cols.size(); ++j)
+          m_window.cols[j].insert(m_window.cols[j].end(), p.cols[j].begin(), p.cols[j].end());
+        p = Chunk{};
+      }
+    }
+    if (m_shuffle) {
+      m_perm = data::permutation(m_window.rows, m_p.seed,
+                                 rng_stream::shuffle + (std::uint64_t(m_epoch) << 20) + 1 + std::uint64_t(m_windows_done));
+    } else {
+      m_perm.resize(std::size_t(m_window.rows));
+      for (std::int64_t i = 0; i < m_window.rows; ++i) m_perm[std::size_t(i)] = i;
+    }
+    ++m_windows_done;
+    return true;
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      m_stop = true;
+      m_cv.notify_all();
+    }
+    if (m_thread.joinable()) m_thread.join();
+    std::lock_guard<std::mutex> lock(m_mutex);
+    for (auto& k : m_queue) release(bytes(k.rows));
+    m_queue.clear();
+  }
+
+  const h5::File& m_file;
+  std::vector<StreamColumn> m_cols;
+  StreamParams m_p;
+  std::int64_t m_n = 0, m_row = 0, m_chunk_rows = 1, m_chunks = 0;
+  // epoch state
+  int m_epoch = 0;
+  bool m_shuffle = true;
+  std::vector<std::int64_t> m_order, m_perm;
+  Chunk m_window;
+  std::int64_t m_window_pos = 0, m_windows_done = 0, m_taken = 0, m_batch_pos = 0, m_batch = 0;
+  // the reader thread
+  std::thread m_thread;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  std::deque<Chunk> m_queue;
+  bool m_stop = false;
+  std::exception_ptr m_error;
+  std::atomic<std::int64_t> m_live{0}, m_peak{0};
+  std::int64_t m_batch_bytes = 0;
+  bool m_started = false;
+};
+
+}  // namespace hepnn::io::detail
