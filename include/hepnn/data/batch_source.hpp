@@ -53,6 +53,7 @@ class NamedBatchSource {
 template <class T>
 class NamedView final : public NamedBatchSource<T> {
  public:
+  /// Views `src` with its features under the name `input` and its targets under `output`.
   NamedView(BatchSource<T>& src, std::string input, std::string output)
       : m_src(src), m_input(std::move(input)), m_output(std::move(output)) {}
   std::int64_t size() const override { return m_src.size(); }

@@ -105,6 +105,7 @@ class Model<T, Device>::Runner final : public detail::EpochRunner {
 template <class T, class Device>
 class Model<T, Device>::SourceRunner final : public detail::EpochRunner {
  public:
+  /// Epochs of m on the batches of `src`, validated on `val` when given, with the options of fit.
   SourceRunner(Model& m, data::NamedBatchSource<T>& src, const data::NamedDataset<T>* val, const ModelFitOptions<T>& o)
       : m(m), src(src), val(val), o(o), n(src.size()), bs(std::min(o.batch_size, n)), wsum(src.sum_of_weights()),
         idx(std::size_t(std::max<std::int64_t>(bs, 0))), sums(m.num_outputs()), epoch_sums(m.num_outputs()) {
@@ -113,6 +114,7 @@ class Model<T, Device>::SourceRunner final : public detail::EpochRunner {
     mean_w = wsum / double(n);
     std::iota(idx.begin(), idx.end(), std::int64_t{0});
   }
+  /// Starts the source's pass of this epoch; returns its number of batches.
   std::int64_t begin_epoch(int epoch) override {
     src.start_epoch(epoch, o.shuffle);
     std::fill(epoch_sums.begin(), epoch_sums.end(), 0.0);
@@ -120,6 +122,7 @@ class Model<T, Device>::SourceRunner final : public detail::EpochRunner {
     seen = 0;
     return (n + bs - 1) / bs;
   }
+  /// Trains the source's next batch; false when the pass is over.
   bool train_batch(int, std::int64_t, detail::BatchReport& r) override {
     if (!src.next(bs, batch)) return false;
     const std::int64_t B = batch.size();
@@ -142,6 +145,7 @@ class Model<T, Device>::SourceRunner final : public detail::EpochRunner {
     r = {seen, running, batch_loss};
     return true;
   }
+  /// The epoch's losses (total and per output) and validation logs; checks every event came.
   void end_epoch(int epoch, Logs& logs) override {
     HEPNN_CHECK(seen == n, "fit: the batch source gave ", seen, " events in epoch ", epoch + 1, ", expected ", n);
     double total = 0;

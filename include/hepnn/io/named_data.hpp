@@ -24,11 +24,11 @@ namespace hepnn::inline HEPNN_ABI::io {
 /// the dataset named in `weights`, else the file's recorded one, else a dataset "weights" if the
 /// file has one, else 1; `ignore_weights` trains unweighted on purpose.
 struct NamedDataSpec {
-  std::map<std::string, Role> inputs = {};
-  std::map<std::string, Role> targets = {};
-  std::string weights = {};
-  std::map<std::string, std::string> output_weights = {};  ///< output name -> 1-D dataset
-  bool ignore_weights = false;
+  std::map<std::string, Role> inputs = {};                 ///< input name -> dataset or columns
+  std::map<std::string, Role> targets = {};                ///< output name -> dataset or columns
+  std::string weights = {};                                ///< the event weights' 1-D dataset (see above)
+  std::map<std::string, std::string> output_weights = {};  ///< output name -> 1-D dataset of its own weights
+  bool ignore_weights = false;                             ///< read every weight as 1 (deliberate)
 };
 
 /// The name of the root attribute that records the named roles of a file's datasets.

@@ -136,7 +136,7 @@ struct NamedStreamOptions {
   std::int64_t memory_budget_bytes = 64 << 20;      ///< for all of the reader's row buffers together
   int window_chunks = 4;                            ///< rows are shuffled within this many chunks
   int prefetch_chunks = 2;                          ///< chunks read ahead on the background thread
-  std::uint64_t seed = 42;                                  ///< keys the order of the chunks and rows
+  std::uint64_t seed = 42;                          ///< keys the order of the chunks and rows
   bool ignore_weights = false;                      ///< train unweighted although the file has weights (deliberate)
 };
 
@@ -147,6 +147,7 @@ struct NamedStreamOptions {
 template <class T>
 class NamedStreamingSource final : public data::NamedBatchSource<T> {
  public:
+  /// Opens `path` and checks that every named dataset exists and has the same number of rows.
   NamedStreamingSource(std::string path, NamedStreamOptions o)
       : m_o(std::move(o)), m_file(std::move(path), h5::File::Mode::read), m_stream(open()) {
     m_wsum = m_weights.empty() ? double(m_n) : detail::sum_of_rows<T>(m_file, m_weights, m_n, m_stream.chunk_rows());
@@ -156,11 +157,13 @@ class NamedStreamingSource final : public data::NamedBatchSource<T> {
 
   std::int64_t size() const override { return m_n; }
   double sum_of_weights() const override { return m_wsum; }
+  /// Rows read in one piece (from the memory budget).
   std::int64_t chunk_rows() const { return m_stream.chunk_rows(); }
   /// The most bytes the reader's row buffers (queue, window, batch) held at once so far.
   std::int64_t buffer_bytes_peak() const { return m_stream.buffer_bytes_peak(); }
-  /// The input and output names of the batches, with their datasets.
+  /// The input names of the batches, with their datasets.
   const std::map<std::string, std::string>& inputs() const { return m_o.inputs; }
+  /// The output names of the batches' targets, with their datasets.
   const std::map<std::string, std::string>& targets() const { return m_o.targets; }
 
   void start_epoch(int epoch, bool shuffle) override { m_stream.start_epoch(epoch, shuffle); }
