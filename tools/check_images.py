@@ -6,8 +6,10 @@
 A directory is searched (recursively) for *.svg and *.png. For each file it prints what it checked:
   SVG: parses as well-formed XML (xml.etree); the root element is <svg> in the SVG namespace, with
        positive width and height and a viewBox of four numbers; it holds at least one drawn element.
-  PNG: the 8-byte signature, an IHDR chunk first with a correct CRC, positive width and height, a
-       valid bit depth / colour type pair, and an IEND chunk at the end.
+  PNG: the 8-byte signature, an IHDR chunk first, every chunk's CRC, positive width and height, a
+       valid bit depth / colour type pair, and an IEND chunk at the end; for 8-bit RGB (what
+       hepnn writes) the image data are inflated with zlib and unfiltered, and must hold more
+       than one colour (something was drawn).
 Exits 1 if any file is invalid, or if fewer than --min-count files (default 1) were found.
 """
 import argparse
@@ -81,7 +83,52 @@ def check_png(path):
         return f"bit depth {depth} with colour type {colour} is not valid"
     if data[-12:-8] != b"\x00\x00\x00\x00" or data[-8:-4] != b"IEND":
         return "no IEND chunk at the end (truncated?)"
-    return f"ok: PNG {w} x {h}, bit depth {depth}, colour type {colour}"
+    idat, at = b"", 8
+    while at + 12 <= len(data):
+        (n,) = struct.unpack(">I", data[at : at + 4])
+        kind, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + n]
+        (crc,) = struct.unpack(">I", data[at + 8 + n : at + 12 + n])
+        if zlib.crc32(kind + body) & 0xFFFFFFFF != crc:
+            return f"CRC mismatch in chunk {kind!r} at byte {at}"
+        if kind == b"IDAT":
+            idat += body
+        at += 12 + n
+    if at != len(data):
+        return f"chunks end at byte {at} of {len(data)}"
+    if depth != 8 or colour != 2:
+        return f"ok: PNG {w} x {h}, bit depth {depth}, colour type {colour} (pixels not decoded)"
+    try:
+        raw = zlib.decompress(idat)
+    except zlib.error as e:
+        return f"image data do not inflate: {e}"
+    stride = 3 * w
+    if len(raw) != h * (stride + 1):
+        return f"image data inflate to {len(raw)} bytes, expected {h * (stride + 1)}"
+    prev, colours = bytearray(stride), set()
+    for y in range(h):
+        f, row = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        if f > 4:
+            return f"row {y} has filter type {f}"
+        for i in range(stride):
+            a = row[i - 3] if i >= 3 else 0
+            b = prev[i]
+            c = prev[i - 3] if i >= 3 else 0
+            if f == 1:
+                row[i] = (row[i] + a) & 255
+            elif f == 2:
+                row[i] = (row[i] + b) & 255
+            elif f == 3:
+                row[i] = (row[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                row[i] = (row[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        if len(colours) < 2:
+            colours.update(bytes(row[i : i + 3]) for i in range(0, stride, 3))
+        prev = row
+    if len(colours) < 2:
+        return "the image is one flat colour (nothing drawn)"
+    return f"ok: PNG {w} x {h}, bit depth {depth}, colour type {colour}, pixels decoded"
 
 
 def main():

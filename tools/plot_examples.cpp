@@ -1,6 +1,7 @@
-// Writes the example plots of docs/plots.md (docs/img/plot_*.svg) from toy numbers: no training, no data files,
-// standard library only. Rebuild them after changing the plots:
+// Writes the example plots of docs/plots.md (docs/img/plot_*.svg, or .png with a second argument "png") from toy
+// numbers: no training, no data files, standard library only. Rebuild them after changing the plots:
 //   g++ -std=c++20 -O1 -I include tools/plot_examples.cpp -o /tmp/plot_examples && /tmp/plot_examples docs/img
+//   /tmp/plot_examples docs/img png
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -14,6 +15,11 @@ using namespace hepnn;
 
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : ".";
+  const std::string ext = argc > 2 ? std::string(".") + argv[2] : std::string(".svg");
+  if (ext != ".svg" && ext != ".png") {
+    std::fprintf(stderr, "plot_examples: the format is svg or png, got '%s'\n", argv[2]);
+    return 2;
+  }
   std::mt19937_64 rng(42);
   std::normal_distribution<double> gauss(0, 1);
   std::uniform_real_distribution<double> uni(0, 1);
@@ -44,9 +50,9 @@ int main(int argc, char** argv) {
                  {"lr", 1e-3}});
   }
 
-  plot::history(h, dir + "/plot_history.svg", {.title = "training history (toy numbers)"});
-  plot::roc(s_te, y_te, w_te, dir + "/plot_roc.svg", {.title = "ROC curve (toy classifier)"}, "toy classifier");
-  const auto ks = plot::score_distributions(s_tr, y_tr, w_tr, s_te, y_te, w_te, dir + "/plot_scores.svg",
+  plot::history(h, dir + "/plot_history" + ext, {.title = "training history (toy numbers)"});
+  plot::roc(s_te, y_te, w_te, dir + "/plot_roc" + ext, {.title = "ROC curve (toy classifier)"}, "toy classifier");
+  const auto ks = plot::score_distributions(s_tr, y_tr, w_tr, s_te, y_te, w_te, dir + "/plot_scores" + ext,
                                             {.title = "overtraining check (toy classifier)"});
   std::printf("KS: signal D %.4f p %.3g (n_eff %.0f, %.0f), background D %.4f p %.3g\n", ks.signal.statistic, ks.signal.p_value, ks.signal.n_eff_a, ks.signal.n_eff_b, ks.background.statistic, ks.background.p_value);
 
@@ -61,7 +67,7 @@ int main(int argc, char** argv) {
     pred.push_back(r < right ? t : (t + 1 + int(uni(rng) * 2)) % 3);
     w.push_back(1.0);
   }
-  plot::confusion_matrix(pred, truth, w, {"electron", "muon", "tau"}, dir + "/plot_confusion.svg");
+  plot::confusion_matrix(pred, truth, w, {"electron", "muon", "tau"}, dir + "/plot_confusion" + ext);
 
   // The generic layer: a generated-vs-reference histogram with a ratio-free comparison and a log axis.
   std::vector<double> edges, ref, gen, gen_err, centres;
@@ -87,6 +93,6 @@ int main(int argc, char** argv) {
       .xlabel("E [GeV]")
       .ylabel("events / 5 GeV")
       .title("generic layer: histogram and points, log scale");
-  fig.save(dir + "/plot_generic.svg");
+  fig.save(dir + "/plot_generic" + ext);
   return 0;
 }

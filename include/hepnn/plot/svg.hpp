@@ -1,6 +1,7 @@
 /// @file plot/svg.hpp
 /// @brief The generic plotting layer: a Figure of Axes (linear or log scales) holding lines, step histograms,
-/// points with error bars, text, legends and heat maps, written as one SVG file.
+/// points with error bars, text, legends and heat maps, written as one SVG file or as a PNG image (the same
+/// SVG drawn by plot/svg_raster.hpp).
 ///
 /// Standard library only. Coordinates: data values go through an AxisMap to pixels of the figure (SVG user
 /// units, origin at the top left, y downwards). Limits are resolved when the figure is drawn: explicit limits
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "hepnn/core/error.hpp"
+#include "hepnn/plot/svg_raster.hpp"
 
 namespace hepnn::inline HEPNN_ABI::plot {
 
@@ -564,9 +566,16 @@ class Figure {
     return o;
   }
 
-  /// Writes svg() to `path` (atomically: a temporary file renamed over it). Throws hepnn::Error when the file
-  /// cannot be written. Convert to PNG or PDF with `rsvg-convert -o plot.png plot.svg` or inkscape.
-  void save(const std::string& path) const { detail::write_file_atomically(path, svg(), "plot::Figure::save"); }
+  /// The figure as a PNG file (bytes): the SVG drawn with 3 x 3 samples per pixel (plot/svg_raster.hpp).
+  std::string png() const { return detail::SvgRasterizer().png(svg()); }
+
+  /// Writes the figure to `path` (atomically: a temporary file renamed over it): a PNG image when the name
+  /// ends in ".png", else SVG. Throws hepnn::Error when the file cannot be written.
+  void save(const std::string& path) const {
+    const bool as_png = path.size() >= 4 && (path.compare(path.size() - 4, 4, ".png") == 0 ||
+                                             path.compare(path.size() - 4, 4, ".PNG") == 0);
+    detail::write_file_atomically(path, as_png ? png() : svg(), "plot::Figure::save");
+  }
 
  private:
   double top() const { return m_title.empty() ? 0.0 : 34.0; }
