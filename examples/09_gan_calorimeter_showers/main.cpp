@@ -311,8 +311,8 @@ int main(int argc, char** argv) {
   std::printf("  Geant4 (CaloGAN paper)   1772 ms per shower\n");
 
   // ---- 6. Plots ----------------------------------------------------------------------------------------
-  const auto history_svg = out_dir / "history.svg", validation_svg = out_dir / "validation.svg";
-  plot::history(history, history_svg.string(), {.title = "Tutorial 09: GAN training", .keys = {"d_loss", "g_loss"}});
+  const auto history_png = out_dir / "history.png", validation_png = out_dir / "validation.png";
+  plot::history(history, history_png.string(), {.title = "Tutorial 09: GAN training", .keys = {"d_loss", "g_loss"}});
   plot::Figure fig(2, 3);
   fig.title("Tutorial 09: generated (GAN) against simulated (toy) showers");
   for (int k = 0; k < 5; ++k) compare_panel(fig.axes(k / 3, k % 3), *qs[k].sim, *qs[k].gen, qs[k].name, qs[k].lo, qs[k].hi);
@@ -329,8 +329,8 @@ int main(int argc, char** argv) {
     fig.axes(1, 2).line(xs, ps, "toy simulation", {.color = "#2a62b8", .marker = plot::Marker::circle});
     fig.axes(1, 2).line(xs, pg, "GAN", {.color = "#d0342c", .dash = "6,3", .marker = plot::Marker::square});
   }
-  fig.save(validation_svg.string());
-  std::printf("Plots: %s\n       %s\n", history_svg.string().c_str(), validation_svg.string().c_str());
+  fig.save(validation_png.string());
+  std::printf("Plots: %s\n       %s\n", history_png.string().c_str(), validation_png.string().c_str());
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto [m_sim, r_sim] = mean_rms(os.total);

@@ -223,17 +223,17 @@ int main(int argc, char** argv) {
   }
 
   // ---- 6. Plots ---------------------------------------------------------------------------------------
-  const auto history_svg = out_dir / "history.svg", roc_svg = out_dir / "roc.svg", scores_svg = out_dir / "scores.svg";
-  plot::history(history, history_svg.string(),
+  const auto history_png = out_dir / "history.png", roc_png = out_dir / "roc.png", scores_png = out_dir / "scores.png";
+  plot::history(history, history_png.string(),
                 {.title = "Tutorial 10: VAE training on QCD jets", .keys = {"recon", "kl", "beta"}});
   plot::roc_figure({{"VAE reconstruction error", metrics::roc_curve<float>(s_rec, y, ones)},
                     {"VAE KL term", metrics::roc_curve<float>(s_kl, y, ones)},
                     {"supervised classifier", metrics::roc_curve<float>(s_clf, y, ones)}},
                    {.title = "Tutorial 10: signal jets among QCD jets, test sample", .style = plot::RocStyle::rejection})
-      .save(roc_svg.string());
-  score_plot(s_rec, y, "log10(reconstruction error)", scores_svg.string());
-  std::printf("Plots: %s\n       %s\n       %s\n", history_svg.string().c_str(), roc_svg.string().c_str(),
-              scores_svg.string().c_str());
+      .save(roc_png.string());
+  score_plot(s_rec, y, "log10(reconstruction error)", scores_png.string());
+  std::printf("Plots: %s\n       %s\n       %s\n", history_png.string().c_str(), roc_png.string().c_str(),
+              scores_png.string().c_str());
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const bool ok = aucs[0] > 0.75 && aucs[2] >= aucs[0];

@@ -195,22 +195,22 @@ int main(int argc, char** argv) {
   }
 
   // ---- 5. Plots ---------------------------------------------------------------------------------
-  const auto history_svg = out_dir / "history.svg", roc_svg = out_dir / "roc.svg", scores_svg = out_dir / "scores.svg";
-  plot::history(h, history_svg.string(), {.title = "Tutorial 11: two inputs, two outputs"});
+  const auto history_png = out_dir / "history.png", roc_png = out_dir / "roc.png", scores_png = out_dir / "scores.png";
+  plot::history(h, history_png.string(), {.title = "Tutorial 11: two inputs, two outputs"});
   plot::roc_figure({{"jet features + tracks", metrics::roc_curve<float>(s_net, y, ones)},
                     {"jet features alone", metrics::roc_curve<float>(s_jet, y, ones)}},
                    {.title = "Tutorial 11: b-tagging, test jets", .style = plot::RocStyle::rejection})
-      .save(roc_svg.string());
+      .save(roc_png.string());
   const std::vector<float> s_train = sigmoid_of(tagger.predict(d_train.inputs()).at("btag"));
   const plot::OvertrainingCheck ks = plot::score_distributions(
       s_train, train.label, std::vector<float>(std::size_t(train.label.size()), 1.0f), s_net, y, ones,
-      scores_svg.string(),
+      scores_png.string(),
       {.title = "Tutorial 11: b-tag score, training vs test jets", .lo = 0, .hi = 1, .log_y = true,
        .signal_name = "b-jets", .background_name = "light jets"});
   std::printf("Overtraining check (Kolmogorov-Smirnov): p = %.3f b-jets, %.3f light jets\n", ks.signal.p_value,
               ks.background.p_value);
-  std::printf("Plots: %s\n       %s\n       %s\n", history_svg.string().c_str(), roc_svg.string().c_str(),
-              scores_svg.string().c_str());
+  std::printf("Plots: %s\n       %s\n       %s\n", history_png.string().c_str(), roc_png.string().c_str(),
+              scores_png.string().c_str());
   (void)hb;
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
