@@ -74,6 +74,10 @@ struct ModelFitOptions {
   int verbose = -1;                     // -1 auto (bar on a terminal), 0 silent, 1 bar, 2 one line per epoch
   int initial_epoch = 0;                // the first epoch (0-based), when resuming
   std::int64_t validation_batch_size = 1024;  // events per batch of the validation predictions
+  /// Per output, by name: class -> factor on that output's event weights (Keras' class_weight),
+  /// for the training and the validation events. The class of an event is its target (rounded)
+  /// for one target column, else the column of the largest target (one-hot rows).
+  std::map<std::string, std::map<int, double>> class_weight = {};
 };
 
 template <class T, class Device = cpu>
@@ -317,13 +321,20 @@ class Model {
   /// Forward, losses, backward and (when step) an optimizer update on events idx[0..B) of d;
   /// per-output sums of w l into sums; gradients of output k normalised by norms[k].
   void run_batch(const data::NamedDataset<T>& d, const std::int64_t* idx, std::int64_t B, const double* norms,
-                 bool training, bool step, double* sums);
+                 bool training, bool step, double* sums, const std::vector<const T*>* weights = nullptr);
   /// loss_and_gradients and train_on_batch: all of d as one batch, gradients normalised by
   /// each output's sum of weights; returns the total loss (before the step, when step).
   double whole_batch(const data::NamedDataset<T>& d, const char* who, bool training, bool step);
-  Logs score(const std::vector<Tensor<T, cpu>>& outs, const data::NamedDataset<T>& d, const std::string& prefix) const;
+  /// Loss and metrics of outputs `outs` against d's targets; weights per output from `weights`
+  /// when given (class weights), else d's.
+  Logs score(const std::vector<Tensor<T, cpu>>& outs, const data::NamedDataset<T>& d, const std::string& prefix,
+             const std::vector<const T*>* weights = nullptr) const;
+  /// Each output's event weights of d times its class weights (ModelFitOptions::class_weight).
+  std::vector<Tensor<T, cpu>> class_weighted(const data::NamedDataset<T>& d,
+                                             const std::map<std::string, std::map<int, double>>& cw) const;
   /// The "val_" logs of fit: loss and metrics of the validation data `val` (nothing when null).
-  void validation_logs(const data::NamedDataset<T>* val, std::int64_t batch_size, Logs& logs) const;
+  void validation_logs(const data::NamedDataset<T>* val, std::int64_t batch_size, Logs& logs,
+                       const std::map<std::string, std::map<int, double>>& class_weight = {}) const;
   /// fit's checks of its options that do not depend on where the data come from.
   void check_fit_options(const ModelFitOptions<T>& o) const;
   std::string log_key(std::size_t k, const std::string& what) const {

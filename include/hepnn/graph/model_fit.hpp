@@ -16,16 +16,17 @@ template <class T, class Device>
 class Model<T, Device>::Runner final : public detail::EpochRunner {
  public:
   Runner(Model& m, const data::NamedDataset<T>& train, const data::NamedDataset<T>* val, const ModelFitOptions<T>& o)
-      : m(m), train(train), val(val), o(o), n(train.size()), bs(std::min(o.batch_size, n)) {
+      : m(m), train(train), val(val), o(o), n(train.size()), bs(std::min(o.batch_size, n)),
+        w(m.class_weighted(train, o.class_weight)) {
     const std::size_t no = m.num_outputs();
+    for (const auto& t : w) wp.push_back(t.data());
     wsum.resize(no);
     norm.resize(no);
     sums.resize(no);
     epoch_sums.resize(no);
     seen_w.resize(no);
     for (std::size_t k = 0; k < no; ++k) {
-      const Tensor<T, cpu>& w = train.weights(m.output_names()[k]);
-      wsum[k] = std::accumulate(w.begin(), w.end(), 0.0);
+      wsum[k] = std::accumulate(w[k].begin(), w[k].end(), 0.0);
       HEPNN_CHECK(wsum[k] > 0, "fit: the training events' weights of output '", m.output_names()[k], "' sum to ",
                   wsum[k], "; the sum must be positive");
       norm[k] = wsum[k] / double(n);  // the mean event weight
@@ -47,11 +48,10 @@ class Model<T, Device>::Runner final : public detail::EpochRunner {
     const std::int64_t B = std::min(bs, n - b0);
     std::vector<double> nk(norm);
     for (auto& v : nk) v = double(B) * v;  // B times the mean weight, also for the last, short batch
-    m.run_batch(train, order.data() + b0, B, nk.data(), true, true, sums.data());
+    m.run_batch(train, order.data() + b0, B, nk.data(), true, true, sums.data(), &wp);
     double running = 0, batch = 0;
     for (std::size_t k = 0; k < m.num_outputs(); ++k) {
-      const Tensor<T, cpu>& w = train.weights(m.output_names()[k]);
-      for (std::int64_t i = 0; i < B; ++i) seen_w[k] += double(w.data()[order[std::size_t(b0 + i)]]);
+      for (std::int64_t i = 0; i < B; ++i) seen_w[k] += double(wp[k][order[std::size_t(b0 + i)]]);
       epoch_sums[k] += sums[k];
       running += m.m_outputs[k].opt.weight * epoch_sums[k] / seen_w[k];
       batch += m.m_outputs[k].opt.weight * sums[k] / nk[k];
@@ -72,11 +72,11 @@ class Model<T, Device>::Runner final : public detail::EpochRunner {
         const std::vector<T> s = metrics::scores_for_metrics(m.m_outputs[k].opt.loss, epoch_out[k].data(), n, C);
         for (const auto& met : m.m_outputs[k].opt.metrics)
           logs[m.log_key(k, metrics::metric_name(met))] = metrics::evaluate_metric(
-              met, s, n, C, tg.data(), tg.size() / n, train.weights(m.output_names()[k]).data());
+              met, s, n, C, tg.data(), tg.size() / n, wp[k]);
       }
     }
     logs["loss"] = total;
-    m.validation_logs(val, o.validation_batch_size, logs);
+    m.validation_logs(val, o.validation_batch_size, logs, o.class_weight);
   }
 
  private:
@@ -95,6 +95,8 @@ class Model<T, Device>::Runner final : public detail::EpochRunner {
   const data::NamedDataset<T>* val;
   const ModelFitOptions<T>& o;
   std::int64_t n, bs;
+  std::vector<Tensor<T, cpu>> w;  // each output's event weights times its class weights
+  std::vector<const T*> wp;
   std::vector<double> wsum, norm, sums, epoch_sums, seen_w;
   std::vector<std::vector<T>> epoch_out;
   std::vector<T> host;
@@ -172,12 +174,16 @@ class Model<T, Device>::SourceRunner final : public detail::EpochRunner {
 };
 
 template <class T, class Device>
-void Model<T, Device>::validation_logs(const data::NamedDataset<T>* val, std::int64_t batch_size, Logs& logs) const {
+void Model<T, Device>::validation_logs(const data::NamedDataset<T>* val, std::int64_t batch_size, Logs& logs,
+                                       const std::map<std::string, std::map<int, double>>& class_weight) const {
   if (!val) return;
   auto out = predict_checked(ordered(val->inputs()), batch_size);
   std::vector<Tensor<T, cpu>> outs;
   for (const auto& name : output_names()) outs.push_back(std::move(out.at(name)));
-  for (const auto& [k, v] : score(outs, *val, "val_")) logs[k] = v;
+  const std::vector<Tensor<T, cpu>> w = class_weighted(*val, class_weight);
+  std::vector<const T*> wp;
+  for (const auto& t : w) wp.push_back(t.data());
+  for (const auto& [k, v] : score(outs, *val, "val_", &wp)) logs[k] = v;
 }
 
 template <class T, class Device>
@@ -193,6 +199,14 @@ void Model<T, Device>::check_fit_options(const ModelFitOptions<T>& o) const {
     HEPNN_CHECK(std::find(m_core->topo.input_tensors.begin(), m_core->topo.input_tensors.end(),
                           m_core->topo.output_tensors[k]) == m_core->topo.input_tensors.end(),
                 "fit: output '", output_names()[k], "' is an input of the model; it has nothing to learn");
+  for (const auto& [name, cw] : o.class_weight) {
+    HEPNN_CHECK(std::find(output_names().begin(), output_names().end(), name) != output_names().end(),
+                "fit: class_weight for '", name, "', which is not an output of the model (outputs: ",
+                detail::join(output_names()), ")");
+    for (const auto& [c, f] : cw)
+      HEPNN_CHECK(std::isfinite(f) && f >= 0, "fit: class_weight of output '", name, "', class ", c, " is ", f,
+                  "; factors must be finite and >= 0");
+  }
 }
 
 template <class T, class Device>
@@ -200,6 +214,8 @@ History Model<T, Device>::fit(data::NamedBatchSource<T>& src, const ModelFitOpti
   check_fit_options(o);
   HEPNN_CHECK(o.validation_split == 0, "fit: a batch source cannot be split; give validation data in memory "
               "(ModelFitOptions::validation)");
+  HEPNN_CHECK(o.class_weight.empty(), "fit: class_weight is not supported with a batch source (write the factors "
+              "into the file's event weights)");
   if (o.validation.ptr) check_data(*o.validation.ptr, "fit (validation data)", true);
   SourceRunner runner(*this, src, o.validation.ptr, o);
   detail::OptimizerControl<T, Device> control(m_optimizer, m_core->params, m_core->state);

@@ -144,7 +144,8 @@ void Model<T, Device>::compile(const ModelCompileOptions& o) {
 
 template <class T, class Device>
 void Model<T, Device>::run_batch(const data::NamedDataset<T>& d, const std::int64_t* idx, std::int64_t B,
-                                 const double* norms, bool training, bool step, double* sums) {
+                                 const double* norms, bool training, bool step, double* sums,
+                                 const std::vector<const T*>* weights) {
   const std::size_t ni = num_inputs(), no = num_outputs();
   std::int64_t nx = 0, ny = 0;
   std::vector<std::int64_t> tcols(no);
@@ -164,7 +165,7 @@ void Model<T, Device>::run_batch(const data::NamedDataset<T>& d, const std::int6
     }
     for (std::size_t k = 0; k < no; ++k) {
       data::Dataset<T>::gather_rows(d.targets().at(output_names()[k]), idx, B, st.y + oy);
-      const T* wk = d.weights(output_names()[k]).data();
+      const T* wk = weights ? (*weights)[k] : d.weights(output_names()[k]).data();
       for (std::int64_t i = 0; i < B; ++i) st.w[std::int64_t(k) * B + i] = wk[idx[i]];
       oy += B * tcols[k];
     }
@@ -257,19 +258,19 @@ double Model<T, Device>::train_on_batch(const data::NamedDataset<T>& d) {
 
 template <class T, class Device>
 Logs Model<T, Device>::score(const std::vector<Tensor<T, cpu>>& outs, const data::NamedDataset<T>& d,
-                             const std::string& prefix) const {
+                             const std::string& prefix, const std::vector<const T*>* weights) const {
   Logs logs;
   double total = 0;
   const std::int64_t n = d.size();
   for (std::size_t k = 0; k < num_outputs(); ++k) {
     const std::string& on = output_names()[k];
     const Tensor<T, cpu>& tg = d.targets().at(on);
-    const Tensor<T, cpu>& wk = d.weights(on);
+    const T* wk = weights ? (*weights)[k] : d.weights(on).data();
     const std::int64_t C = m_outputs[k].cols, tc = tg.size() / n;
-    const double wsum = std::accumulate(wk.begin(), wk.end(), 0.0);
+    const double wsum = std::accumulate(wk, wk + n, 0.0);
     HEPNN_CHECK(wsum > 0, "Model '", m_name, "': the weights of output '", on, "' sum to ", wsum,
                 "; the sum must be positive");
-    const double l = detail::loss_on_host(m_outputs[k].opt.loss, n, C, tc, outs[k].data(), tg.data(), wk.data(), wsum,
+    const double l = detail::loss_on_host(m_outputs[k].opt.loss, n, C, tc, outs[k].data(), tg.data(), wk, wsum,
                                           static_cast<T*>(nullptr)) /
                      wsum;
     total += m_outputs[k].opt.weight * l;
@@ -277,11 +278,33 @@ Logs Model<T, Device>::score(const std::vector<Tensor<T, cpu>>& outs, const data
     if (!m_outputs[k].opt.metrics.empty()) {
       const std::vector<T> s = metrics::scores_for_metrics(m_outputs[k].opt.loss, outs[k].data(), n, C);
       for (const auto& m : m_outputs[k].opt.metrics)
-        logs[prefix + log_key(k, metrics::metric_name(m))] = metrics::evaluate_metric(m, s, n, C, tg.data(), tc, wk.data());
+        logs[prefix + log_key(k, metrics::metric_name(m))] = metrics::evaluate_metric(m, s, n, C, tg.data(), tc, wk);
     }
   }
   logs[prefix + "loss"] = total;
   return logs;
+}
+
+template <class T, class Device>
+std::vector<Tensor<T, cpu>> Model<T, Device>::class_weighted(const data::NamedDataset<T>& d,
+                                                             const std::map<std::string, std::map<int, double>>& cw) const {
+  std::vector<Tensor<T, cpu>> w;
+  for (std::size_t k = 0; k < num_outputs(); ++k) {
+    const std::string& on = output_names()[k];
+    w.push_back(d.weights(on).clone());
+    auto it = cw.find(on);
+    if (it == cw.end() || it->second.empty()) continue;
+    const Tensor<T, cpu>& tg = d.targets().at(on);
+    const std::int64_t tc = tg.size() / d.size();
+    T* wk = w.back().data();
+    for (std::int64_t i = 0; i < d.size(); ++i) {
+      const T* t = tg.data() + i * tc;
+      const int label = tc == 1 ? int(std::lround(double(t[0]))) : int(std::max_element(t, t + tc) - t);
+      auto f = it->second.find(label);
+      if (f != it->second.end()) wk[i] = T(double(wk[i]) * f->second);
+    }
+  }
+  return w;
 }
 
 template <class T, class Device>
