@@ -13,6 +13,7 @@
 /// depend on inputs not given are errors that name the layer. Training is in graph/model_train.hpp.
 #pragma once
 #include "hepnn/core/config.hpp"
+#include <algorithm>
 #include <initializer_list>
 #include <iostream>
 #include <map>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "hepnn/data/batch_source.hpp"
+#include "hepnn/data/input_transform.hpp"
 #include "hepnn/data/named_dataset.hpp"
 #include "hepnn/graph/core.hpp"
 #include "hepnn/graph/submodel.hpp"
@@ -100,6 +102,7 @@ class Model {
       static_cast<graph::SubmodelLayer<T, Device>&>(l).set_accumulate(a);
     };
     m_core->initialize(default_seed);
+    m_transforms.resize(num_inputs());
   }
   Model(Model&&) noexcept = default;
   Model& operator=(Model&&) noexcept = default;
@@ -198,6 +201,25 @@ class Model {
 
   /// Keras-like table: each layer, its output shape, its parameter count and its inputs.
   void summary(std::ostream& os = std::cout) const;
+
+  /// Preprocessing of input `input`, applied at the start of predict, evaluate, fit and
+  /// forward_train (fitted on the training part: data::fit_standardization); saved in model
+  /// files. An empty transform removes it. A model used as a layer in another applies none.
+  void set_input_transform(const std::string& input, data::InputTransform<T> t) {
+    const std::size_t k = input_index(input, "set_input_transform");
+    t.check(input_shape(k).size());
+    m_transforms[k] = std::move(t);
+  }
+  /// The same for a model with one input.
+  void set_input_transform(data::InputTransform<T> t) {
+    HEPNN_CHECK(num_inputs() == 1, "Model '", m_name, "'::set_input_transform: the model has ", num_inputs(),
+                " inputs; name the input");
+    set_input_transform(input_names()[0], std::move(t));
+  }
+  /// The preprocessing of input `input` (empty when it has none).
+  const data::InputTransform<T>& input_transform(const std::string& input) const {
+    return m_transforms[input_index(input, "input_transform")];
+  }
 
   // ---- inference ----
   /// Outputs (N, output shape) for inputs (N, input shape) of a model with one input and one output.
@@ -301,6 +323,21 @@ class Model {
     for (const auto& [name, t] : l) m.emplace(name, t.clone());
     return m;
   }
+  std::size_t input_index(const std::string& input, const char* who) const {
+    const auto it = std::find(input_names().begin(), input_names().end(), input);
+    HEPNN_CHECK(it != input_names().end(), "Model '", m_name, "'::", who, ": '", input,
+                "' is not an input of the model (inputs: ", detail::join(input_names()), ")");
+    return std::size_t(it - input_names().begin());
+  }
+  /// Rows [b0, b0 + B) of input k, through its transform into `buf` when it has one.
+  const T* transformed_rows(std::size_t k, const T* x, std::int64_t b0, std::int64_t B, std::vector<T>& buf) const {
+    const std::int64_t row = input_shape(k).size();
+    const T* rows = x + b0 * row;
+    if (m_transforms[k].empty()) return rows;
+    buf.assign(rows, rows + B * row);
+    m_transforms[k].apply(buf.data(), B, row);
+    return buf.data();
+  }
   std::int64_t trainable_size() const {
     std::int64_t n = 0;
     for (const auto& s : m_core->segments()) n += s.size;
@@ -343,6 +380,7 @@ class Model {
 
   std::string m_name;
   std::shared_ptr<Core> m_core;
+  std::vector<data::InputTransform<T>> m_transforms;  // per input (empty: none)
   bool m_compiled = false;
   std::vector<CompiledOutput> m_outputs;
   Optimizer<T, Device> m_optimizer;

@@ -28,9 +28,11 @@ std::map<std::string, Tensor<T, cpu>> Model<T, Device>::forward_train(const std:
   if (m_step_inputs.size() < total) m_step_inputs = Tensor<T, Device>(Shape{total});
   m_step_in.assign(num_inputs(), nullptr);
   std::int64_t off = 0;
+  std::vector<T> buf;
   for (std::size_t k = 0; k < num_inputs(); ++k) {
     const Tensor<T, cpu>& t = x.at(input_names()[k]);
-    ::hepnn::detail::copy_bytes<Device, cpu>(m_step_inputs.data() + off, t.data(), sizeof(T) * std::size_t(t.size()));
+    const T* rows = transformed_rows(k, t.data(), 0, B, buf);
+    ::hepnn::detail::copy_bytes<Device, cpu>(m_step_inputs.data() + off, rows, sizeof(T) * std::size_t(t.size()));
     m_step_in[k] = m_step_inputs.data() + off;
     off += t.size();
   }

@@ -85,12 +85,13 @@ std::map<std::string, Tensor<T, cpu>> Model<T, Device>::predict_checked(const st
   Tensor<T, Device> arena(Shape{cap * m_core->arena_per_sample(false)});
   Tensor<T, Device> staged(Shape{std::is_same_v<Device, cpu> ? 0 : cap * in_total});
   std::vector<const T*> in(num_inputs());
+  std::vector<std::vector<T>> transformed(num_inputs());  // inputs after their transforms, when they have one
   for (std::int64_t b0 = 0; b0 < n; b0 += cap) {
     const std::int64_t B = std::min(cap, n - b0);
     std::int64_t off = 0;
     for (std::size_t k = 0; k < num_inputs(); ++k) {
       const std::int64_t row = input_shape(k).size();
-      const T* rows = x[k]->data() + b0 * row;
+      const T* rows = transformed_rows(k, x[k]->data(), b0, B, transformed[k]);
       if constexpr (std::is_same_v<Device, cpu>) {
         in[k] = rows;
       } else {
@@ -161,6 +162,7 @@ void Model<T, Device>::run_batch(const data::NamedDataset<T>& d, const std::int6
     std::int64_t ox = 0, oy = 0;
     for (std::size_t k = 0; k < ni; ++k) {
       data::Dataset<T>::gather_rows(d.inputs().at(input_names()[k]), idx, B, st.x + ox);
+      m_transforms[k].apply(st.x + ox, B, input_shape(k).size());
       ox += B * input_shape(k).size();
     }
     for (std::size_t k = 0; k < no; ++k) {

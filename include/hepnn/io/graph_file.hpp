@@ -323,6 +323,14 @@ void read_graph_arrays(const h5::File& f, Model<T, Device>& m) {
     read_arrays(f, "state", m.core(), true);
     return 0;
   });
+  for (const auto& name : m.input_names()) {  // each input's preprocessing (none: no transform)
+    const std::string g = "preprocessing/" + name;
+    data::InputTransform<T> t = f.exists(g) ? read_transform<T>(f, g) : data::InputTransform<T>{};
+    in_object(f, g, [&] {
+      m.set_input_transform(name, std::move(t));
+      return 0;
+    });
+  }
   if (!m.compiled() || !f.exists("optimizer")) return;
   read_optimizer(f, m.optimizer(), [&] { optimizer_arrays<T, Device>(&f, nullptr, m); });
 }
@@ -347,6 +355,8 @@ void save_model(const Model<T, Device>& m, const std::string& path, const SaveOp
     detail::write_arrays(f, "weights", m.core(), false);
     f.create_group("state");
     detail::write_arrays(f, "state", m.core(), true);
+    for (const auto& name : m.input_names())
+      detail::write_transform(f, "preprocessing/" + name, m.input_transform(name));
     if (m.compiled() && o.include_optimizer) {
       detail::write_optimizer_counters(f, m.optimizer());
       detail::optimizer_arrays<T, Device>(nullptr, &f, const_cast<Model<T, Device>&>(m));

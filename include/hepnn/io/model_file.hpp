@@ -206,6 +206,27 @@ inline std::int64_t file_size(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? std::int64_t(st.st_size) : 0;
 }
 
+/// Writes an input transform (when not empty) as `group`/kind, shift and scale.
+template <class T>
+void write_transform(h5::File& f, const std::string& group, const data::InputTransform<T>& t) {
+  if (t.empty()) return;
+  f.write_string(group + "/kind", t.kind);
+  f.write<T>(group + "/shift", t.shift);
+  f.write<T>(group + "/scale", t.scale);
+}
+/// Reads the input transform of `group`; a non-finite value is an error naming the file.
+template <class T>
+data::InputTransform<T> read_transform(const h5::File& f, const std::string& group) {
+  data::InputTransform<T> t;
+  t.kind = f.read_string(group + "/kind");
+  t.shift = f.read<T>(group + "/shift");
+  t.scale = f.read<T>(group + "/scale");
+  for (std::size_t k = 0; k < t.shift.size() && k < t.scale.size(); ++k)
+    HEPNN_CHECK(std::isfinite(t.shift[k]) && std::isfinite(t.scale[k]), f.where(group),
+                "holds a non-finite value at element ", k);
+  return t;
+}
+
 }  // namespace detail
 
 /// Saves the model (any device; arrays are copied to the host) to one HDF5 file, atomically.
@@ -237,11 +258,7 @@ void save_model(const Sequential<T, Device>& m, const std::string& path, const S
     detail::write_layer_arrays(f, "weights", m, params, false);
     f.create_group("state");
     detail::write_layer_arrays(f, "state", m, state, true);
-    if (!m.input_transform().empty()) {
-      f.write_string("preprocessing/kind", m.input_transform().kind);
-      f.write<T>("preprocessing/shift", m.input_transform().shift);
-      f.write<T>("preprocessing/scale", m.input_transform().scale);
-    }
+    detail::write_transform(f, "preprocessing", m.input_transform());
     if (m.compiled() && o.include_optimizer) {
       const auto& opt = m.optimizer();
       detail::write_optimizer_counters(f, opt);
@@ -321,13 +338,7 @@ void read_arrays(const h5::File& f, Sequential<T, Device>& m) {
   copy_to_model(m.parameters(), params);
   copy_to_model(m.state(), state);
   if (f.exists("preprocessing")) {
-    data::InputTransform<T> t;
-    t.kind = f.read_string("preprocessing/kind");
-    t.shift = f.read<T>("preprocessing/shift");
-    t.scale = f.read<T>("preprocessing/scale");
-    for (std::size_t k = 0; k < t.shift.size() && k < t.scale.size(); ++k)
-      HEPNN_CHECK(std::isfinite(t.shift[k]) && std::isfinite(t.scale[k]), f.where("preprocessing"),
-                  "holds a non-finite value at element ", k);
+    data::InputTransform<T> t = read_transform<T>(f, "preprocessing");
     in_object(f, "preprocessing", [&] {
       m.set_input_transform(std::move(t));
       return 0;
