@@ -78,17 +78,19 @@ class GraphCore {
   /// Runs the calls on a batch of B samples. inputs[k] points to model input k (on Device);
   /// arena has B * arena_per_sample(training) elements. Returns nothing: outputs are at output().
   void forward(T* arena, std::int64_t B, const T* const* inputs, const Pass& pass, bool training) const {
-    std::vector<const T*> xs;
+    const T* small[8];  // the inputs of a call: on the stack for up to 8 (no allocation per pass)
+    std::vector<const T*> big;
     for (std::size_t c = 0; c < topo.calls.size(); ++c) {
       const Call& call = topo.calls[c];
-      xs.clear();
-      for (std::size_t t : call.inputs) xs.push_back(tensor_ptr(arena, B, inputs, t));
+      if (call.inputs.size() > 8) big.resize(call.inputs.size());
+      const T** xs = call.inputs.size() > 8 ? big.data() : small;
+      for (std::size_t s = 0; s < call.inputs.size(); ++s) xs[s] = tensor_ptr(arena, B, inputs, call.inputs[s]);
       Pass p = pass;
       p.layer_index = std::int64_t(c) + pass.layer_index;
       p.backward = training;
       const std::int64_t ws_off = training ? m_ws_off[c] : m_infer_ws_off[c];  // -1: none
       T* ws = ws_off < 0 ? nullptr : arena + B * ws_off;
-      layers[call.layer]->forward_many(B, xs.data(), arena + B * m_act_off[call.output], ws, p);
+      layers[call.layer]->forward_many(B, xs, arena + B * m_act_off[call.output], ws, p);
     }
   }
   /// Output k of the last forward on `arena`.

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -222,6 +223,32 @@ class Model {
   }
 
   // ---- inference ----
+  /// Scratch buffers for allocation-free inference (graph/model_infer.hpp). Give each thread its
+  /// own: a Workspace may not be used by two calls at once, the model may.
+  class Workspace {
+   public:
+    Workspace() = default;
+
+   private:
+    friend class Model;
+    Tensor<T, Device> arena, staged;
+    std::int64_t capacity = 0;
+    std::vector<std::vector<T>> transformed;  // inputs after their transforms, when they have one
+    std::vector<const T*> in;
+  };
+  /// The hot path for event loops: the n events of inputs[k] (input k in the model's order,
+  /// row-major, n times its sample size) give outputs[k] (n times output k's size), using ws's
+  /// buffers: after the first call with n (or more) events, no buffer is allocated. Inputs are
+  /// checked for NaN and infinity; sizes must match exactly. Thread-safe with one Workspace per thread.
+  void predict(std::span<const std::span<const T>> inputs, std::span<const std::span<T>> outputs, Workspace& ws) const;
+  /// As above, with the spans listed in place: `predict({jet, tracks}, {score}, ws)`.
+  void predict(std::initializer_list<std::span<const T>> inputs, std::initializer_list<std::span<T>> outputs,
+               Workspace& ws) const {
+    predict(std::span<const std::span<const T>>(inputs.begin(), inputs.size()),
+            std::span<const std::span<T>>(outputs.begin(), outputs.size()), ws);
+  }
+  /// A model with one input and one output: x (n events) to out.
+  void predict(std::span<const T> x, std::span<T> out, Workspace& ws) const { predict({x}, {out}, ws); }
   /// Outputs (N, output shape) for inputs (N, input shape) of a model with one input and one output.
   Tensor<T, cpu> predict(const Tensor<T, cpu>& x, std::int64_t batch_size = 1024) const {
     HEPNN_CHECK(num_inputs() == 1 && num_outputs() == 1, "Model '", m_name, "'::predict: the model has ", num_inputs(),

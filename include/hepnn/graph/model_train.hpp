@@ -322,4 +322,5 @@ Logs Model<T, Device>::evaluate(const data::NamedDataset<T>& d, EvaluateOptions 
 }  // namespace hepnn
 
 #include "hepnn/graph/model_fit.hpp"
+#include "hepnn/graph/model_infer.hpp"
 #include "hepnn/graph/model_step.hpp"

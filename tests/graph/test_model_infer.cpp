@@ -1,0 +1,105 @@
+/// @file tests/graph/test_model_infer.cpp
+/// @brief Model's allocation-free predict over spans with a Workspace: equal (bitwise) to predict
+/// on the same batch, with input transforms; one event at a time through a reused workspace,
+/// on several threads with one workspace each, equal to the single-threaded run; errors that
+/// name the input, the event and the element.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <random>
+#include <thread>
+
+#include "hepnn/hepnn.hpp"
+#include "support/gradcheck.hpp"
+
+using namespace hepnn;
+using Catch::Contains;
+using hepnn::test::random_tensor;
+
+namespace {
+using Tensors = std::map<std::string, Tensor<float>>;
+}
+
+TEST_CASE("Model Workspace predict: two inputs, two outputs, per event and per thread", "[graph][threads]") {
+  std::mt19937 rng(4);
+  const std::int64_t n = 300;
+  auto jet = Input{"jet", {4}};
+  auto trk = Input{"tracks", {3, 2}};
+  auto z = Concatenate{}({Dense{8, Activation::relu}(jet), Flatten{}(Dense{3, Activation::tanh}(trk))});
+  Model<float, cpu> m{{jet, trk}, {Dense{.units = 1, .name = "cls"}(z), Dense{.units = 2, .name = "reg"}(z)}};
+  m.compile({.optimizer = Adam{}, .seed = 3});
+  Tensor<float> xj = random_tensor<float>(rng, Shape{n, 4}, 0.0, 10.0), xt = random_tensor<float>(rng, Shape{n, 3, 2});
+  m.set_input_transform("jet", data::fit_standardization(xj));
+  {
+    Tensors in, tg;
+    in.emplace("jet", xj.clone());
+    in.emplace("tracks", xt.clone());
+    tg.emplace("cls", random_tensor<float>(rng, Shape{n, 1}));
+    tg.emplace("reg", random_tensor<float>(rng, Shape{n, 2}));
+    m.fit(data::NamedDataset<float>(std::move(in), std::move(tg)), {.epochs = 1, .batch_size = 50, .verbose = 0});
+  }
+  const auto& cm = m;
+  const auto ref = cm.predict({{"jet", xj}, {"tracks", xt}});
+  const std::span<const float> sj(xj.data(), std::size_t(xj.size())), st(xt.data(), std::size_t(xt.size()));
+
+  // all events at once: the batch of predict, so the same bits
+  Model<float, cpu>::Workspace ws;
+  std::vector<float> cls(n), reg(2 * n);
+  cm.predict({sj, st}, {std::span<float>(cls), std::span<float>(reg)}, ws);
+  CHECK(cls == ref.at("cls").to_vector());
+  CHECK(reg == ref.at("reg").to_vector());
+
+  // one event at a time, through the same workspace, and on 3 threads with one workspace each
+  auto per_event = [&](Model<float, cpu>::Workspace& w, std::vector<float>& c, std::vector<float>& r) {
+    for (std::int64_t i = 0; i < n; ++i)
+      cm.predict({sj.subspan(std::size_t(i * 4), 4), st.subspan(std::size_t(i * 6), 6)},
+                 {std::span<float>(c).subspan(std::size_t(i), 1), std::span<float>(r).subspan(std::size_t(2 * i), 2)}, w);
+  };
+  std::vector<float> c1(n), r1(2 * n);
+  per_event(ws, c1, r1);
+  auto near = [](const std::vector<float>& a, const std::vector<float>& b) {
+    for (std::size_t k = 0; k < a.size(); ++k)
+      if (std::abs(a[k] - b[k]) > 1e-5f * (1 + std::abs(b[k]))) return false;
+    return true;
+  };
+  CHECK(near(c1, ref.at("cls").to_vector()));
+  CHECK(near(r1, ref.at("reg").to_vector()));
+  std::vector<std::vector<float>> cs(3, std::vector<float>(n)), rs(3, std::vector<float>(2 * n));
+  std::vector<std::thread> pool;
+  for (int t = 0; t < 3; ++t)
+    pool.emplace_back([&, t] {
+      Model<float, cpu>::Workspace mine;
+      per_event(mine, cs[std::size_t(t)], rs[std::size_t(t)]);
+    });
+  for (auto& th : pool) th.join();
+  for (int t = 0; t < 3; ++t) {
+    CHECK(cs[std::size_t(t)] == c1);
+    CHECK(rs[std::size_t(t)] == r1);
+  }
+
+  // what does not fit is said, with the input, event and element
+  std::vector<float> small(3);
+  CHECK_THROWS_WITH(cm.predict({sj}, {std::span<float>(cls)}, ws), Contains("1 input and 1 output spans") && Contains("jet, tracks"));
+  CHECK_THROWS_WITH(cm.predict({sj.first(8), st.first(6)}, {std::span<float>(small), std::span<float>(reg)}, ws),
+                    Contains("input 'tracks' has 6 values; 2 events of (3, 2) need 12"));
+  CHECK_THROWS_WITH(cm.predict({sj.first(8), st.first(12)}, {std::span<float>(small), std::span<float>(reg).first(4)}, ws),
+                    Contains("room for 3 values of output 'cls'"));
+  std::vector<float> bad(sj.begin(), sj.begin() + 8);
+  bad[6] = std::nanf("");
+  CHECK_THROWS_WITH(cm.predict({std::span<const float>(bad), st.first(12)}, {std::span<float>(cls).first(2), std::span<float>(reg).first(4)}, ws),
+                    Contains("input 'jet' value nan of event 1 (element 2) is not finite"));
+  CHECK_THROWS_WITH(cm.predict(sj, std::span<float>(cls), ws), Contains("1 input and 1 output spans"));
+}
+
+TEST_CASE("Model Workspace predict: one input and one output", "[graph]") {
+  std::mt19937 rng(8);
+  auto in = Input{5};
+  Model<double, cpu> m{{in}, {Dense{3}(Dense{7, Activation::softplus}(in))}};
+  const Tensor<double> x = random_tensor<double>(rng, Shape{40, 5});
+  const Tensor<double> ref = m.predict(x);
+  Model<double, cpu>::Workspace ws;
+  std::vector<double> out(120);
+  m.predict(std::span<const double>(x.data(), 200), std::span<double>(out), ws);
+  CHECK(out == ref.to_vector());
+  std::vector<double> none;
+  m.predict(std::span<const double>(), std::span<double>(none), ws);  // no events: nothing to do
+}
