@@ -90,6 +90,31 @@ TEST_CASE("Model Workspace predict: two inputs, two outputs, per event and per t
   CHECK_THROWS_WITH(cm.predict(sj, std::span<float>(cls), ws), Contains("1 input and 1 output spans"));
 }
 
+TEST_CASE("Model: Sequential's convenience calls fit(x, y, w) and evaluate(x, y, w) for one input and one output", "[graph]") {
+  std::mt19937 rng(2);
+  const Tensor<double> x = random_tensor<double>(rng, Shape{64, 3}), y = random_tensor<double>(rng, Shape{64, 1}),
+                       w = random_tensor<double>(rng, Shape{64}, 0.5, 1.5);
+  auto make = [] {
+    auto in = Input{"x", {3}};
+    Model<double, cpu> m{{in}, {Dense{.units = 1, .name = "y"}(Dense{4, Activation::tanh}(in))}};
+    m.compile({.optimizer = SGD{.learning_rate = 0.05}, .seed = 6});
+    return m;
+  };
+  auto a = make(), b = make();
+  std::map<std::string, Tensor<double>> xi, yi;
+  xi.emplace("x", x.clone());
+  yi.emplace("y", y.clone());
+  const data::NamedDataset<double> d(std::move(xi), std::move(yi), w.clone());
+  a.fit(x, y, w, {.epochs = 2, .batch_size = 16, .verbose = 0});
+  b.fit(d, {.epochs = 2, .batch_size = 16, .verbose = 0});
+  CHECK(a.parameters().to_vector() == b.parameters().to_vector());
+  CHECK(a.evaluate(x, y, &w).at("loss") == b.evaluate(d).at("loss"));
+  auto jet = Input{"jet", {3}}, trk = Input{"trk", {3}};
+  Model<double, cpu> two{{jet, trk}, {Dense{1}(Add{}({jet, trk}))}};
+  two.compile({});
+  CHECK_THROWS_WITH(two.fit(x, y, {.verbose = 0}), Contains("2 inputs and 1 outputs; give the data by name"));
+}
+
 TEST_CASE("Model Workspace predict: one input and one output", "[graph]") {
   std::mt19937 rng(8);
   auto in = Input{5};

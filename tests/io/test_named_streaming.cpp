@@ -296,6 +296,7 @@ TEST_CASE("named streaming: a one-input Model on io::StreamingSource trains bitw
   const History hm = model.fit(s2, {.epochs = 3, .batch_size = 40, .verbose = 0});
   CHECK(model.parameters().to_vector() == seq.parameters().to_vector());
   CHECK(hm["loss"] == hs["loss"]);
+  CHECK(model.evaluate(s2).at("loss") == seq.evaluate(s1).at("loss"));
   // a model with two inputs cannot take a BatchSource: it is told to stream by name
   auto a = Input{"a", {3}}, b = Input{"b", {3}};
   Model<double, cpu> two{{a, b}, {Dense{1}(Concatenate{}({a, b}))}};

@@ -27,6 +27,7 @@
 #include "hepnn/data/input_transform.hpp"
 #include "hepnn/data/named_dataset.hpp"
 #include "hepnn/graph/core.hpp"
+#include "hepnn/graph/model_options.hpp"
 #include "hepnn/graph/submodel.hpp"
 #include "hepnn/graph/topology.hpp"
 #include "hepnn/layers/registry.hpp"
@@ -35,53 +36,6 @@
 #include "hepnn/train/summary_format.hpp"
 
 namespace hepnn::inline HEPNN_ABI {
-
-/// The loss, its weight in the total loss and the metrics of one output of a Model.
-struct OutputOptions {
-  LossSpec loss = MeanSquaredError{};             ///< this output's loss
-  double weight = 1.0;                            ///< factor of this output's loss in the total loss (>= 0)
-  std::vector<metrics::MetricSpec> metrics = {};  ///< metrics of this output, logged as "<output>_<metric>"
-};
-
-/// What Model::compile takes: the losses and metrics of the outputs, and one optimizer.
-struct ModelCompileOptions {
-  /// Loss of every output not listed in `outputs`.
-  LossSpec loss = MeanSquaredError{};
-  /// The optimizer of every trainable parameter (read at compile: frozen layers are left out).
-  OptimizerSpec optimizer = Adam{};
-  /// Metrics of every output not listed in `outputs`.
-  std::vector<metrics::MetricSpec> metrics = {};
-  /// Per output, by name: loss, loss weight and metrics.
-  std::map<std::string, OutputOptions> outputs = {};
-  /// When set, re-initialises the model's own weights from this seed (it also keys dropout and shuffling).
-  std::optional<std::uint64_t> seed = {};
-};
-
-/// A reference to a named data set in the options of fit (no copy is made).
-template <class T>
-struct NamedDatasetRef {
-  const data::NamedDataset<T>* ptr = nullptr;
-  NamedDatasetRef() = default;
-  NamedDatasetRef(const data::NamedDataset<T>& d) : ptr(&d) {}  // NOLINT: implicit on purpose
-};
-
-/// What Model::fit takes: as FitOptions, with validation data by name.
-template <class T>
-struct ModelFitOptions {
-  int epochs = 1;                       // the last epoch (0-based, exclusive)
-  std::int64_t batch_size = 32;         // events per optimizer step
-  bool shuffle = true;                  // reshuffle the training events every epoch
-  NamedDatasetRef<T> validation = {};   // validation events, or
-  double validation_split = 0.0;        // the last fraction of the training events (before shuffling)
-  std::vector<Callback> callbacks = {};  // EarlyStopping, ReduceLROnPlateau, CSVLogger, ...
-  int verbose = -1;                     // -1 auto (bar on a terminal), 0 silent, 1 bar, 2 one line per epoch
-  int initial_epoch = 0;                // the first epoch (0-based), when resuming
-  std::int64_t validation_batch_size = 1024;  // events per batch of the validation predictions
-  /// Per output, by name: class -> factor on that output's event weights (Keras' class_weight),
-  /// for the training and the validation events. The class of an event is its target (rounded)
-  /// for one target column, else the column of the largest target (one-hot rows).
-  std::map<std::string, std::map<int, double>> class_weight = {};
-};
 
 template <class T, class Device = cpu>
 class Model {
@@ -293,8 +247,30 @@ class Model {
     data::NamedView<T> view(src, input_names()[0], output_names()[0]);
     return fit(view, o);
   }
+  /// Convenience for a model with one input and one output, as Sequential's: fit on (x, y), or
+  /// (x, y, w) with event weights w (N); the tensors are copied.
+  History fit(const Tensor<T, cpu>& x, const Tensor<T, cpu>& y, const ModelFitOptions<T>& o) {
+    return fit(single(x, y, nullptr, "fit"), o);
+  }
+  /// As above, with event weights w (N).
+  History fit(const Tensor<T, cpu>& x, const Tensor<T, cpu>& y, const Tensor<T, cpu>& w, const ModelFitOptions<T>& o) {
+    return fit(single(x, y, &w, "fit"), o);
+  }
   /// The total loss ("loss"), and per output its loss and metrics when there are several.
   Logs evaluate(const data::NamedDataset<T>& d, EvaluateOptions o = {}) const;
+  /// Convenience for a model with one input and one output: evaluate on (x, y), with event
+  /// weights w when given (copied).
+  Logs evaluate(const Tensor<T, cpu>& x, const Tensor<T, cpu>& y, const Tensor<T, cpu>* w = nullptr,
+                EvaluateOptions o = {}) const {
+    return evaluate(single(x, y, w, "evaluate"), o);
+  }
+  /// The loss of a model with one input and one output over a BatchSource (io::StreamingSource).
+  Logs evaluate(data::BatchSource<T>& src, EvaluateOptions o = {}) const {
+    HEPNN_CHECK(num_inputs() == 1 && num_outputs() == 1, "Model '", m_name, "'::evaluate: a BatchSource has one ",
+                "features and one targets tensor, the model has ", num_inputs(), " inputs and ", num_outputs(), " outputs");
+    data::NamedView<T> view(src, input_names()[0], output_names()[0]);
+    return evaluate(view, o);
+  }
   /// The total loss ("loss"), and per output its loss when there are several, over a source of
   /// batches (metrics need every prediction at once: evaluate a NamedDataset for those).
   Logs evaluate(data::NamedBatchSource<T>& src, EvaluateOptions o = {}) const;
@@ -344,6 +320,16 @@ class Model {
   }
   std::shared_ptr<Layer<T, Device>> make_layer(const graph::LayerEntry& e, const std::string& who) const {
     return make_layer_ptr(e, who);
+  }
+  /// (x, y, w) of a model with one input and one output as a NamedDataset (copied).
+  data::NamedDataset<T> single(const Tensor<T, cpu>& x, const Tensor<T, cpu>& y, const Tensor<T, cpu>* w,
+                               const char* who) const {
+    HEPNN_CHECK(num_inputs() == 1 && num_outputs() == 1, "Model '", m_name, "'::", who, ": the model has ",
+                num_inputs(), " inputs and ", num_outputs(), " outputs; give the data by name (data::NamedDataset)");
+    std::map<std::string, Tensor<T, cpu>> in, tg;
+    in.emplace(input_names()[0], x.clone());
+    tg.emplace(output_names()[0], y.clone());
+    return data::NamedDataset<T>(std::move(in), std::move(tg), w ? w->clone() : Tensor<T, cpu>{});
   }
   static std::map<std::string, Tensor<T, cpu>> cloned(TensorList l) {
     std::map<std::string, Tensor<T, cpu>> m;
