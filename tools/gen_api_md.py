@@ -461,7 +461,7 @@ SECTIONS = [
      [("train/sequential.hpp", None, {"DatasetRef"})]),
     ("Functional models", "`Model<T, Device>{inputs, outputs}` (docs/functional.md): "
      "`model.compile(ModelCompileOptions)`, `model.fit(named_data, ModelFitOptions<T>)`.",
-     [("graph/model.hpp", None, {"NamedDatasetRef", "CompiledOutput"})]),
+     [("graph/model_options.hpp", None, {"NamedDatasetRef"})]),
     ("Callbacks", "Put them in `FitOptions::callbacks`: `.callbacks = {EarlyStopping{.patience = 5}, "
      "CSVLogger{.filename = \"log.csv\"}}`. `ModelCheckpoint` is in `hepnn/io.hpp` (target `hepnn::io`).",
      [("train/callbacks.hpp", None, set()), ("io/model_file.hpp", ["ModelCheckpoint"], set())]),
@@ -491,7 +491,8 @@ SECTIONS = [
      [("data/dataset.hpp", None, {"Split"}), ("data/csv.hpp", None, {"CsvTable"}),
       ("data/idx.hpp", None, {"FashionMnist"})]),
     ("Files (hepnn::io)", "In namespace `hepnn::io` (`hepnn/io.hpp`, target `hepnn::io`).",
-     [("io/data_file.hpp", None, {"Role", "FileRoles", "ResolvedSpec"}), ("io/streaming.hpp", None, set()),
+     [("io/data_file.hpp", None, {"Role", "FileRoles", "ResolvedSpec"}), ("io/named_data.hpp", None, set()),
+      ("io/streaming.hpp", None, set()), ("io/shuffle_file.hpp", None, set()),
       ("io/model_file.hpp", None, {"ModelCheckpoint", "ModelFileInfo"})]),
 ]
 
