@@ -7,6 +7,7 @@
 #pragma once
 #include "hepnn/core/config.hpp"
 #include <array>
+#include <charconv>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -50,6 +51,21 @@ inline Rgb parse_color(std::string_view s) {
   HEPNN_CHECK(it != names.end(), "plot: the PNG writer does not know the colour '", std::string(s),
               "'; give it as #rrggbb (or one of the common names: red, blue, gray, ...)");
   return it->second;
+}
+
+/// A number at p, before end, as the SVG writer's std::to_chars wrote it (locale-independent:
+/// strtod would read "1.5" as 1 in a program that set a German locale); moves p past it.
+inline bool read_number(const char*& p, const char* end, double& v) {
+  const std::from_chars_result r = std::from_chars(p, end, v);
+  if (r.ec != std::errc{}) return false;
+  p = r.ptr;
+  return true;
+}
+/// The number that s holds, or def.
+inline double to_number(const std::string& s, double def) {
+  const char* p = s.data();
+  double v = def;
+  return read_number(p, s.data() + s.size(), v) ? v : def;
 }
 
 /// Reads the SVG of a plot::Figure and draws it; returns the PNG file.
@@ -128,7 +144,7 @@ class SvgRasterizer {
   }
   double num(const char* k, double def = 0) const {
     auto it = m_attrs.find(k);
-    return it == m_attrs.end() ? def : std::strtod(it->second.c_str(), nullptr);
+    return it == m_attrs.end() ? def : to_number(it->second, def);
   }
   std::string inherited(const char* k) const {
     std::string v = attr(k);
@@ -138,12 +154,12 @@ class SvgRasterizer {
   }
   static std::vector<double> dashes(const std::string& s) {
     std::vector<double> d;
-    const char* p = s.c_str();
-    char* end = nullptr;
-    for (double v = std::strtod(p, &end); end != p; v = std::strtod(p, &end)) {
+    const char* p = s.data();
+    const char* end = s.data() + s.size();
+    double v = 0;
+    while (read_number(p, end, v)) {
       d.push_back(v);
-      p = end;
-      while (*p == ',' || *p == ' ') ++p;
+      while (p != end && (*p == ',' || *p == ' ')) ++p;
     }
     return d;
   }
@@ -163,7 +179,7 @@ class SvgRasterizer {
     const std::string stroke = inherited("stroke");
     if (!stroke.empty() && stroke != "none") {
       const std::string w = inherited("stroke-width");
-      m_canvas->stroke(pts, closed, parse_color(stroke), w.empty() ? 1.0 : std::strtod(w.c_str(), nullptr),
+      m_canvas->stroke(pts, closed, parse_color(stroke), to_number(w, 1.0),
                        dashes(attr("stroke-dasharray")));
     }
   }
@@ -171,22 +187,19 @@ class SvgRasterizer {
   static std::vector<Pt> path_points(const std::string& d, bool& closed) {
     std::vector<Pt> pts;
     closed = false;
-    const char* p = d.c_str();
-    while (*p) {
-      while (*p == ' ' || *p == 'M' || *p == 'L') ++p;
+    const char* p = d.data();
+    const char* end = d.data() + d.size();
+    while (p != end) {
+      while (p != end && (*p == ' ' || *p == 'M' || *p == 'L')) ++p;
+      if (p == end) break;
       if (*p == 'Z' || *p == 'z') {
         closed = true;
         ++p;
         continue;
       }
-      if (!*p) break;
-      char* end = nullptr;
-      const double x = std::strtod(p, &end);
-      HEPNN_CHECK(end != p && *end == ',', "plot: path data the PNG writer cannot read: '", d.substr(0, 40), "'");
-      p = end + 1;
-      const double y = std::strtod(p, &end);
-      HEPNN_CHECK(end != p, "plot: path data the PNG writer cannot read: '", d.substr(0, 40), "'");
-      p = end;
+      double x = 0, y = 0;
+      const bool ok = read_number(p, end, x) && p != end && *p++ == ',' && read_number(p, end, y);
+      HEPNN_CHECK(ok, "plot: path data the PNG writer cannot read: '", d.substr(0, 40), "'");
       pts.push_back({x, y});
     }
     return pts;
