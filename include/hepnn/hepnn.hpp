@@ -29,6 +29,7 @@
 #include "hepnn/layers/merge.hpp"
 #include "hepnn/layers/padding.hpp"
 #include "hepnn/layers/pooling.hpp"
+#include "hepnn/layers/permute.hpp"
 #include "hepnn/layers/reshape.hpp"
 #include "hepnn/layers/sampling.hpp"
 #include "hepnn/losses/compute.hpp"

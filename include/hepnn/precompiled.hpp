@@ -28,6 +28,7 @@
 #include "hepnn/layers/dropout.hpp"
 #include "hepnn/layers/flatten.hpp"
 #include "hepnn/layers/pooling.hpp"
+#include "hepnn/layers/permute.hpp"
 #include "hepnn/layers/reshape.hpp"
 #include "hepnn/optim/optimizer.hpp"
 #include "hepnn/train/sequential.hpp"

@@ -17,6 +17,7 @@
 #include "hepnn/layers/dropout.hpp"
 #include "hepnn/layers/flatten.hpp"
 #include "hepnn/layers/padding.hpp"
+#include "hepnn/layers/permute.hpp"
 #include "hepnn/layers/pooling.hpp"
 #include "hepnn/layers/reshape.hpp"
 
@@ -94,6 +95,8 @@ TEMPLATE_TEST_CASE("cuda layers: dense and activation layers, gradients against 
   check_layer<D>(Dropout{0.4}, Shape{10}, 3, false, "Dropout (inference)");
   check_layer<D>(Flatten{}, Shape{2, 3, 2}, 2, true, "Flatten");
   check_layer<D>(Reshape{{3, 4}}, Shape{12}, 2, true, "Reshape");
+  check_layer<D>(Permute{{2, 0, 1}}, Shape{3, 4, 2}, 3, true, "Permute channels-last to first");
+  check_layer<D>(Permute{{3, 1, 0, 2}}, Shape{2, 3, 2, 4}, 2, true, "Permute rank 4");
 }
 
 TEMPLATE_TEST_CASE("cuda layers: convolution, pooling and batch normalisation, gradients against finite differences",

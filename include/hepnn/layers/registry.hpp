@@ -24,6 +24,7 @@
 #include "hepnn/layers/layer_config.hpp"
 #include "hepnn/layers/merge.hpp"
 #include "hepnn/layers/pooling.hpp"
+#include "hepnn/layers/permute.hpp"
 #include "hepnn/layers/reshape.hpp"
 #include "hepnn/layers/sampling.hpp"
 #include "hepnn/train/sequential.hpp"
@@ -139,6 +140,7 @@ BasicLayerRegistry<Device>& layer_registry() {
     r.template add<GlobalAveragePooling2D>("GlobalAveragePooling2D");
     r.template add<BatchNormalization>("BatchNormalization");
     r.template add<Reshape>("Reshape");
+    r.template add<Permute>("Permute");
     r.template add<Concatenate>("Concatenate");
     r.template add<Add>("Add");
     r.template add<Subtract>("Subtract");

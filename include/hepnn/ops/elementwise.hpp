@@ -124,4 +124,12 @@ void copy_2d(std::int64_t rows, std::int64_t cols, const T* src, std::int64_t sr
   else return backend::cuda::copy_2d(rows, cols, src, src_stride, dst, dst_stride);
 }
 
+/// y = x with each sample's axes reordered as g describes (ops/permute_geometry.hpp); y must
+/// not alias x.
+template <class Device, class T>
+void permute(const PermuteGeometry& g, std::int64_t batch, const T* x, T* y) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::permute(g, batch, x, y);
+  else return backend::cuda::permute(g, batch, x, y);
+}
+
 }  // namespace hepnn::ops

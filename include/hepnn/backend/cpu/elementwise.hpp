@@ -13,6 +13,7 @@
 #include "hepnn/backend/cpu/vmath.hpp"
 #include "hepnn/core/philox.hpp"
 #include "hepnn/ops/activation_kind.hpp"
+#include "hepnn/ops/permute_geometry.hpp"
 
 namespace hepnn::backend::cpu::inline HEPNN_ABI {
 
@@ -216,6 +217,31 @@ template <class T>
 void copy_2d(std::int64_t rows, std::int64_t cols, const T* src, std::int64_t src_stride, T* dst,
              std::int64_t dst_stride) {
   for (std::int64_t r = 0; r < rows; ++r) std::copy_n(src + r * src_stride, cols, dst + r * dst_stride);
+}
+
+// y (batch, g.out...) = x (batch, in...) with its per-sample axes reordered (see PermuteGeometry)
+template <class T>
+void permute(const PermuteGeometry& g, std::int64_t batch, const T* x, T* y) {
+  const int last = g.rank - 1;
+  parallel_range(batch, std::max<std::int64_t>(1, elementwise_grain / std::max<std::int64_t>(g.size, 1)), double(g.size),
+                 [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t b = b0; b < b1; ++b) {
+      const T* xs = x + b * g.size;
+      T* ys = y + b * g.size;
+      std::int64_t idx[PermuteGeometry::max_rank] = {0, 0, 0, 0, 0};
+      std::int64_t off = 0;  // input offset of the output index idx
+      for (std::int64_t o = 0; o < g.size; o += g.out[last]) {
+        const std::int64_t s = g.stride[last];
+        for (std::int64_t i = 0; i < g.out[last]; ++i) ys[o + i] = xs[off + i * s];
+        for (int k = last - 1; k >= 0; --k) {  // odometer over the outer output axes
+          off += g.stride[k];
+          if (++idx[k] < g.out[k]) break;
+          off -= g.stride[k] * g.out[k];
+          idx[k] = 0;
+        }
+      }
+    }
+  });
 }
 
 // true when every element is finite

@@ -38,6 +38,7 @@ namespace hepnn::backend::cuda {
   template void axpby<T>(std::int64_t, T, const T*, T, T*);                                                           \
   template void multiply<T>(std::int64_t, const T*, const T*, T, T*);                                                 \
   template void copy_2d<T>(std::int64_t, std::int64_t, const T*, std::int64_t, T*, std::int64_t);                     \
+  template void permute<T>(const PermuteGeometry&, std::int64_t, const T*, T*);                                       \
   template double loss_forward_backward<T>(const LossParams&, std::int64_t, std::int64_t, std::int64_t, const T*,     \
                                            const T*, const T*, double, T*);                                           \
   template void sgd_update<T>(std::int64_t, T*, const T*, T*, T, T, bool, T);                                         \

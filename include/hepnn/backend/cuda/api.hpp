@@ -85,6 +85,7 @@ class Event {
 
 #include "hepnn/ops/activation_kind.hpp"
 #include "hepnn/ops/conv_geometry.hpp"
+#include "hepnn/ops/permute_geometry.hpp"
 #include "hepnn/ops/loss_kind.hpp"
 
 namespace hepnn::backend::cuda {
@@ -116,6 +117,7 @@ template <class T> void axpby(std::int64_t n, T a, const T* x, T b, T* y);
 template <class T> void multiply(std::int64_t n, const T* x, const T* y, T beta, T* z);
 template <class T>
 void copy_2d(std::int64_t rows, std::int64_t cols, const T* src, std::int64_t src_stride, T* dst, std::int64_t dst_stride);
+template <class T> void permute(const PermuteGeometry& g, std::int64_t batch, const T* x, T* y);
 template <class T>
 double loss_forward_backward(const LossParams& p, std::int64_t B, std::int64_t C, std::int64_t target_cols,
                              const T* pred, const T* target, const T* w, double norm, T* dpred);

@@ -213,6 +213,23 @@ __global__ void count_nonfinite(std::int64_t n, const T* __restrict__ x, double*
   }
 }
 
+// one thread per output value: decompose its per-sample index into the output's axes and
+// gather the input value at the matching offset
+template <class T>
+__global__ void permute(PermuteGeometry g, std::int64_t n, const T* x, T* y) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += std::int64_t(gridDim.x) * blockDim.x) {
+    const std::int64_t b = i / g.size;
+    std::int64_t r = i - b * g.size, off = 0;
+    for (int k = g.rank - 1; k >= 0; --k) {
+      const std::int64_t q = r / g.out[k];
+      off += (r - q * g.out[k]) * g.stride[k];
+      r = q;
+    }
+    y[i] = x[b * g.size + off];
+  }
+}
+
 }  // namespace kernels
 
 namespace detail {
@@ -380,6 +397,13 @@ void copy_2d(std::int64_t rows, std::int64_t cols, const T* src, std::int64_t sr
   HEPNN_CUDA_CHECK(cudaMemcpy2DAsync(dst, std::size_t(dst_stride) * sizeof(T), src, std::size_t(src_stride) * sizeof(T),
                                      std::size_t(cols) * sizeof(T), std::size_t(rows), cudaMemcpyDeviceToDevice,
                                      detail::stream()));
+}
+
+template <class T>
+void permute(const PermuteGeometry& g, std::int64_t batch, const T* x, T* y) {
+  const std::int64_t n = batch * g.size;
+  if (n == 0) return;
+  detail::launch("permute", detail::blocks_for(n, 1), detail::threads_per_block, kernels::permute<T>, g, n, x, y);
 }
 
 }  // namespace hepnn::backend::cuda
