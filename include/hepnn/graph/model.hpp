@@ -21,6 +21,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hepnn/data/batch_source.hpp"
@@ -101,7 +102,8 @@ class Model {
   std::size_t num_layers() const { return m_core->layers.size(); }
   Layer<T, Device>& layer(std::size_t i) { return *m_core->layers.at(i); }
   const Layer<T, Device>& layer(std::size_t i) const { return *m_core->layers.at(i); }
-  Layer<T, Device>& layer(const std::string& n) {
+  Layer<T, Device>& layer(const std::string& n) { return const_cast<Layer<T, Device>&>(std::as_const(*this).layer(n)); }
+  const Layer<T, Device>& layer(const std::string& n) const {
     for (auto& l : m_core->layers)
       if (l->name() == n) return *l;
     throw Error(detail::concat("Model '", m_name, "': no layer named '", n, "'"));

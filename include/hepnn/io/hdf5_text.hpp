@@ -1,0 +1,89 @@
+/// @file io/hdf5_text.hpp
+/// @brief String attributes as other programs write them: h5py stores a Python `str` as a
+/// variable-length string and a list of names as an array of fixed- or variable-length strings
+/// (Keras' `model_config`, `layer_names` and `weight_names`). hepnn's own files use fixed-length
+/// text (h5::File::read_text_attribute); these readers are for foreign files.
+///
+/// A variable-length string lives in HDF5's global heap. Its length is checked against the
+/// file's size before it is used, so a damaged length cannot make the reader allocate without
+/// bound.
+#pragma once
+#include "hepnn/core/config.hpp"
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "hepnn/io/hdf5.hpp"
+
+namespace hepnn::inline HEPNN_ABI::io::h5 {
+
+namespace text_detail {
+/// The strings of attribute `key` of `obj` (scalar: one; 1-D: each). An attribute of
+/// no elements (h5py writes `np.array([])` as float64) is an empty list.
+inline std::vector<std::string> read_strings(const File& f, const std::string& obj, const std::string& key,
+                                             bool scalar) {
+  Lock lock(mutex());
+  HEPNN_CHECK(H5Aexists_by_name(f.id(), obj.c_str(), key.c_str(), H5P_DEFAULT) > 0, f.where(obj), "attribute '", key,
+              "' is missing");
+  Id a(H5Aopen_by_name(f.id(), obj.c_str(), key.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  HEPNN_CHECK(a.valid(), f.where(obj), "cannot open attribute '", key, "'");
+  Id type(H5Aget_type(a.get()), H5Tclose);
+  Id space(H5Aget_space(a.get()), H5Sclose);
+  HEPNN_CHECK(type.valid() && space.valid(), f.where(obj), "attribute '", key, "' is damaged");
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  HEPNN_CHECK(n >= 0 && n <= (1 << 20) && rank >= 0 && rank <= 1, f.where(obj), "attribute '", key,
+              "' is not a string or a list of strings");
+  if (n == 0 && !scalar) return {};
+  HEPNN_CHECK(H5Tget_class(type.get()) == H5T_STRING, f.where(obj), "attribute '", key, "' is not text");
+  HEPNN_CHECK(!scalar || n == 1, f.where(obj), "attribute '", key, "' holds ", n, " strings, expected one");
+  hsize_t file_bytes = 0;
+  H5Fget_filesize(f.id(), &file_bytes);
+  const std::int64_t limit = std::max<std::int64_t>(1024, std::int64_t(file_bytes));
+  std::vector<std::string> out(static_cast<std::size_t>(n));
+  if (H5Tis_variable_str(type.get()) > 0) {
+    Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(mem.get(), H5T_VARIABLE);
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+    std::vector<char*> ptrs(static_cast<std::size_t>(n), nullptr);
+    HEPNN_CHECK(H5Aread(a.get(), mem.get(), ptrs.data()) >= 0, f.where(obj), "cannot read attribute '", key, "'");
+    for (std::size_t i = 0; i < ptrs.size(); ++i) {
+      const std::size_t len = ptrs[i] ? ::strnlen(ptrs[i], std::size_t(limit) + 1) : 0;
+      if (len <= std::size_t(limit)) out[i].assign(ptrs[i] ? ptrs[i] : "", len);
+      else out.clear();
+    }
+    H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, ptrs.data());
+    HEPNN_CHECK(out.size() == std::size_t(n), f.where(obj), "attribute '", key, "' holds a string longer than the file");
+    return out;
+  }
+  const std::size_t len = H5Tget_size(type.get());
+  HEPNN_CHECK(len > 0 && std::int64_t(len) * n <= limit, f.where(obj), "attribute '", key,
+              "' has an implausible length ", len);
+  Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(mem.get(), len);
+  H5Tset_strpad(mem.get(), H5T_STR_NULLPAD);
+  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+  std::vector<char> buf(len * std::size_t(n) + 1, '\0');
+  HEPNN_CHECK(H5Aread(a.get(), mem.get(), buf.data()) >= 0, f.where(obj), "cannot read attribute '", key, "'");
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const char* p = buf.data() + i * len;
+    out[i].assign(p, ::strnlen(p, len));
+  }
+  return out;
+}
+}  // namespace text_detail
+
+/// A text attribute as h5py writes it: a fixed- or variable-length string.
+inline std::string read_any_string_attribute(const File& f, const std::string& obj, const std::string& key) {
+  return text_detail::read_strings(f, obj, key, true).at(0);
+}
+
+/// A list of names as h5py writes it (fixed- or variable-length strings; empty: no elements).
+inline std::vector<std::string> read_string_list_attribute(const File& f, const std::string& obj,
+                                                           const std::string& key) {
+  return text_detail::read_strings(f, obj, key, false);
+}
+
+}  // namespace hepnn::io::h5
