@@ -10,20 +10,25 @@ seconds=${1:-30}
 shift || true
 cxx=${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++)}
 out=build-fuzz
-mkdir -p "$out/corpus/model" "$out/corpus/data"
-flags=(-std=c++20 -O1 -g -DEIGEN_DONT_PARALLELIZE -Iinclude -I/usr/include/eigen3 -I/usr/include/hdf5/serial)
-libs=(-L/usr/lib/x86_64-linux-gnu -lhdf5_serial)
+mkdir -p "$out/corpus/model" "$out/corpus/data" "$out/corpus/keras"
+flags=(-std=c++20 -O1 -g -DEIGEN_DONT_PARALLELIZE -DHEPNN_HAVE_ZLIB -Iinclude -I/usr/include/eigen3 -I/usr/include/hdf5/serial)
+libs=(-L/usr/lib/x86_64-linux-gnu -lhdf5_serial -lz)
 "$cxx" "${flags[@]}" fuzz/make_seeds.cpp -o "$out/make_seeds" "${libs[@]}"
 "$out/make_seeds" "$out/corpus/model" "$out/corpus/data"
 cp fuzz/seeds/csv/* "$out/corpus/data/"
-for target in fuzz_model_loader fuzz_data_reader; do
+cp fuzz/seeds/keras/* "$out/corpus/keras/"
+for f in tests/golden/data/keras/*.h5 tests/golden/data/keras/*.keras; do
+  case "$f" in *.ref.h5) ;; *) cp "$f" "$out/corpus/keras/" ;; esac
+done
+for target in fuzz_model_loader fuzz_data_reader fuzz_keras_loader; do
   "$cxx" "${flags[@]}" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     "fuzz/$target.cpp" -o "$out/$target" "${libs[@]}"
 done
 status=0
-for target in fuzz_model_loader fuzz_data_reader; do
+for target in fuzz_model_loader fuzz_data_reader fuzz_keras_loader; do
   corpus="$out/corpus/model"
   [ "$target" = fuzz_data_reader ] && corpus="$out/corpus/data"
+  [ "$target" = fuzz_keras_loader ] && corpus="$out/corpus/keras"
   echo "fuzz: $target for ${seconds}s"
   # detect_leaks=0: HDF5 keeps global allocations until exit; rss_limit guards against runaway allocations
   (cd "$out" && ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \

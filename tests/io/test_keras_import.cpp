@@ -192,3 +192,132 @@ TEST_CASE("keras import: the hls4ml example models reproduce Keras' predictions"
   CHECK_THAT(error_of([&] { io::load_keras<float>(dir + "relu/relu_weights.h5"); }),
              Catch::Contains("weights-only file"));
 }
+
+namespace {
+using io::json;
+using io::keras_detail::Array;
+
+/// Builds a Sequential Keras config of an Input of `shape` and the given layers, with the arrays.
+Model<double, cpu> from_config(const std::vector<json>& layers_after_input, const std::vector<std::int64_t>& shape,
+                               std::vector<Array> arrays, io::KerasOptions o = {}) {
+  json batch = json::array({nullptr});
+  for (auto d : shape) batch.push_back(d);
+  json layers = json::array({{{"class_name", "InputLayer"}, {"config", {{"name", "x"}, {"batch_input_shape", batch}}}}});
+  for (const json& l : layers_after_input) layers.push_back(l);
+  const json model = {{"class_name", "Sequential"}, {"config", {{"name", "seq"}, {"layers", layers}}}};
+  io::keras_detail::ListSource src(std::move(arrays));
+  io::keras_detail::GraphBuilder<double, cpu> b("test.h5", 1 << 20, o);
+  return b.build(model, src, 0);
+}
+json layer(const std::string& cls, json config) {
+  config["name"] = "l";
+  return {{"class_name", cls}, {"config", config}};
+}
+Array array(std::vector<std::int64_t> dims) {
+  std::int64_t n = 1;
+  for (auto d : dims) n *= d;
+  return {dims, std::vector<double>(std::size_t(n), 0.25)};
+}
+}  // namespace
+
+TEST_CASE("keras import: unsupported options are errors naming the layer, its class and the option", "[io][keras]") {
+  const json dense = {{"units", 2}, {"activation", "relu"}};
+  CHECK(from_config({layer("Dense", dense)}, {3}, {array({3, 2}), array({2})}).num_params() == 8);
+  CHECK_THAT(error_of([&] { from_config({layer("ReLU", {{"max_value", 6.0}})}, {3}, {}); }),
+             Catch::Contains("layer 'l' (ReLU): option max_value = 6.0 is not supported"));
+  CHECK_THAT(error_of([&] { from_config({layer("Dense", {{"units", 2}, {"activation", "swish"}})}, {3}, {array({3, 2}), array({2})}); }),
+             Catch::Contains("(Dense): activation 'swish' is not supported"));
+  json reg = dense;
+  reg["kernel_regularizer"] = {{"class_name", "L2"}, {"config", {{"l2", 0.01}}}};
+  CHECK_THAT(error_of([&] { from_config({layer("Dense", reg)}, {3}, {array({3, 2}), array({2})}); }),
+             Catch::Contains("option kernel_regularizer") && Catch::Contains("ignore_regularizers = true"));
+  CHECK(from_config({layer("Dense", reg)}, {3}, {array({3, 2}), array({2})}, {.ignore_regularizers = true}).num_params() == 8);
+  const json conv = {{"filters", 2}, {"kernel_size", json::array({3, 3})}, {"activation", "linear"}};
+  json cf = conv;
+  cf["data_format"] = "channels_first";
+  CHECK_THAT(error_of([&] { from_config({layer("Conv2D", cf)}, {5, 5, 1}, {array({3, 3, 1, 2}), array({2})}); }),
+             Catch::Contains("(Conv2D): option data_format = \"channels_first\" is not supported"));
+  json groups = conv;
+  groups["groups"] = 2;
+  CHECK_THAT(error_of([&] { from_config({layer("Conv2D", groups)}, {5, 5, 2}, {array({3, 3, 1, 2}), array({2})}); }),
+             Catch::Contains("option groups = 2"));
+  json causal = conv;
+  causal["padding"] = "causal";
+  CHECK_THAT(error_of([&] { from_config({layer("Conv2D", causal)}, {5, 5, 1}, {array({3, 3, 1, 2}), array({2})}); }),
+             Catch::Contains("padding 'causal' is not supported"));
+  CHECK_THAT(error_of([&] { from_config({layer("BatchNormalization", {{"axis", 1}})}, {4, 4, 2}, {array({4}), array({4}), array({4}), array({4})}); }),
+             Catch::Contains("(BatchNormalization): axis = 1 is not supported"));
+  CHECK_THAT(error_of([&] { from_config({layer("Softmax", {{"axis", 1}})}, {4, 3}, {}); }), Catch::Contains("axis = 1"));
+  CHECK_THAT(error_of([&] { from_config({layer("Dropout", {{"rate", 0.5}, {"noise_shape", json::array({nullptr, 1})}})}, {3}, {}); }),
+             Catch::Contains("option noise_shape"));
+}
+
+TEST_CASE("keras import: weights that do not fit and bad shapes are errors", "[io][keras]") {
+  const json dense = {{"units", 2}};
+  CHECK_THAT(error_of([&] { from_config({layer("Dense", dense)}, {3}, {array({3, 2})}); }),
+             Catch::Contains("too few weight arrays"));
+  CHECK_THAT(error_of([&] { from_config({layer("Dense", dense)}, {3}, {array({4, 2}), array({2})}); }),
+             Catch::Contains("weight 'kernel' has shape (4,2,), expected (3,2,)"));
+  CHECK_THAT(error_of([&] { from_config({layer("Dense", dense)}, {3}, {array({3, 2}), array({3})}); }),
+             Catch::Contains("weight 'bias'"));
+  json batch = json::array({nullptr, nullptr, 4});
+  const json model = {{"class_name", "Sequential"},
+                      {"config", {{"name", "s"}, {"layers", json::array({{{"class_name", "InputLayer"},
+                                                                           {"config", {{"name", "x"}, {"batch_input_shape", batch}}}}})}}}};
+  io::keras_detail::ListSource none({});
+  io::keras_detail::GraphBuilder<double, cpu> b("test.h5", 1 << 20, {});
+  CHECK_THAT(error_of([&] { b.build(model, none, 0); }), Catch::Contains("unknown or invalid extent"));
+  // a functional model whose layer takes a tensor that is never made
+  const json f = {{"class_name", "Functional"},
+                  {"config",
+                   {{"name", "f"},
+                    {"layers", json::array({{{"class_name", "InputLayer"},
+                                             {"config", {{"name", "x"}, {"batch_input_shape", json::array({nullptr, 3})}}},
+                                             {"name", "x"},
+                                             {"inbound_nodes", json::array()}},
+                                            {{"class_name", "ReLU"},
+                                             {"config", {{"name", "a"}}},
+                                             {"name", "a"},
+                                             {"inbound_nodes", json::array({json::array({json::array({"b", 0, 0, json::object()})})})}},
+                                            {{"class_name", "ReLU"},
+                                             {"config", {{"name", "b"}}},
+                                             {"name", "b"},
+                                             {"inbound_nodes", json::array({json::array({json::array({"a", 0, 0, json::object()})})})}}})},
+                    {"input_layers", json::array({json::array({"x", 0, 0})})},
+                    {"output_layers", json::array({json::array({"b", 0, 0})})}}}};
+  CHECK_THAT(error_of([&] { b.build(f, none, 0); }), Catch::Contains("never made (a cycle, or a missing layer)"));
+}
+
+TEST_CASE("keras import: damaged and foreign files are errors naming the file", "[io][keras]") {
+  test_io::TempDir dir;
+  const auto h5 = test_io::read_bytes(golden + "k2_mlp.h5");
+  const auto zip = test_io::read_bytes(golden + "k3_mlp.keras");
+  for (double cut : {0.1, 0.5, 0.9}) {
+    test_io::write_bytes(dir.file("cut.h5"), std::vector<char>(h5.begin(), h5.begin() + std::ptrdiff_t(cut * double(h5.size()))));
+    CHECK_THAT(error_of([&] { io::load_keras<float>(dir.file("cut.h5")); }), Catch::Contains("cut.h5"));
+    test_io::write_bytes(dir.file("cut.keras"), std::vector<char>(zip.begin(), zip.begin() + std::ptrdiff_t(cut * double(zip.size()))));
+    CHECK_THAT(error_of([&] { io::load_keras<float>(dir.file("cut.keras")); }), Catch::Contains("cut.keras"));
+  }
+  // one flipped byte inside a stored member: its CRC-32 catches it
+  auto bad = zip;
+  bad[bad.size() / 2] = char(bad[bad.size() / 2] ^ 0x5a);
+  test_io::write_bytes(dir.file("flip.keras"), bad);
+  CHECK_THAT(error_of([&] { io::load_keras<float>(dir.file("flip.keras")); }),
+             Catch::Contains("flip.keras") && Catch::Contains("CRC-32"));
+  // a global heap object of size 0 (HDF5 1.10 would loop forever decoding it): refused
+  auto heap = h5;
+  const auto gcol = std::string(heap.begin(), heap.end()).find("GCOL");
+  REQUIRE(gcol != std::string::npos);
+  std::fill(heap.begin() + std::ptrdiff_t(gcol + 16), heap.begin() + std::ptrdiff_t(gcol + 32), char(0));
+  test_io::write_bytes(dir.file("heap.h5"), heap);
+  CHECK_THAT(error_of([&] { io::load_keras<float>(dir.file("heap.h5")); }),
+             Catch::Contains("heap.h5") && Catch::Contains("global heap"));
+  test_io::write_bytes(dir.file("text.h5"), {'h', 'e', 'l', 'l', 'o'});
+  CHECK_THAT(error_of([&] { io::load_keras<float>(dir.file("text.h5")); }), Catch::Contains("neither an HDF5 file"));
+  CHECK_THAT(error_of([&] { io::load_keras<float>(dir.file("missing.h5")); }), Catch::Contains("cannot open"));
+  // a hepnn model file is not a Keras file
+  auto in = Input{"x", {3}};
+  Model<float, cpu> own{{in}, {Dense{2}(in)}};
+  io::save_model(own, dir.file("own.h5"));
+  CHECK_THAT(error_of([&] { io::load_keras<float>(dir.file("own.h5")); }), Catch::Contains("own.h5"));
+}

@@ -4,14 +4,20 @@
 /// (Keras' `model_config`, `layer_names` and `weight_names`). hepnn's own files use fixed-length
 /// text (h5::File::read_text_attribute); these readers are for foreign files.
 ///
-/// A variable-length string lives in HDF5's global heap. Its length is checked against the
-/// file's size before it is used, so a damaged length cannot make the reader allocate without
-/// bound.
+/// A variable-length string lives in HDF5's global heap. HDF5 1.10 decodes a heap collection in
+/// a loop that never ends when a free-space object claims size 0 (found by fuzz_keras_loader), so
+/// before reading one, every global heap collection in the file is walked as HDF5 walks it, and
+/// a collection that would loop is refused. A string's length is checked against the file's
+/// size before it is used, so a damaged length cannot make the reader allocate without bound.
 #pragma once
 #include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -20,6 +26,44 @@
 namespace hepnn::inline HEPNN_ABI::io::h5 {
 
 namespace text_detail {
+/// Walks every global heap collection ("GCOL", version 1) in the file as HDF5's decoder does and
+/// throws for one whose objects would make that decoder loop forever (an object of zero extent).
+inline void check_global_heaps(const std::string& path) {
+  // once per file version (the caller holds HDF5's lock)
+  std::error_code ec;
+  const std::string key = path + "|" + std::to_string(std::filesystem::file_size(path, ec)) + "|" +
+                          std::to_string(std::filesystem::last_write_time(path, ec).time_since_epoch().count());
+  static std::set<std::string> checked;
+  if (checked.count(key)) return;
+  std::ifstream in(path, std::ios::binary);
+  HEPNN_CHECK(in.good(), "file '", path, "': cannot open it");
+  std::vector<char> all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto* d = reinterpret_cast<const unsigned char*>(all.data());
+  const std::size_t n = all.size();
+  auto u64 = [&](std::size_t at) {
+    std::uint64_t v = 0;
+    for (int k = 7; k >= 0; --k) v = (v << 8) | d[at + std::size_t(k)];
+    return v;
+  };
+  for (std::size_t o = 0; o + 16 <= n; ++o) {
+    if (std::memcmp(d + o, "GCOL", 4) != 0 || d[o + 4] != 1) continue;
+    const std::uint64_t size = u64(o + 8);
+    if (size < 16 || size > n - o) continue;  // HDF5 refuses a collection beyond the file by itself
+    const std::size_t end = o + std::size_t(size);
+    for (std::size_t p = o + 16; p < end;) {
+      if (p + 16 > end) break;  // the tail: free space
+      const unsigned idx = d[p] | (d[p + 1] << 8);
+      const std::uint64_t osize = u64(p + 8);
+      const std::uint64_t need = idx > 0 ? 16 + ((osize + 7) & ~std::uint64_t(7)) : osize;
+      HEPNN_CHECK(need > 0 && osize < (std::uint64_t(1) << 62), "file '", path, "': the global heap at byte ", o,
+                  " is damaged (an object of size ", osize, " at byte ", p, ")");
+      if (need > end - p) break;
+      p += std::size_t(need);
+    }
+  }
+  checked.insert(key);
+}
+
 /// The strings of attribute `key` of `obj` (scalar: one; 1-D: each). An attribute of
 /// no elements (h5py writes `np.array([])` as float64) is an empty list.
 inline std::vector<std::string> read_strings(const File& f, const std::string& obj, const std::string& key,
@@ -44,6 +88,7 @@ inline std::vector<std::string> read_strings(const File& f, const std::string& o
   const std::int64_t limit = std::max<std::int64_t>(1024, std::int64_t(file_bytes));
   std::vector<std::string> out(static_cast<std::size_t>(n));
   if (H5Tis_variable_str(type.get()) > 0) {
+    check_global_heaps(f.path());
     Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mem.get(), H5T_VARIABLE);
     H5Tset_cset(mem.get(), H5Tget_cset(type.get()));

@@ -111,14 +111,15 @@ inline std::vector<std::int64_t> opt_ints(const LayerIn& l, const char* key, std
   HEPNN_CHECK(out.size() == n, l.where, ": option '", key, "' needs ", n, " integers");
   return out;
 }
-[[noreturn]] inline void unsupported(const LayerIn& l, const std::string& what) {
-  throw Error(l.where + ": " + what + " is not supported by hepnn; the imported model would differ");
+[[noreturn]] inline void unsupported(const LayerIn& l, const std::string& what, const std::string& note = "") {
+  throw Error(l.where + ": " + what + " is not supported by hepnn" + (note.empty() ? "" : " (" + note + ")") +
+              "; the imported model would differ");
 }
 /// Options that must hold a given value (data_format, groups, ...).
 inline void require(const LayerIn& l, const char* key, const json& allowed) {
   const json& v = opt(l, key);
   if (v.is_null() || v == allowed) return;
-  unsupported(l, std::string("option ") + key + " = " + v.dump() + " (hepnn supports " + allowed.dump() + ")");
+  unsupported(l, std::string("option ") + key + " = " + v.dump(), "hepnn supports " + allowed.dump());
 }
 inline void check_training_extras(const LayerIn& l) {
   if (l.options.ignore_regularizers) return;
@@ -155,8 +156,8 @@ inline KerasActivation keras_activation(const LayerIn& l, const json& v) {
                          Activation::softplus, Activation::gelu})
       if (to_string(h) == name) a.act = h, known = true;
     if (!known)
-      unsupported(l, "activation '" + name + "' (hepnn has linear, relu, leaky_relu, elu, selu, tanh, sigmoid, "
-                     "softplus, gelu, softmax, log_softmax)");
+      unsupported(l, "activation '" + name + "'",
+                  "hepnn has linear, relu, leaky_relu, elu, selu, tanh, sigmoid, softplus, gelu, softmax, log_softmax");
   }
   return a;
 }
@@ -294,7 +295,7 @@ inline Translation batchnorm(const LayerIn& l) {
   const json& axis = opt(l, "axis");
   const bool last = axis.is_null() || axis == -1 || axis == json::array({-1}) || axis == in.rank() ||
                     axis == json::array({in.rank()});
-  if (!last) unsupported(l, "axis = " + axis.dump() + " (hepnn normalises the channel axis, Keras' -1)");
+  if (!last) unsupported(l, "axis = " + axis.dump(), "hepnn normalises the channel axis, Keras' -1");
   for (const char* k : {"renorm", "synchronized"})
     if (opt_bool(l, k, false)) unsupported(l, std::string("option ") + k + " = true");
   if (!opt(l, "virtual_batch_size").is_null()) unsupported(l, "option virtual_batch_size");
@@ -359,7 +360,7 @@ inline Translation elementwise(const LayerIn& l) {
   } else if (l.cls == "Softmax") {
     const json& axis = opt(l, "axis");
     if (!(axis.is_null() || axis == -1 || axis == json::array({-1}) || axis == l.shapes.at(0).rank()))
-      unsupported(l, "axis = " + axis.dump() + " (hepnn's softmax is over the last axis)");
+      unsupported(l, "axis = " + axis.dump(), "hepnn's softmax is over the last axis");
     t.any_layout = l.shapes.at(0).rank() == 1;
     t.steps.push_back({LayerConfig{"Softmax", "", {}}, "softmax", {}, {}});
   }
