@@ -483,7 +483,7 @@ SECTIONS = [
      "`Dense{64}` works too: positional aggregate initialisation fills the first fields.",
      [("layers/input.hpp", None, set()), ("layers/dense.hpp", None, set()),
       ("layers/activations.hpp", None, set()), ("layers/dropout.hpp", None, set()),
-      ("layers/flatten.hpp", None, set()), ("layers/reshape.hpp", None, set()),
+      ("layers/flatten.hpp", None, set()), ("layers/reshape.hpp", None, set()), ("layers/permute.hpp", None, set()),
       ("layers/conv2d.hpp", None, set()), ("layers/pooling.hpp", None, set()),
       ("layers/batchnorm.hpp", None, set()), ("layers/padding.hpp", None, set()),
       ("layers/merge.hpp", None, set()), ("layers/sampling.hpp", None, set())]),
@@ -493,7 +493,7 @@ SECTIONS = [
     ("Files (hepnn::io)", "In namespace `hepnn::io` (`hepnn/io.hpp`, target `hepnn::io`).",
      [("io/data_file.hpp", None, {"Role", "FileRoles", "ResolvedSpec"}), ("io/named_data.hpp", None, set()),
       ("io/streaming.hpp", None, set()), ("io/shuffle_file.hpp", None, set()),
-      ("io/model_file.hpp", None, {"ModelCheckpoint", "ModelFileInfo"})]),
+      ("io/model_file.hpp", None, {"ModelCheckpoint", "ModelFileInfo"}), ("io/keras_layers.hpp", ["KerasOptions"], set())]),
 ]
 
 

@@ -15,3 +15,4 @@
 #include "hepnn/io/graph_file.hpp"
 #include "hepnn/io/named_data.hpp"
 #include "hepnn/io/streaming.hpp"
+#include "hepnn/io/keras.hpp"

@@ -102,7 +102,9 @@ class Model {
   std::size_t num_layers() const { return m_core->layers.size(); }
   Layer<T, Device>& layer(std::size_t i) { return *m_core->layers.at(i); }
   const Layer<T, Device>& layer(std::size_t i) const { return *m_core->layers.at(i); }
+  /// The layer named n (throws naming the model when there is none).
   Layer<T, Device>& layer(const std::string& n) { return const_cast<Layer<T, Device>&>(std::as_const(*this).layer(n)); }
+  /// The layer named n, read-only.
   const Layer<T, Device>& layer(const std::string& n) const {
     for (auto& l : m_core->layers)
       if (l->name() == n) return *l;

@@ -106,7 +106,7 @@ class ListSource final : public WeightSource {
   std::size_t m_next = 0;
 };
 
-/// Keras 2 layout: model_weights/<layer> with the attribute weight_names.
+/// Keras 2 layout: model_weights/LAYER with the attribute weight_names.
 class H5Source final : public WeightSource {
  public:
   H5Source(const h5::File& f, std::string root) : m_file(f), m_root(std::move(root)) {}
@@ -128,7 +128,7 @@ class H5Source final : public WeightSource {
   std::string m_root;
 };
 
-/// Keras 3 layout (model.weights.h5 of a .keras archive): <prefix>layers/<key>/vars/<i>, where
+/// Keras 3 layout (model.weights.h5 of a .keras archive): PREFIX/layers/KEY/vars/I, where
 /// key is the class in snake case, numbered per class in the order of the model's layers.
 class KerasV3Source final : public WeightSource {
  public:

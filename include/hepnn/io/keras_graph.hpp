@@ -411,15 +411,9 @@ inline json parse_config(const std::string& text, const std::string& where) {
   return j;
 }
 
-}  // namespace keras_detail
-
-/// Loads a Keras model (Keras 2 or 3 `.h5`, or a Keras 3 `.keras` archive) as an uncompiled
-/// hepnn Model with Keras' weights. Inputs, outputs and layers keep their Keras names; inputs
-/// take the data as Keras does (images as (H, W, C)). Anything hepnn cannot reproduce exactly
-/// is a hepnn::Error naming the layer, its class and the option (docs/keras-onnx.md).
-template <class T, class Device = cpu>
-Model<T, Device> load_keras(const std::string& path, const KerasOptions& options = {}) {
-  using namespace keras_detail;
+/// load_keras without the translation of JSON type errors.
+template <class T, class Device>
+Model<T, Device> load_keras_file(const std::string& path, const KerasOptions& options) {
   const std::string head = file_head(path, 8);
   const std::int64_t budget = std::max<std::int64_t>(1024, detail::file_size(path));
   GraphBuilder<T, Device> builder(path, budget, options);
@@ -463,6 +457,20 @@ Model<T, Device> load_keras(const std::string& path, const KerasOptions& options
   HEPNN_CHECK(f.exists("model_weights"), f.where("model_weights"), "is missing (the model was saved without weights?)");
   H5Source src(f, "model_weights");
   return builder.build(model, src, 0);
+}
+}  // namespace keras_detail
+
+/// Loads a Keras model (Keras 2 or 3 `.h5`, or a Keras 3 `.keras` archive) as an uncompiled
+/// hepnn Model with Keras' weights. Inputs, outputs and layers keep their Keras names; inputs
+/// take the data as Keras does (images as (H, W, C)). Anything hepnn cannot reproduce exactly
+/// is a hepnn::Error naming the layer, its class and the option (docs/keras-onnx.md).
+template <class T, class Device = cpu>
+Model<T, Device> load_keras(const std::string& path, const KerasOptions& options = {}) {
+  try {
+    return keras_detail::load_keras_file<T, Device>(path, options);
+  } catch (const json::exception& e) {  // a value of the wrong kind somewhere in the config
+    throw Error("file '" + path + "': the Keras model config is malformed (" + e.what() + ")");
+  }
 }
 
 }  // namespace hepnn::io

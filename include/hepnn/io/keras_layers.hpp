@@ -96,6 +96,14 @@ inline bool opt_bool(const LayerIn& l, const char* key, bool fallback) {
   HEPNN_CHECK(v.is_boolean(), l.where, ": option '", key, "' must be true or false");
   return v.get<bool>();
 }
+/// A required integer option, positive.
+inline std::int64_t opt_count(const LayerIn& l, const char* key) {
+  const json& v = opt(l, key);
+  HEPNN_CHECK(v.is_number_integer(), l.where, ": option '", key, "' must be an integer");
+  const std::int64_t n = detail::bounded(v, l.where, key);
+  HEPNN_CHECK(n > 0, l.where, ": option '", key, "' must be positive, got ", n);
+  return n;
+}
 /// An integer or a list of n integers (Keras' kernel_size=3 or (3, 3)).
 inline std::vector<std::int64_t> opt_ints(const LayerIn& l, const char* key, std::size_t n,
                                           std::vector<std::int64_t> fallback) {
@@ -196,8 +204,7 @@ inline Array conv_kernel(const Array& a, std::int64_t kh, std::int64_t kw, std::
 inline Translation dense(const LayerIn& l) {
   check_training_extras(l);
   const Shape& in = l.shapes.at(0);
-  const std::int64_t units = detail::bounded(opt(l, "units"), l.where, "units");
-  HEPNN_CHECK(units > 0, l.where, ": units must be positive");
+  const std::int64_t units = opt_count(l, "units");
   const bool bias = opt_bool(l, "use_bias", true);
   const std::int64_t fin = in[in.rank() - 1];
   if (bias) expect_weights(l, {{fin, units}, {units}}, {"kernel", "bias"});
@@ -228,7 +235,7 @@ inline Translation conv(const LayerIn& l, int dims) {
   require(l, "groups", 1);
   const Shape& in = l.shapes.at(0);
   HEPNN_CHECK(in.rank() == dims + 1, l.where, ": expects per-sample inputs of rank ", dims + 1, ", got ", in.str());
-  const std::int64_t filters = detail::bounded(opt(l, "filters"), l.where, "filters");
+  const std::int64_t filters = opt_count(l, "filters");
   const auto k = opt_ints(l, "kernel_size", std::size_t(dims), {});
   const auto s = opt_ints(l, "strides", std::size_t(dims), std::vector<std::int64_t>(std::size_t(dims), 1));
   const auto d = opt_ints(l, "dilation_rate", std::size_t(dims), std::vector<std::int64_t>(std::size_t(dims), 1));
@@ -397,7 +404,8 @@ inline Translation merge(const LayerIn& l) {
   Translation t;
   if (l.cls == "Concatenate") {
     const json& a = opt(l, "axis");
-    std::int64_t axis = a.is_null() ? -1 : a.get<std::int64_t>();
+    HEPNN_CHECK(a.is_null() || a.is_number_integer(), l.where, ": option 'axis' must be an integer");
+    std::int64_t axis = a.is_null() ? -1 : detail::bounded(a, l.where, "axis");
     const std::int64_t rank = l.shapes.at(0).rank();
     if (axis >= 0) {
       HEPNN_CHECK(axis >= 1 && axis <= rank, l.where, ": axis ", axis, " is not an axis of a sample (1..", rank, ")");

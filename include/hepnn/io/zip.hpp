@@ -38,9 +38,11 @@ class ZipArchive {
                 "': read failed");
     read_directory();
   }
+  /// The archive's file name.
   const std::string& path() const { return m_path; }
   /// The members' names, in the archive's order.
   const std::vector<std::string>& names() const { return m_order; }
+  /// Whether the archive has a member of that name.
   bool contains(const std::string& name) const { return m_members.count(name) != 0; }
 
   /// The bytes of member `name`, checked against its size and CRC-32.

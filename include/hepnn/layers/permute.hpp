@@ -19,6 +19,7 @@
 
 namespace hepnn::inline HEPNN_ABI {
 
+/// The layer a Permute spec builds (ops::permute forward, the inverse permutation backward).
 template <class T, class Device>
 class PermuteLayer final : public Layer<T, Device> {
  public:

@@ -10,11 +10,11 @@ namespace hepnn {
 /// sum_k i_k * stride[k]: stride[k] is the input's row-major stride of the input axis that
 /// becomes output axis k. `size` is the number of values per sample (in and out).
 struct PermuteGeometry {
-  static constexpr int max_rank = 5;
-  int rank = 1;
-  std::int64_t out[max_rank] = {1, 1, 1, 1, 1};
-  std::int64_t stride[max_rank] = {1, 1, 1, 1, 1};
-  std::int64_t size = 1;
+  static constexpr int max_rank = 5;            ///< as Shape::max_rank
+  int rank = 1;                                 ///< axes per sample
+  std::int64_t out[max_rank] = {1, 1, 1, 1, 1};  ///< the output's extents
+  std::int64_t stride[max_rank] = {1, 1, 1, 1, 1};  ///< input stride of each output axis
+  std::int64_t size = 1;                        ///< values per sample
 };
 
 /// The geometry of y = x with its axes reordered: output axis k is input axis perm[k] (0-based,

@@ -219,7 +219,7 @@ void copy_2d(std::int64_t rows, std::int64_t cols, const T* src, std::int64_t sr
   for (std::int64_t r = 0; r < rows; ++r) std::copy_n(src + r * src_stride, cols, dst + r * dst_stride);
 }
 
-// y (batch, g.out...) = x (batch, in...) with its per-sample axes reordered (see PermuteGeometry)
+/// y (batch, g.out...) = x (batch, in...) with its per-sample axes reordered (see PermuteGeometry).
 template <class T>
 void permute(const PermuteGeometry& g, std::int64_t batch, const T* x, T* y) {
   const int last = g.rank - 1;

@@ -213,8 +213,8 @@ __global__ void count_nonfinite(std::int64_t n, const T* __restrict__ x, double*
   }
 }
 
-// one thread per output value: decompose its per-sample index into the output's axes and
-// gather the input value at the matching offset
+/// One thread per output value: decomposes its per-sample index into the output's axes and
+/// gathers the input value at the matching offset.
 template <class T>
 __global__ void permute(PermuteGeometry g, std::int64_t n, const T* x, T* y) {
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
@@ -399,6 +399,7 @@ void copy_2d(std::int64_t rows, std::int64_t cols, const T* src, std::int64_t sr
                                      detail::stream()));
 }
 
+/// y = x with each sample's axes reordered (ops::permute).
 template <class T>
 void permute(const PermuteGeometry& g, std::int64_t batch, const T* x, T* y) {
   const std::int64_t n = batch * g.size;
