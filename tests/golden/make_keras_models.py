@@ -166,8 +166,18 @@ def keras3_models(keras, producer, rng):
     out_reg = L.Dense(1, name="energy")(h)
     m = keras.Model(inputs=[jet, img], outputs=[out_cls, out_reg], name="two_in3")
     made["k3_two_inputs"] = (m, [rng.normal(size=(SAMPLES, 6)), rng.normal(size=(SAMPLES, 8, 8, 1))])
+    # a Sequential used as a layer twice (shared), inside a functional model
+    inner = keras.Sequential(name="embed", layers=[keras.Input(shape=(3,)), L.Dense(4, activation="tanh"),
+                                                  L.Dense(2)])
+    a = keras.Input(shape=(3,), name="a")
+    b = keras.Input(shape=(3,), name="b")
+    out = L.Dense(1, name="out")(L.Concatenate()([inner(a), inner(b)]))
+    m = keras.Model(inputs=[a, b], outputs=out, name="siamese")
+    made["k3_nested"] = (m, [rng.normal(size=(SAMPLES, 3)), rng.normal(size=(SAMPLES, 3))])
     for name, (model, xs) in made.items():
         randomise(model, rng)
+        if name == "k3_nested":
+            randomise(inner, rng)
         model.save(os.path.join(OUT, name + ".keras"))
         if name == "k3_mlp":
             model.save(os.path.join(OUT, "k3_mlp_legacy.h5"))  # Keras 3 writing the Keras 2 layout

@@ -74,7 +74,7 @@ std::size_t count_type(const Model<float, cpu>& m, const std::string& type) {
 
 TEST_CASE("keras import: models written by Keras 2 and 3 predict what Keras predicted", "[io][keras]") {
   for (const char* name : {"k2_mlp", "k2_cnn", "k2_pools", "k2_tagger", "k2_conv1d", "k2_nested", "k3_mlp_legacy",
-                           "k3_mlp", "k3_two_inputs"}) {
+                           "k3_mlp", "k3_two_inputs", "k3_nested"}) {
     const std::string base = golden + name;
     const std::string path = std::filesystem::exists(base + ".h5") ? base + ".h5" : base + ".keras";
     INFO(path);

@@ -7,7 +7,8 @@
 /// A variable-length string lives in HDF5's global heap. HDF5 1.10 decodes a heap collection in
 /// a loop that never ends when a free-space object claims size 0 (found by fuzz_keras_loader), so
 /// before reading one, every global heap collection in the file is walked as HDF5 walks it, and
-/// a collection that would loop is refused. A string's length is checked against the file's
+/// a collection that would loop, or whose object reaches beyond it (HDF5 would copy past its
+/// buffer), is refused. A string's length is checked against the file's
 /// size before it is used, so a damaged length cannot make the reader allocate without bound.
 #pragma once
 #include "hepnn/core/config.hpp"
@@ -55,8 +56,9 @@ inline void check_global_heaps(const std::string& path) {
       const unsigned idx = d[p] | (d[p + 1] << 8);
       const std::uint64_t osize = u64(p + 8);
       const std::uint64_t need = idx > 0 ? 16 + ((osize + 7) & ~std::uint64_t(7)) : osize;
-      HEPNN_CHECK(need > 0 && osize < (std::uint64_t(1) << 62), "file '", path, "': the global heap at byte ", o,
-                  " is damaged (an object of size ", osize, " at byte ", p, ")");
+      // HDF5 copies an object without checking that it lies inside its collection
+      HEPNN_CHECK(need > 0 && osize < (std::uint64_t(1) << 62) && (idx == 0 || need <= end - p), "file '", path,
+                  "': the global heap at byte ", o, " is damaged (an object of size ", osize, " at byte ", p, ")");
       if (need > end - p) break;
       p += std::size_t(need);
     }

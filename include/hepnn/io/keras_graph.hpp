@@ -71,6 +71,14 @@ inline std::vector<Ref> node_inputs(const json& node, const std::string& where) 
   return out;
 }
 
+/// Whether references to a layer's calls count one call before the model's own: a model used as a
+/// layer starts with the call on its own Input (Keras 2: Sequential and functional models;
+/// Keras 3: functional models only).
+inline bool starts_with_own_call(const json& entry, bool keras3) {
+  const std::string cls = entry.value("class_name", std::string());
+  return keras3 ? cls == "Functional" || cls == "Model" : is_model_class(cls);
+}
+
 template <class T, class Device>
 class GraphBuilder {
  public:
@@ -312,6 +320,11 @@ class GraphBuilder {
                   "' is not an InputLayer of the model");
       lv.made[r.layer] = {add_input(lv, (*it->second)["config"], lv.where)};
     }
+    // Keras 3 writes inbound nodes as {"args": ..., "kwargs": ...}, Keras 2 as lists
+    bool v3 = false;
+    for (const json& e : layers)
+      if (e.contains("inbound_nodes") && e["inbound_nodes"].is_array())
+        for (const json& n : e["inbound_nodes"]) v3 |= n.is_object();
     std::vector<std::size_t> done(layers.size(), 0);
     for (bool progress = true; progress;) {
       progress = false;
@@ -329,8 +342,7 @@ class GraphBuilder {
           for (Ref& r : rs) {
             auto src = by_name.find(r.layer);
             HEPNN_CHECK(src != by_name.end(), w, ": takes the output of layer '", r.layer, "', which is not in the model");
-            // a model used as a layer starts with a call of its own (on its Input): skip it
-            if (is_model_class((*src->second)["class_name"].get<std::string>()) && r.node > 0) --r.node;
+            if (starts_with_own_call(*src->second, v3) && r.node > 0) --r.node;
             ready &= lv.made.count(r.layer) && r.node < std::int64_t(lv.made[r.layer].size());
           }
           if (!ready) break;
@@ -353,7 +365,7 @@ class GraphBuilder {
     for (Ref& r : lv.outputs) {
       auto src = by_name.find(r.layer);
       HEPNN_CHECK(src != by_name.end(), lv.where, ": output layer '", r.layer, "' is not in the model");
-      if (is_model_class((*src->second)["class_name"].get<std::string>()) && r.node > 0) --r.node;
+      if (starts_with_own_call(*src->second, v3) && r.node > 0) --r.node;
     }
   }
 
