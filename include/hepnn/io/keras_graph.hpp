@@ -316,7 +316,7 @@ class GraphBuilder {
     }
     for (const Ref& r : in_refs) {
       auto it = by_name.find(r.layer);
-      HEPNN_CHECK(it != by_name.end() && (*it->second)["class_name"] == "InputLayer", lv.where, ": input '", r.layer,
+      HEPNN_CHECK(it != by_name.end() && it->second->value("class_name", std::string()) == "InputLayer", lv.where, ": input '", r.layer,
                   "' is not an InputLayer of the model");
       lv.made[r.layer] = {add_input(lv, (*it->second)["config"], lv.where)};
     }
@@ -358,7 +358,7 @@ class GraphBuilder {
     }
     for (std::size_t k = 0; k < layers.size(); ++k) {
       const json& nodes = layers[k].contains("inbound_nodes") ? layers[k]["inbound_nodes"] : json::array();
-      HEPNN_CHECK(layers[k]["class_name"] == "InputLayer" || done[k] == nodes.size(), lv.where, ": layer '",
+      HEPNN_CHECK(layers[k].value("class_name", std::string()) == "InputLayer" || done[k] == nodes.size(), lv.where, ": layer '",
                   layers[k]["config"].value("name", std::string()),
                   "' takes tensors that are never made (a cycle, or a missing layer)");
     }
