@@ -141,6 +141,7 @@ class ZipArchive {
                 "': its deflate data is damaged or does not match its size");
     return out;
 #else
+    (void)m;
     (void)start;
     throw Error(where() + "member '" + name + "' is deflate-compressed, and hepnn was built without zlib");
 #endif
