@@ -14,6 +14,10 @@
 #include "hepnn/core/config.hpp"
 #include <algorithm>
 #include <cstdint>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +27,12 @@
 #include <vector>
 
 #include "hepnn/io/hdf5.hpp"
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 namespace hepnn::inline HEPNN_ABI::io::h5 {
 
@@ -66,6 +76,87 @@ inline void check_global_heaps(const std::string& path) {
   checked.insert(key);
 }
 
+/// Runs fn, which reads variable-length strings through HDF5, in a child process where the
+/// platform allows (POSIX fork), and returns its strings. HDF5 1.10 trusts the heap references of
+/// variable-length data: a damaged file can make it read out of bounds or loop (found by
+/// fuzz_keras_loader). In the child such a crash or hang (30 s) ends the child, and the caller
+/// gets a hepnn::Error naming `what`; the program goes on. fn's own hepnn::Error is passed back.
+template <class F>
+std::vector<std::string> isolated(const std::string& what, F&& fn) {
+#if defined(__unix__) || defined(__APPLE__)
+  int fds[2];
+  HEPNN_CHECK(::pipe(fds) == 0, what, ": cannot create a pipe");
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw Error(what + ": cannot fork to read it safely");
+  }
+  if (pid == 0) {  // the child: the strings, or the error, through the pipe; no destructors at exit
+    ::close(fds[0]);
+    std::string msg;
+    char tag = 'O';
+    try {
+      for (const std::string& x : fn()) msg += std::to_string(x.size()) + ":" + x;
+    } catch (const std::exception& e) {
+      tag = 'E';
+      msg = e.what();
+    }
+    msg.insert(msg.begin(), tag);
+    for (std::size_t at = 0; at < msg.size();) {
+      const ssize_t w = ::write(fds[1], msg.data() + at, msg.size() - at);
+      if (w <= 0) ::_exit(2);
+      at += std::size_t(w);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string got;
+  char buf[65536];
+  bool timed_out = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fds[0], POLLIN, 0};
+    const int r = left.count() > 0 ? ::poll(&p, 1, int(left.count())) : 0;
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      timed_out = true;
+      break;
+    }
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got.append(buf, std::size_t(n));
+  }
+  ::close(fds[0]);
+  if (timed_out) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  HEPNN_CHECK(!timed_out, what, ": HDF5 did not finish reading it in 30 s (a damaged variable-length string?)");
+  HEPNN_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && !got.empty(), what,
+              ": HDF5 failed while reading it (a damaged variable-length string; the reader ran in a child process, "
+              "which ", WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status)) : "failed",
+              ")");
+  if (got[0] == 'E') throw Error(got.substr(1));
+  std::vector<std::string> out;
+  for (std::size_t at = 1; at < got.size();) {
+    const std::size_t colon = got.find(':', at);
+    HEPNN_CHECK(colon != std::string::npos, what, ": garbled reply from the reader process");
+    const std::size_t len = std::stoul(got.substr(at, colon - at));
+    HEPNN_CHECK(len <= got.size() - colon - 1, what, ": garbled reply from the reader process");
+    out.push_back(got.substr(colon + 1, len));
+    at = colon + 1 + len;
+  }
+  return out;
+#else
+  (void)what;
+  return fn();
+#endif
+}
+
 /// The strings of attribute `key` of `obj` (scalar: one; 1-D: each). An attribute of
 /// no elements (h5py writes `np.array([])` as float64) is an empty list.
 inline std::vector<std::string> read_strings(const File& f, const std::string& obj, const std::string& key,
@@ -91,17 +182,23 @@ inline std::vector<std::string> read_strings(const File& f, const std::string& o
   std::vector<std::string> out(static_cast<std::size_t>(n));
   if (H5Tis_variable_str(type.get()) > 0) {
     check_global_heaps(f.path());
-    Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(mem.get(), H5T_VARIABLE);
-    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
-    std::vector<char*> ptrs(static_cast<std::size_t>(n), nullptr);
-    HEPNN_CHECK(H5Aread(a.get(), mem.get(), ptrs.data()) >= 0, f.where(obj), "cannot read attribute '", key, "'");
-    for (std::size_t i = 0; i < ptrs.size(); ++i) {
-      const std::size_t len = ptrs[i] ? ::strnlen(ptrs[i], std::size_t(limit) + 1) : 0;
-      if (len <= std::size_t(limit)) out[i].assign(ptrs[i] ? ptrs[i] : "", len);
-      else out.clear();
-    }
-    H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, ptrs.data());
+    const hid_t attr = a.get(), ftype = type.get();
+    out = isolated(f.where(obj) + "attribute '" + key + "'", [&] {
+      // in the child: raw identifiers, never closed (hepnn's lock belongs to the parent's thread,
+      // and the child ends with _exit)
+      const hid_t mem = H5Tcopy(H5T_C_S1);
+      H5Tset_size(mem, H5T_VARIABLE);
+      H5Tset_cset(mem, H5Tget_cset(ftype));
+      std::vector<char*> ptrs(static_cast<std::size_t>(n), nullptr);
+      HEPNN_CHECK(H5Aread(attr, mem, ptrs.data()) >= 0, f.where(obj), "cannot read attribute '", key, "'");
+      std::vector<std::string> v(ptrs.size());
+      for (std::size_t i = 0; i < ptrs.size(); ++i) {
+        const std::size_t len = ptrs[i] ? ::strnlen(ptrs[i], std::size_t(limit) + 1) : 0;
+        HEPNN_CHECK(len <= std::size_t(limit), f.where(obj), "attribute '", key, "' holds a string longer than the file");
+        v[i].assign(ptrs[i] ? ptrs[i] : "", len);
+      }
+      return v;
+    });
     HEPNN_CHECK(out.size() == std::size_t(n), f.where(obj), "attribute '", key, "' holds a string longer than the file");
     return out;
   }
