@@ -79,7 +79,7 @@ inline void check_global_heaps(const std::string& path) {
 /// Runs fn, which reads variable-length strings through HDF5, in a child process where the
 /// platform allows (POSIX fork), and returns its strings. HDF5 1.10 trusts the heap references of
 /// variable-length data: a damaged file can make it read out of bounds or loop (found by
-/// fuzz_keras_loader). In the child such a crash or hang (30 s) ends the child, and the caller
+/// fuzz_keras_loader). In the child such a crash or hang (10 s) ends the child, and the caller
 /// gets a hepnn::Error naming `what`; the program goes on. fn's own hepnn::Error is passed back.
 template <class F>
 std::vector<std::string> isolated(const std::string& what, F&& fn) {
@@ -115,7 +115,7 @@ std::vector<std::string> isolated(const std::string& what, F&& fn) {
   std::string got;
   char buf[65536];
   bool timed_out = false;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     pollfd p{fds[0], POLLIN, 0};
@@ -135,7 +135,7 @@ std::vector<std::string> isolated(const std::string& what, F&& fn) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  HEPNN_CHECK(!timed_out, what, ": HDF5 did not finish reading it in 30 s (a damaged variable-length string?)");
+  HEPNN_CHECK(!timed_out, what, ": HDF5 did not finish reading it in 10 s (a damaged variable-length string?)");
   HEPNN_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && !got.empty(), what,
               ": HDF5 failed while reading it (a damaged variable-length string; the reader ran in a child process, "
               "which ", WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status)) : "failed",
