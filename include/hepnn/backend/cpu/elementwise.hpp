@@ -86,8 +86,10 @@ void softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y, boo
                      T sum = 0;
                      for (std::int64_t c = 0; c < cols; ++c) sum += std::exp(xr[c] - mx);
                      if (log) {
-                       const T lse = mx + std::log(sum);
-                       for (std::int64_t c = 0; c < cols; ++c) yr[c] = xr[c] - lse;
+                       // (x - max) - log(sum), not x - (max + log(sum)): for large x the
+                       // rounded max + log(sum) would lose log(sum)'s digits (float, x ~ 1e4)
+                       const T ls = std::log(sum);
+                       for (std::int64_t c = 0; c < cols; ++c) yr[c] = (xr[c] - mx) - ls;
                      } else {
                        const T inv = T(1) / sum;
                        for (std::int64_t c = 0; c < cols; ++c) yr[c] = std::exp(xr[c] - mx) * inv;

@@ -111,8 +111,8 @@ __global__ void softmax_forward(std::int64_t rows, std::int64_t cols, const T* x
   for (std::int64_t c = lane; c < cols; c += 32) s += exp(xr[c] - mx);
   s = warp_sum(s);
   if (log) {
-    const T lse = mx + ::log(s);
-    for (std::int64_t c = lane; c < cols; c += 32) yr[c] = xr[c] - lse;
+    const T ls = ::log(s);  // (x - max) - log(sum), as on the CPU: exact for large x
+    for (std::int64_t c = lane; c < cols; c += 32) yr[c] = (xr[c] - mx) - ls;
   } else {
     const T inv = T(1) / s;
     for (std::int64_t c = lane; c < cols; c += 32) yr[c] = exp(xr[c] - mx) * inv;
