@@ -7,7 +7,8 @@
 /// per-sample shape is the rest). The operators, and how each maps to hepnn layers:
 /// - Gemm (transA = 0; alpha and beta folded into the weights) and MatMul with a constant right
 ///   operand: Dense; an Add of a constant right after a MatMul becomes that Dense's bias;
-/// - Add, Sub, Mul of two tensors of the same shape: Add, Subtract, Multiply. Sub, Add, Mul, Div
+/// - Add, Sub, Mul of two tensors of the same shape: Add, Subtract, Multiply; Sum and Mean of
+///   tensors of one shape: Add and Average. Sub, Add, Mul, Div
 ///   of a graph input and a constant (standardisation at the start of the graph) become the
 ///   input's InputTransform;
 /// - Relu, LeakyRelu, Elu, Selu (default constants), Sigmoid, Tanh, Softplus, Gelu (exact),
@@ -28,6 +29,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
+#include <tuple>
 #include <set>
 #include <string>
 #include <vector>
@@ -50,6 +53,8 @@ struct OnnxTensor {
   std::vector<std::int64_t> dims;
   /// Row-major values.
   std::vector<double> values;
+  /// The values are integers (INT64 in a file: shapes, axes); otherwise the graph's float type.
+  bool integer = false;
 };
 
 /// One attribute of a node: the member its kind names holds the value.
@@ -112,6 +117,8 @@ struct OnnxGraph {
   std::vector<OnnxNode> nodes;
   /// Where the graph comes from (a file name), for messages.
   std::string source = "ONNX graph";
+  /// The tensors are DOUBLE (a double model's export); otherwise FLOAT.
+  bool double_precision = false;
 };
 
 namespace onnx_detail {
@@ -323,9 +330,9 @@ class OnnxImporter {
       base = n.op_type;
       std::transform(base.begin(), base.end(), base.begin(), [](unsigned char ch) { return char(std::tolower(ch)); });
     }
-    if (last && m_graph_outputs.count(out(n)) && !onnx_detail::clean_name(out(n)).empty() &&
-        !m_names.count(onnx_detail::clean_name(out(n))))
-      base = onnx_detail::clean_name(out(n));
+    const std::string& y = out(last && m_tail ? *m_tail : n);  // a fused node's output is the layer's
+    if (last && m_graph_outputs.count(y) && !onnx_detail::clean_name(y).empty() && !m_names.count(onnx_detail::clean_name(y)))
+      base = onnx_detail::clean_name(y);
     else if (!last)
       base += "_" + c.type;
     c.name = unique(base);
@@ -343,12 +350,14 @@ class OnnxImporter {
   void node(const OnnxNode& n) {
     if (!n.domain.empty() && n.domain != "ai.onnx") unsupported(n, "the operator domain '" + n.domain + "'");
     const std::string& op = n.op_type;
+    m_tail = nullptr;
     if (op == "Constant") return constant(n);
     if (op == "Identity") return identity(n);
     if (op == "Dropout") return dropout(n);
     if (op == "Gemm") return gemm(n);
     if (op == "MatMul") return matmul(n);
     if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return arithmetic(n);
+    if (op == "Sum" || op == "Mean") return n_ary(n);
     if (op == "Relu" || op == "LeakyRelu" || op == "Elu" || op == "Selu" || op == "Sigmoid" || op == "Tanh" ||
         op == "Softplus" || op == "Gelu")
       return activation(n);
@@ -412,10 +421,11 @@ class OnnxImporter {
 
   /// Dense from a (K, N) kernel and an optional bias of N values.
   void dense(const OnnxNode& n, SymbolicTensor x, std::vector<double> kernel, std::int64_t units,
-             std::vector<double> bias) {
+             std::vector<double> bias, const std::string& y) {
     Dense d;
     d.units = units;
     d.use_bias = !bias.empty();
+    if (const OnnxNode* a = fuse_activation(y)) std::tie(d.activation, d.alpha) = fused_activation(*a);
     std::vector<std::vector<double>> p{std::move(kernel)};
     if (d.use_bias) p.push_back(std::move(bias));
     set(n, Val{make(n, onnx_detail::spec_config("Dense", d), {x}, true, std::move(p)), nullptr, -1});
@@ -451,7 +461,7 @@ class OnnxImporter {
       bias = bias_values(n, const_in(n, 2, "the bias C"), N, "a bias C");
       for (double& v : bias) v *= beta;
     }
-    dense(n, x, std::move(kernel), N, std::move(bias));
+    dense(n, x, std::move(kernel), N, std::move(bias), out(n));
   }
 
   /// The Add right after node n that adds a constant to n's output alone (a bias), or nullptr.
@@ -481,12 +491,15 @@ class OnnxImporter {
     HEPNN_CHECK(x.shape()[x.shape().rank() - 1] == K, at(n), ": the right operand has dimensions ", onnx_detail::dims_str(b.dims),
                 " for inputs of per-sample shape ", x.shape().str());
     std::vector<double> bias;
+    std::string y = out(n);
     if (const OnnxNode* add = bias_add_after(n, N)) {
       const OnnxTensor& c = *m_values.at(add->inputs[0] == out(n) ? add->inputs[1] : add->inputs[0]).c;
       bias = bias_values(*add, c, N, "a bias");
       m_fused[add] = out(n);
+      m_tail = add;
+      y = out(*add);
     }
-    dense(n, x, b.values, N, std::move(bias));
+    dense(n, x, b.values, N, std::move(bias), y);
   }
 
   void arithmetic(const OnnxNode& n) {
@@ -540,9 +553,56 @@ class OnnxImporter {
     set(n, v);
   }
 
+  /// Sum and Mean of tensors of one shape: Add and Average layers (one input: that input).
+  void n_ary(const OnnxNode& n) {
+    allow(n, {});
+    HEPNN_CHECK(!n.inputs.empty(), at(n), ": needs at least one input");
+    std::vector<SymbolicTensor> xs;
+    for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+      xs.push_back(tensor_in(n, k));
+      if (xs.back().shape() != xs[0].shape())
+        unsupported(n, "broadcasting " + xs[0].shape().str() + " and " + xs.back().shape().str() + " (per sample)");
+    }
+    if (xs.size() == 1) return set(n, Val{xs[0], nullptr, -1});
+    LayerConfig c{n.op_type == "Sum" ? "Add" : "Average", "", {}};
+    set(n, Val{make(n, c, xs, true), nullptr, -1});
+  }
+
+  /// The activation node that alone reads y (not a graph output), to fuse into the Dense or Conv2D
+  /// that makes y; it becomes the node's tail (the layer is named after its output). nullptr: none.
+  const OnnxNode* fuse_activation(const std::string& y) {
+    if (m_uses.count(y) == 0 || m_uses.at(y) != 1 || m_graph_outputs.count(y)) return nullptr;
+    for (const OnnxNode& a : m_g.nodes) {
+      if (a.inputs.size() != 1 || a.inputs[0] != y) continue;
+      static const std::set<std::string> ops{"Relu", "LeakyRelu", "Elu", "Selu", "Sigmoid", "Tanh", "Softplus", "Gelu"};
+      if (!ops.count(a.op_type) || !(a.domain.empty() || a.domain == "ai.onnx")) return nullptr;
+      m_fused[&a] = y;
+      m_tail = &a;
+      return &a;
+    }
+    return nullptr;
+  }
+  /// The Activation and its alpha of an activation node.
+  std::pair<Activation, std::optional<double>> fused_activation(const OnnxNode& a) const {
+    const LayerConfig c = activation_config(a);
+    static const std::map<std::string, Activation> kinds{
+        {"ReLU", Activation::relu}, {"LeakyReLU", Activation::leaky_relu}, {"ELU", Activation::elu},
+        {"SELU", Activation::selu}, {"Sigmoid", Activation::sigmoid},      {"Tanh", Activation::tanh},
+        {"Softplus", Activation::softplus}, {"GELU", Activation::gelu}};
+    const Activation k = kinds.at(c.type);
+    if (k == Activation::leaky_relu || k == Activation::elu) return {k, c.get<double>("alpha")};
+    return {k, std::nullopt};
+  }
+
   void activation(const OnnxNode& n) {
+    if (auto f = m_fused.find(&n); f != m_fused.end()) {  // applied by the Dense or Conv2D before it
+      set(n, Val{m_values.at(f->second).t, nullptr, -1});
+      return;
+    }
+    set(n, Val{make(n, activation_config(n), {tensor_in(n, 0)}, true), nullptr, -1});
+  }
+  LayerConfig activation_config(const OnnxNode& n) const {
     const std::string& op = n.op_type;
-    SymbolicTensor x = tensor_in(n, 0);
     LayerConfig c;
     if (op == "LeakyRelu") {
       allow(n, {"alpha"});
@@ -565,7 +625,7 @@ class OnnxImporter {
       allow(n, {});
       c = LayerConfig{op == "Relu" ? "ReLU" : op, "", {}};
     }
-    set(n, Val{make(n, c, {x}, true), nullptr, -1});
+    return c;
   }
 
   /// Permutation of per-sample axes swapping axis p with the last.
@@ -674,6 +734,7 @@ class OnnxImporter {
     c.dilation = {win.dh, win.dw};
     c.padding = win.pad;
     c.use_bias = given(n, 2);
+    if (const OnnxNode* a = fuse_activation(out(n))) std::tie(c.activation, c.alpha) = fused_activation(*a);
     std::vector<std::vector<double>> p{w.values};
     if (c.use_bias) {
       const OnnxTensor& b = const_in(n, 2, "the bias B");
@@ -849,7 +910,8 @@ class OnnxImporter {
   std::map<std::string, OnnxTensor> m_constants;
   std::map<std::string, int> m_uses;
   std::set<std::string> m_graph_outputs, m_names;
-  std::map<const OnnxNode*, std::string> m_fused;  // Add node -> the MatMul output it biases
+  std::map<const OnnxNode*, std::string> m_fused;  // Add or activation node -> the Dense or Conv2D output it joins
+  const OnnxNode* m_tail = nullptr;                // the last node fused into the node being read
   std::vector<Transform> m_transforms;
   std::map<std::string, std::vector<std::vector<double>>> m_params, m_state;
 };
