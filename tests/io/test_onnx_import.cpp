@@ -172,7 +172,7 @@ TEMPLATE_TEST_CASE("onnx import: the ONNX operator cases reproduce the ONNX refe
   CHECK(passed == 82 - int(expected.size()));
 }
 
-TEST_CASE("onnx import: MatMul + Add becomes one Dense, standardisation becomes the input transform", "[io][onnx]") {
+TEST_CASE("onnx import: MatMul + Add + Relu becomes one Dense, standardisation becomes the input transform", "[io][onnx]") {
   // y = relu(((x - mu) / sigma) W + b): the closed form computed here
   const std::vector<double> mu{1, -2, 0.5}, sigma{2, 4, 0.25}, W{1, -1, 0.5, 2, -0.25, 1}, b{0.1, -0.2};
   OnnxGraph g;
@@ -187,7 +187,8 @@ TEST_CASE("onnx import: MatMul + Add becomes one Dense, standardisation becomes 
              {"Add", "fc/Add", "", {"b", "h"}, {"hb"}, {}},
              {"Relu", "act", "", {"hb"}, {"score"}, {}}};
   const auto m = io::model_from_onnx<double>(g);
-  CHECK(m.core().layers.size() == 2);  // Dense, ReLU
+  REQUIRE(m.core().layers.size() == 1);  // Dense with the ReLU fused
+  CHECK(m.core().layers[0]->config().get<std::string>("activation") == "relu");
   CHECK(m.output_names() == std::vector<std::string>{"score"});
   CHECK(m.input_transform("x").shift.size() == 3);
   std::mt19937 rng(3);
