@@ -20,7 +20,11 @@
 #include <string>
 #include <vector>
 
-#include <onnx/onnx-ml.pb.h>
+// ONNX's generated protobuf classes, as Debian's libonnx_proto was built (the -ml variant)
+#ifndef ONNX_ML
+#define ONNX_ML 1
+#endif
+#include <onnx/onnx_pb.h>
 
 #include "hepnn/core/version.hpp"
 #include "hepnn/io/onnx_export.hpp"
