@@ -10,7 +10,7 @@ seconds=${1:-30}
 shift || true
 cxx=${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++)}
 out=build-fuzz
-mkdir -p "$out/corpus/model" "$out/corpus/data" "$out/corpus/keras"
+mkdir -p "$out/corpus/model" "$out/corpus/data" "$out/corpus/keras" "$out/corpus/onnx"
 flags=(-std=c++20 -O1 -g -DEIGEN_DONT_PARALLELIZE -DHEPNN_HAVE_ZLIB -Iinclude -I/usr/include/eigen3 -I/usr/include/hdf5/serial)
 libs=(-L/usr/lib/x86_64-linux-gnu -lhdf5_serial -lz)
 "$cxx" "${flags[@]}" fuzz/make_seeds.cpp -o "$out/make_seeds" "${libs[@]}"
@@ -20,15 +20,26 @@ cp fuzz/seeds/keras/* "$out/corpus/keras/"
 for f in tests/golden/data/keras/*.h5 tests/golden/data/keras/*.keras; do
   case "$f" in *.ref.h5) ;; *) cp "$f" "$out/corpus/keras/" ;; esac
 done
-for target in fuzz_model_loader fuzz_data_reader fuzz_keras_loader; do
+cp tests/golden/data/onnx/*.onnx "$out/corpus/onnx/"
+targets=(fuzz_model_loader fuzz_data_reader fuzz_keras_loader)
+# the ONNX importer needs ONNX's protobuf classes (hepnn::onnx): libonnx-dev, libprotobuf-dev
+if [ -f /usr/include/onnx/onnx_pb.h ]; then
+  targets+=(fuzz_onnx_loader)
+else
+  echo "fuzz: SKIPPED fuzz_onnx_loader (no libonnx-dev)" >&2
+fi
+for target in "${targets[@]}"; do
+  extra=()
+  [ "$target" = fuzz_onnx_loader ] && extra=(-lonnx_proto -lprotobuf)
   "$cxx" "${flags[@]}" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    "fuzz/$target.cpp" -o "$out/$target" "${libs[@]}"
+    "fuzz/$target.cpp" -o "$out/$target" "${libs[@]}" "${extra[@]}"
 done
 status=0
-for target in fuzz_model_loader fuzz_data_reader fuzz_keras_loader; do
+for target in "${targets[@]}"; do
   corpus="$out/corpus/model"
   [ "$target" = fuzz_data_reader ] && corpus="$out/corpus/data"
   [ "$target" = fuzz_keras_loader ] && corpus="$out/corpus/keras"
+  [ "$target" = fuzz_onnx_loader ] && corpus="$out/corpus/onnx"
   echo "fuzz: $target for ${seconds}s"
   # detect_leaks=0: HDF5 keeps global allocations until exit; rss_limit guards against runaway allocations
   (cd "$out" && ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
