@@ -22,6 +22,7 @@
 
 // ONNX's generated protobuf classes, as Debian's libonnx_proto was built (the -ml variant)
 #ifndef ONNX_ML
+/// Selects ONNX's `-ml` protobuf classes (onnx/onnx-ml.pb.h), the ones Debian's libonnx_proto holds.
 #define ONNX_ML 1
 #endif
 #include <onnx/onnx_pb.h>

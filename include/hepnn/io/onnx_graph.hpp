@@ -40,8 +40,10 @@
 
 namespace hepnn::inline HEPNN_ABI::io {
 
-/// The oldest and newest opset of the default ONNX domain that load_onnx reads.
-inline constexpr std::int64_t onnx_min_opset = 13, onnx_max_opset = 25;
+/// The oldest opset of the default ONNX domain that load_onnx reads.
+inline constexpr std::int64_t onnx_min_opset = 13;
+/// The newest opset of the default ONNX domain that load_onnx reads.
+inline constexpr std::int64_t onnx_max_opset = 25;
 /// The opset save_onnx writes.
 inline constexpr std::int64_t onnx_export_opset = 17;
 
@@ -166,8 +168,10 @@ inline std::pair<std::int64_t, std::int64_t> same_pads(std::int64_t in, std::int
 template <class T, class Device = cpu>
 class OnnxImporter {
  public:
+  /// An importer of graph g (which must outlive it).
   explicit OnnxImporter(const OnnxGraph& g) : m_g(g), m_where(g.source) {}
 
+  /// The model, weights set; throws hepnn::Error for what hepnn does not support.
   Model<T, Device> build() {
     HEPNN_CHECK(m_g.opset >= onnx_min_opset && m_g.opset <= onnx_max_opset, m_where, ": opset ", m_g.opset,
                 " of the default domain; hepnn reads opsets ", onnx_min_opset, " to ", onnx_max_opset,
