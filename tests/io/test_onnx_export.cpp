@@ -85,7 +85,7 @@ TEMPLATE_TEST_CASE("onnx export: a convolutional net with every padding comes ba
 }
 
 TEST_CASE("onnx export: a Sequential model with preprocessing", "[io][onnx]") {
-  Sequential<double, cpu> s{Input{{4}}, Dense{8, Activation::relu}, Dropout{0.1}, Dense{3}, LogSoftmax{}};
+  Sequential<double, cpu> s{Input{4}, Dense{8, Activation::relu}, Dropout{0.1}, Dense{3}, LogSoftmax{}};
   data::InputTransform<double> t;
   t.kind = "standardize";
   t.shift = {2.0};
