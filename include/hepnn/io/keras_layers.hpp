@@ -65,13 +65,7 @@ struct LayerIn {
   KerasOptions options;
 };
 
-template <class Spec>
-LayerConfig config_of(const char* type, const Spec& s) {
-  LayerConfig c{type, "", {}};
-  if constexpr (requires { s.template options<double>(); }) c.options = s.template options<double>();
-  else if constexpr (requires { s.options(); }) c.options = s.options();
-  return c;
-}
+using ::hepnn::detail::config_of;  // layers/layer_config.hpp
 
 inline const json& opt(const LayerIn& l, const char* key) {
   static const json null_value;

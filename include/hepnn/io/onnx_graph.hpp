@@ -125,13 +125,7 @@ struct OnnxGraph {
 
 namespace onnx_detail {
 
-template <class Spec>
-LayerConfig spec_config(const char* type, const Spec& s) {
-  LayerConfig c{type, "", {}};
-  if constexpr (requires { s.template options<double>(); }) c.options = s.template options<double>();
-  else if constexpr (requires { s.options(); }) c.options = s.options();
-  return c;
-}
+using ::hepnn::detail::config_of;  // layers/layer_config.hpp
 
 inline std::int64_t count(const std::vector<std::int64_t>& dims) {
   std::int64_t n = 1;
@@ -420,7 +414,7 @@ class OnnxImporter {
       HEPNN_CHECK(r.values.size() == 1 && r.values[0] >= 0 && r.values[0] < 1, at(n), ": the ratio must be one number in [0, 1)");
       rate = r.values[0];
     }
-    set(n, Val{make(n, onnx_detail::spec_config("Dropout", Dropout{rate}), {tensor_in(n, 0)}, true), nullptr, -1});
+    set(n, Val{make(n, onnx_detail::config_of("Dropout", Dropout{rate}), {tensor_in(n, 0)}, true), nullptr, -1});
   }
 
   /// Dense from a (K, N) kernel and an optional bias of N values.
@@ -432,7 +426,7 @@ class OnnxImporter {
     if (const OnnxNode* a = fuse_activation(y)) std::tie(d.activation, d.alpha) = fused_activation(*a);
     std::vector<std::vector<double>> p{std::move(kernel)};
     if (d.use_bias) p.push_back(std::move(bias));
-    set(n, Val{make(n, onnx_detail::spec_config("Dense", d), {x}, true, std::move(p)), nullptr, -1});
+    set(n, Val{make(n, onnx_detail::config_of("Dense", d), {x}, true, std::move(p)), nullptr, -1});
   }
   /// The N values of a bias constant: (N,), (1, N), or one value for all.
   std::vector<double> bias_values(const OnnxNode& n, const OnnxTensor& c, std::int64_t units, const char* what) const {
@@ -610,10 +604,10 @@ class OnnxImporter {
     LayerConfig c;
     if (op == "LeakyRelu") {
       allow(n, {"alpha"});
-      c = onnx_detail::spec_config("LeakyReLU", LeakyReLU{attr_f(n, "alpha", 0.01)});
+      c = onnx_detail::config_of("LeakyReLU", LeakyReLU{attr_f(n, "alpha", 0.01)});
     } else if (op == "Elu") {
       allow(n, {"alpha"});
-      c = onnx_detail::spec_config("ELU", ELU{attr_f(n, "alpha", 1.0)});
+      c = onnx_detail::config_of("ELU", ELU{attr_f(n, "alpha", 1.0)});
     } else if (op == "Selu") {
       allow(n, {"alpha", "gamma"});
       const double alpha = attr_f(n, "alpha", 1.67326319217681884765625), gamma = attr_f(n, "gamma", 1.05070102214813232421875);
@@ -652,9 +646,9 @@ class OnnxImporter {
       return;
     }
     const auto perm = swap_last(a - 1, rank - 1);
-    SymbolicTensor y = make(n, onnx_detail::spec_config("Permute", Permute{perm}), {x}, false);
+    SymbolicTensor y = make(n, onnx_detail::config_of("Permute", Permute{perm}), {x}, false);
     y = make(n, c, {y}, false);
-    set(n, Val{make(n, onnx_detail::spec_config("Permute", Permute{perm}), {y}, true), nullptr, -1});
+    set(n, Val{make(n, onnx_detail::config_of("Permute", Permute{perm}), {y}, true), nullptr, -1});
   }
 
   /// Spatial attributes of Conv and the pools: per-sample input (C, H, W) or (C, L).
@@ -696,7 +690,7 @@ class OnnxImporter {
   /// x as an image: (C, L) becomes (C, 1, L).
   SymbolicTensor as_image(const OnnxNode& n, SymbolicTensor x) {
     if (x.shape().rank() == 3) return x;
-    return make(n, onnx_detail::spec_config("Reshape", Reshape{{x.shape()[0], 1, x.shape()[1]}}), {x}, false);
+    return make(n, onnx_detail::config_of("Reshape", Reshape{{x.shape()[0], 1, x.shape()[1]}}), {x}, false);
   }
   /// y back to (C, L) when the input was 1-D.
   void finish(const OnnxNode& n, SymbolicTensor y, int in_rank, LayerConfig last) {
@@ -705,7 +699,7 @@ class OnnxImporter {
       return;
     }
     y = make(n, std::move(last), {y}, false);
-    set(n, Val{make(n, onnx_detail::spec_config("Reshape", Reshape{{y.shape()[0], -1}}), {y}, true), nullptr, -1});
+    set(n, Val{make(n, onnx_detail::config_of("Reshape", Reshape{{y.shape()[0], -1}}), {y}, true), nullptr, -1});
   }
   /// finish() for a layer with weights.
   void finish_weighted(const OnnxNode& n, SymbolicTensor y, int in_rank, LayerConfig last,
@@ -715,7 +709,7 @@ class OnnxImporter {
       return;
     }
     y = make(n, std::move(last), {y}, false, std::move(params));
-    set(n, Val{make(n, onnx_detail::spec_config("Reshape", Reshape{{y.shape()[0], -1}}), {y}, true), nullptr, -1});
+    set(n, Val{make(n, onnx_detail::config_of("Reshape", Reshape{{y.shape()[0], -1}}), {y}, true), nullptr, -1});
   }
 
   void conv(const OnnxNode& n) {
@@ -746,7 +740,7 @@ class OnnxImporter {
                   onnx_detail::dims_str(b.dims), " for ", c.filters, " filters");
       p.push_back(b.values);
     }
-    finish_weighted(n, as_image(n, x), int(in.rank()), onnx_detail::spec_config("Conv2D", c), std::move(p));
+    finish_weighted(n, as_image(n, x), int(in.rank()), onnx_detail::config_of("Conv2D", c), std::move(p));
   }
 
   void pool(const OnnxNode& n) {
@@ -762,8 +756,8 @@ class OnnxImporter {
     if (win.dh != 1 || win.dw != 1) unsupported(n, "dilations other than 1");
     if (!max && attr_i(n, "count_include_pad", 0) != 0 && win.pad.mode != Padding::Mode::valid)
       unsupported(n, "count_include_pad = 1 with padding (hepnn averages the real pixels only)");
-    const LayerConfig c = max ? onnx_detail::spec_config("MaxPool2D", MaxPool2D{{win.kh, win.kw}, Size2{win.sh, win.sw}, win.pad})
-                              : onnx_detail::spec_config("AvgPool2D", AvgPool2D{{win.kh, win.kw}, Size2{win.sh, win.sw}, win.pad});
+    const LayerConfig c = max ? onnx_detail::config_of("MaxPool2D", MaxPool2D{{win.kh, win.kw}, Size2{win.sh, win.sw}, win.pad})
+                              : onnx_detail::config_of("AvgPool2D", AvgPool2D{{win.kh, win.kw}, Size2{win.sh, win.sw}, win.pad});
     finish(n, as_image(n, x), int(in.rank()), c);
   }
 
@@ -774,8 +768,8 @@ class OnnxImporter {
     if (in.rank() != 3 && in.rank() != 2) unsupported(n, "inputs of per-sample shape " + in.str());
     const std::int64_t h = in.rank() == 3 ? in[1] : 1, w = in[in.rank() - 1];
     const LayerConfig c = n.op_type == "GlobalMaxPool"
-                              ? onnx_detail::spec_config("MaxPool2D", MaxPool2D{{h, w}, Size2{h, w}, Padding::valid})
-                              : onnx_detail::spec_config("AvgPool2D", AvgPool2D{{h, w}, Size2{h, w}, Padding::valid});
+                              ? onnx_detail::config_of("MaxPool2D", MaxPool2D{{h, w}, Size2{h, w}, Padding::valid})
+                              : onnx_detail::config_of("AvgPool2D", AvgPool2D{{h, w}, Size2{h, w}, Padding::valid});
     finish(n, as_image(n, x), int(in.rank()), c);
   }
 
@@ -797,7 +791,7 @@ class OnnxImporter {
     b.epsilon = attr_f(n, "epsilon", 1e-5);
     b.momentum = attr_f(n, "momentum", 0.9);
     HEPNN_CHECK(b.epsilon > 0, at(n), ": epsilon must be positive");
-    set(n, Val{make(n, onnx_detail::spec_config("BatchNormalization", b), {x}, true, {arrays[0], arrays[1]},
+    set(n, Val{make(n, onnx_detail::config_of("BatchNormalization", b), {x}, true, {arrays[0], arrays[1]},
                     {arrays[2], arrays[3]}),
                nullptr, -1});
   }
@@ -847,7 +841,7 @@ class OnnxImporter {
                   " would change the batch size (samples of ", x.shape().size(), " values)");
     }
     if (rest.empty()) rest.push_back(1);
-    set(n, Val{make(n, onnx_detail::spec_config("Reshape", Reshape{rest}), {x}, true), nullptr, -1});
+    set(n, Val{make(n, onnx_detail::config_of("Reshape", Reshape{rest}), {x}, true), nullptr, -1});
   }
 
   void concat(const OnnxNode& n) {
@@ -862,7 +856,7 @@ class OnnxImporter {
       set(n, Val{xs[0], nullptr, -1});
       return;
     }
-    set(n, Val{make(n, onnx_detail::spec_config("Concatenate", Concatenate{a - 1}), xs, true), nullptr, -1});
+    set(n, Val{make(n, onnx_detail::config_of("Concatenate", Concatenate{a - 1}), xs, true), nullptr, -1});
   }
 
   void transpose(const OnnxNode& n) {
@@ -875,7 +869,7 @@ class OnnxImporter {
     if (perm[0] != 0) unsupported(n, "perm " + onnx_detail::dims_str(perm) + " (the batch axis must stay first)");
     std::vector<std::int64_t> dims;
     for (std::size_t i = 1; i < perm.size(); ++i) dims.push_back(perm[i] - 1);
-    set(n, Val{make(n, onnx_detail::spec_config("Permute", Permute{dims}), {x}, true), nullptr, -1});
+    set(n, Val{make(n, onnx_detail::config_of("Permute", Permute{dims}), {x}, true), nullptr, -1});
   }
 
   void assign_weights(Model<T, Device>& m) {

@@ -44,4 +44,16 @@ struct LayerConfig {
   }
 };
 
+namespace detail {
+/// The LayerConfig of a layer spec (unnamed), for the importers that build layers through the
+/// registry: its options() as a layer of double would record them.
+template <class Spec>
+LayerConfig config_of(const char* type, const Spec& s) {
+  LayerConfig c{type, "", {}};
+  if constexpr (requires { s.template options<double>(); }) c.options = s.template options<double>();
+  else if constexpr (requires { s.options(); }) c.options = s.options();
+  return c;
+}
+}  // namespace detail
+
 }  // namespace hepnn
