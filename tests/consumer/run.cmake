@@ -15,6 +15,9 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${WORK_DIR}/consumer-bui
     -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release -DCONSUMER_CUDA=${WITH_CUDA})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/consumer-build)
 run(${WORK_DIR}/consumer-build/consumer)
+if(EXISTS ${WORK_DIR}/consumer-build/consumer_onnx)
+  run(${WORK_DIR}/consumer-build/consumer_onnx ${WORK_DIR}/consumer.onnx)
+endif()
 # header-only, hepnn::precompiled and hepnn::precompiled with the precompiled header: the same bits
 if(EXISTS ${WORK_DIR}/consumer-build/consumer_dense_precompiled)
   foreach(variant consumer_dense consumer_dense_precompiled consumer_dense_pch)
