@@ -185,6 +185,29 @@ def keras3_models(keras, producer, rng):
         reference(name, model, [np.asarray(x, np.float32) for x in xs], producer)
 
 
+def normalization_models(keras, producer, rng, suffix):
+    """A Normalization layer adapted on raw features, on each input of a two-input model (over the
+    last axis of a (5, 3) input too), as Keras users put it first: hepnn makes it the input's
+    stored standardisation. Keras 2 (.h5) or Keras 3 (.keras), by `suffix`."""
+    L = keras.layers
+    jet = keras.Input(shape=(4,), name="jet")
+    trk = keras.Input(shape=(5, 3), name="tracks")
+    xj = rng.normal(loc=[50.0, 0.0, 10.0, 3.0], scale=[20.0, 1.5, 4.0, 0.1], size=(200, 4)).astype(np.float32)
+    xt = rng.normal(loc=[0.5, -2.0, 8.0], scale=[1.0, 0.5, 3.0], size=(200, 5, 3)).astype(np.float32)
+    nj, nt = L.Normalization(name="jet_norm"), L.Normalization(axis=-1, name="track_norm")
+    nj.adapt(xj)
+    nt.adapt(xt)
+    t = L.Flatten()(L.Dense(4, activation="relu", name="per_track")(nt(trk)))
+    h = L.Concatenate()([L.Dense(6, activation="tanh")(nj(jet)), t])
+    m = keras.Model(inputs=[jet, trk], outputs=L.Dense(1, activation="sigmoid", name="score")(h), name="normalized")
+    for layer in m.layers:  # the adapted statistics stay; the other weights are drawn
+        if layer.get_weights() and not isinstance(layer, L.Normalization):
+            layer.set_weights([rng.uniform(-0.6, 0.6, size=w.shape).astype(np.float32) for w in layer.get_weights()])
+    name = "k2_normalization" if suffix == ".h5" else "k3_normalization"
+    m.save(os.path.join(OUT, name + suffix))
+    reference(name, m, [xj[:SAMPLES], xt[:SAMPLES]], producer)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     import tensorflow as tf
@@ -192,8 +215,15 @@ def main():
     import keras
     rng = np.random.default_rng(20261206)
     tf.random.set_seed(1)
-    keras2_models(tf_keras, f"tf_keras {tf_keras.__version__}, tensorflow {tf.__version__}", rng)
-    keras3_models(keras, f"keras {keras.__version__}, tensorflow {tf.__version__}", rng)
+    p2 = f"tf_keras {tf_keras.__version__}, tensorflow {tf.__version__}"
+    p3 = f"keras {keras.__version__}, tensorflow {tf.__version__}"
+    if "--only-normalization" not in sys.argv:  # the files of 2026-12-05; --only-normalization leaves them
+        keras2_models(tf_keras, p2, rng)
+        keras3_models(keras, p3, rng)
+    # added 2026-12-06 (TensorFlow 2.21, tf_keras 2.21, Keras 3.15), after the others: their draws stay
+    rng = np.random.default_rng(20261207)
+    normalization_models(tf_keras, p2, rng, ".h5")
+    normalization_models(keras, p3, rng, ".keras")
     print("wrote", sorted(os.listdir(OUT)), file=sys.stderr)
 
 

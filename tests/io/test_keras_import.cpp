@@ -74,7 +74,7 @@ std::size_t count_type(const Model<float, cpu>& m, const std::string& type) {
 
 TEST_CASE("keras import: models written by Keras 2 and 3 predict what Keras predicted", "[io][keras]") {
   for (const char* name : {"k2_mlp", "k2_cnn", "k2_pools", "k2_tagger", "k2_conv1d", "k2_nested", "k3_mlp_legacy",
-                           "k3_mlp", "k3_two_inputs", "k3_nested"}) {
+                           "k3_mlp", "k3_two_inputs", "k3_nested", "k2_normalization", "k3_normalization"}) {
     const std::string base = golden + name;
     const std::string path = std::filesystem::exists(base + ".h5") ? base + ".h5" : base + ".keras";
     INFO(path);
@@ -250,6 +250,36 @@ TEST_CASE("keras import: unsupported options are errors naming the layer, its cl
   CHECK_THAT(error_of([&] { from_config({layer("Softmax", {{"axis", 1}})}, {4, 3}, {}); }), Catch::Contains("axis = 1"));
   CHECK_THAT(error_of([&] { from_config({layer("Dropout", {{"rate", 0.5}, {"noise_shape", json::array({nullptr, 1})}})}, {3}, {}); }),
              Catch::Contains("option noise_shape"));
+}
+
+TEST_CASE("keras import: a Normalization on an input becomes its stored standardisation", "[io][keras]") {
+  // mean and variance in the config (no weights), per feature of the last axis of a (2, 3) input
+  const json norm = {{"axis", -1}, {"mean", json::array({1.0, -2.0, 0.5})}, {"variance", json::array({4.0, 0.25, 0.0})}};
+  const Model<double, cpu> m = from_config({layer("Normalization", norm)}, {2, 3}, {});
+  const auto& t = m.input_transform("x");
+  REQUIRE(t.shift.size() == 6);
+  CHECK(t.shift == std::vector<double>{1.0, -2.0, 0.5, 1.0, -2.0, 0.5});
+  CHECK(t.scale == std::vector<double>{0.5, 2.0, 1e7, 0.5, 2.0, 1e7});  // Keras: 1 / max(sqrt(var), 1e-7)
+  const Tensor<double, cpu> y = m.predict(Tensor<double, cpu>(Shape{1, 2, 3}, {3.0, -1.0, 0.5, 1.0, -2.5, 0.5}));
+  CHECK(y.to_vector() == std::vector<double>{1.0, 2.0, 0.0, 0.0, -1.0, 0.0});  // (x - mean) / sqrt(var), exact here
+  // adapted: mean, variance and count as weights; axis None is one mean for all elements
+  const Model<double, cpu> all = from_config({layer("Normalization", {{"axis", nullptr}})}, {4}, {{{}, {2.0}}, {{}, {9.0}}, {{}, {10.0}}});
+  CHECK(all.input_transform("x").shift == std::vector<double>{2.0});
+  CHECK(all.input_transform("x").scale[0] == Approx(1.0 / 3.0));
+  // what cannot be a transform of an input is refused, naming the layer and why
+  CHECK_THAT(error_of([&] { from_config({layer("Normalization", {{"axis", -1}, {"invert", true}, {"mean", 1.0}, {"variance", 1.0}})}, {3}, {}); }),
+             Catch::Contains("layer 'l' (Normalization): option invert=True"));
+  CHECK_THAT(error_of([&] { from_config({layer("Normalization", {{"axis", 1}, {"mean", 1.0}, {"variance", 1.0}})}, {2, 3}, {}); }),
+             Catch::Contains("option axis=1 is not supported"));
+  CHECK_THAT(error_of([&] { from_config({layer("Normalization", {{"axis", -1}, {"mean", json::array({1.0, 2.0})}, {"variance", json::array({1.0, 2.0})}})}, {3}, {}); }),
+             Catch::Contains("2 means and 2 variances for 3 features"));
+  CHECK_THAT(error_of([&] { from_config({layer("Normalization", {{"axis", -1}})}, {3}, {}); }),
+             Catch::Contains("(Normalization): the file holds too few weight arrays for it (0 left, it needs 3)"));
+  json after = layer("Normalization", norm);
+  after["config"]["name"] = "n";
+  CHECK_THAT(error_of([&] { from_config({layer("Dense", {{"units", 3}}), after}, {3}, {array({3, 3}), array({3})}); }),
+             Catch::Contains("layer 'n' (Normalization): a Normalization is imported only directly on an input") &&
+                 Catch::Contains("follows layer 'l'"));
 }
 
 TEST_CASE("keras import: weights that do not fit and bad shapes are errors", "[io][keras]") {

@@ -40,6 +40,7 @@ inline std::size_t weight_count(const json& entry, const std::string& where) {
   auto flag = [&](const char* k, bool fallback) { return c.contains(k) && c[k].is_boolean() ? c[k].get<bool>() : fallback; };
   if (cls == "Dense" || cls == "Conv1D" || cls == "Conv2D") return 1 + flag("use_bias", true);
   if (cls == "BatchNormalization") return std::size_t(2 + flag("scale", true) + flag("center", true));
+  if (cls == "Normalization") return c.contains("mean") && !c["mean"].is_null() ? 0 : 3;  // mean, variance, count
   if (is_model_class(cls)) {
     std::size_t n = 0;
     if (c.contains("layers") && c["layers"].is_array())

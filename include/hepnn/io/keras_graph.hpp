@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <memory>
@@ -106,6 +107,12 @@ class GraphBuilder {
     for (const Ref& r : lv.outputs) outs.push_back(keras_layout(lv, tensor(lv, r, where)));
     Model<T, Device> m(ins, outs, name);
     assign_weights(m, lv);
+    for (auto& [input, t] : lv.transforms) {
+      HEPNN_CHECK(!lv.raw_used.count(input), where, ": input '", input, "' goes through a Normalization and also, ",
+                  "raw, into another layer; hepnn makes the Normalization the input's stored standardisation, so ",
+                  "every layer must take the normalised input");
+      m.set_input_transform(input, std::move(t));
+    }
     for (const std::string& n : lv.frozen) m.layer(n).set_trainable(false);
     if (c.contains("trainable") && c["trainable"] == false) m.set_trainable(false);
     return m;
@@ -121,6 +128,8 @@ class GraphBuilder {
     std::map<std::string, std::vector<Array>> params, state;  // hepnn layer -> arrays
     std::map<std::string, Model<T, Device>> models;           // Keras models used as layers
     std::set<std::string> names, frozen;
+    std::map<std::string, data::InputTransform<T>> transforms;  // input -> its Keras Normalization
+    std::set<std::string> raw_used;                              // inputs other layers take as they are
   };
 
   std::string unique(Level& lv, const std::string& n) {
@@ -179,6 +188,9 @@ class GraphBuilder {
     const json& c = entry.contains("config") ? entry["config"] : json();
     const std::string name = detail::field<std::string>(c, "name", lv.where + ": a layer");
     const std::string where = "file '" + m_file + "': layer '" + name + "' (" + cls + ")";
+    if (cls == "Normalization") return normalization(lv, k, entry, ins, depth, where);
+    for (KTensor* t : ins)
+      if (is_input(lv, *t)) lv.raw_used.insert(t->base);
     if (is_model_class(cls)) {
       auto it = lv.models.find(name);
       if (it == lv.models.end()) {
@@ -260,6 +272,85 @@ class GraphBuilder {
       s.push_back(y.shape()[0]);
       out.keras = s;
     }
+    return out;
+  }
+
+  static bool is_input(const Level& lv, const KTensor& t) {
+    for (const KTensor& i : lv.inputs)
+      if (i.base == t.base) return true;
+    return false;
+  }
+
+  /// Keras' Normalization, (x - mean) / max(sqrt(variance), 1e-7) per feature (the last axis) or
+  /// over all elements (axis None), on a model input: it becomes that input's stored
+  /// InputTransform, which predict, fit and the ONNX export apply. Anywhere else it is refused.
+  KTensor normalization(Level& lv, std::size_t k, const json& entry, std::vector<KTensor*> ins, int depth,
+                        const std::string& where) {
+    const json& c = entry["config"];
+    HEPNN_CHECK(ins.size() == 1 && is_input(lv, *ins[0]) && depth == 0, where,
+                ": a Normalization is imported only directly on an input of the outer model, where it becomes the "
+                "input's stored standardisation; here it ",
+                depth > 0 ? "is inside a model used as a layer" : "follows layer '" + ins[0]->base + "'");
+    const std::string input = ins[0]->base;
+    HEPNN_CHECK(!lv.transforms.count(input), where, ": input '", input, "' has a Normalization already");
+    HEPNN_CHECK(!(c.contains("invert") && c["invert"] == true), where, ": option invert=True is not supported");
+    const Shape& shape = ins[0]->keras;
+    const json axis = c.contains("axis") ? c["axis"] : json(-1);
+    std::vector<std::int64_t> axes;
+    if (axis.is_number_integer()) axes.push_back(axis.get<std::int64_t>());
+    else if (axis.is_array())
+      for (const json& a : axis) {
+        HEPNN_CHECK(a.is_number_integer(), where, ": option axis=", axis.dump(), " is not a list of integers");
+        axes.push_back(a.get<std::int64_t>());
+      }
+    else HEPNN_CHECK(axis.is_null(), where, ": option axis=", axis.dump(), " is not understood");
+    // Keras counts the batch axis: the last feature axis is -1 or the per-sample rank
+    const bool per_feature = axes.size() == 1 && (axes[0] == -1 || axes[0] == shape.rank());
+    HEPNN_CHECK(per_feature || axes.empty(), where, ": option axis=", axis.dump(), " is not supported (hepnn takes ",
+                "the last axis, -1, or None)");
+    auto values = [&](const json& v, const char* what) {  // mean/variance given in the config: numbers, nested lists
+      std::vector<double> out;
+      std::function<void(const json&)> collect = [&](const json& x) {
+        if (x.is_array())
+          for (const json& e : x) collect(e);
+        else {
+          HEPNN_CHECK(x.is_number(), where, ": option ", what, " holds ", x.dump().substr(0, 40), ", not a number");
+          out.push_back(x.get<double>());
+        }
+      };
+      collect(v);
+      return out;
+    };
+    std::vector<double> mean, var;
+    if (c.contains("mean") && !c["mean"].is_null()) {
+      HEPNN_CHECK(c.contains("variance") && !c["variance"].is_null(), where, ": option mean without variance");
+      mean = values(c["mean"], "mean");
+      var = values(c["variance"], "variance");
+    } else {
+      const std::vector<Array> w = lv.weights->arrays(k, entry, where);
+      HEPNN_CHECK(w.size() >= 2, where, ": the file has ", w.size(), " weight arrays for it (mean, variance, count); ",
+                  "was the layer adapted before saving?");
+      mean = w[0].values;
+      var = w[1].values;
+    }
+    const std::int64_t features = per_feature ? shape[shape.rank() - 1] : 1;
+    HEPNN_CHECK(std::int64_t(mean.size()) == features && std::int64_t(var.size()) == features, where, ": ",
+                mean.size(), " means and ", var.size(), " variances for ", features,
+                per_feature ? " features (the last axis of input shape " : " value (axis None, input shape ",
+                shape.str(), ")");
+    data::InputTransform<T> t;
+    t.kind = "standardize";
+    const std::int64_t row = shape.size();
+    for (std::int64_t j = 0; j < (per_feature ? row : 1); ++j) {
+      const std::size_t f = std::size_t(j % features);
+      HEPNN_CHECK(std::isfinite(mean[f]) && std::isfinite(var[f]) && var[f] >= 0, where, ": feature ", f,
+                  " has mean ", mean[f], " and variance ", var[f]);
+      t.shift.push_back(T(mean[f]));
+      t.scale.push_back(T(1.0 / std::max(std::sqrt(var[f]), 1e-7)));  // Keras: backend.epsilon()
+    }
+    lv.transforms[input] = std::move(t);
+    KTensor out = *ins[0];  // the input itself, standardised by the model
+    out.base = detail::field<std::string>(c, "name", where);
     return out;
   }
 
