@@ -280,6 +280,18 @@ TEST_CASE("keras import: a Normalization on an input becomes its stored standard
   CHECK_THAT(error_of([&] { from_config({layer("Dense", {{"units", 3}}), after}, {3}, {array({3, 3}), array({3})}); }),
              Catch::Contains("layer 'n' (Normalization): a Normalization is imported only directly on an input") &&
                  Catch::Contains("follows layer 'l'"));
+  // a functional model that also reads the raw input would change under a transform: refused
+  const json functional = json::parse(R"({"class_name": "Functional", "config": {"name": "f", "layers": [
+      {"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_input_shape": [null, 3]}, "inbound_nodes": []},
+      {"class_name": "Normalization", "name": "n", "config": {"name": "n", "axis": -1, "mean": [0, 1, 2], "variance": [1, 1, 1]},
+       "inbound_nodes": [[["x", 0, 0, {}]]]},
+      {"class_name": "Concatenate", "name": "c", "config": {"name": "c", "axis": -1}, "inbound_nodes": [[["n", 0, 0, {}], ["x", 0, 0, {}]]]}],
+      "input_layers": [["x", 0, 0]], "output_layers": [["c", 0, 0]]}})");
+  CHECK_THAT(error_of([&] {
+               io::keras_detail::ListSource src({});
+               io::keras_detail::GraphBuilder<double, cpu>("test.h5", 1 << 20, {}).build(functional, src, 0);
+             }),
+             Catch::Contains("input 'x' goes through a Normalization and also, raw, into another layer"));
 }
 
 TEST_CASE("keras import: weights that do not fit and bad shapes are errors", "[io][keras]") {
