@@ -1,7 +1,8 @@
 // Inference of an imported Keras model against the same network built in C++, in one process,
 // in alternating rounds (A B A B ...): the b-tagger of tutorial 13 (examples/13_deploy_exchange,
 // a real Keras 3 file), at batch 1 (one allocation-free predict per event, as in an event loop)
-// and at batch 1024. The C++-built model is given the imported one's weights, and the program
+// and at batch 1024. The C++-built model is given the imported one's weights and input
+// standardisation (Keras' Normalization layers), and the program
 // checks that both give bitwise the same scores. It also writes the model as ONNX for
 // benchmarks/exchange_onnxruntime.py (the same network in ONNX Runtime); benchmarks/exchange.sh
 // runs both and reports ratios of medians.
@@ -76,6 +77,8 @@ int main(int argc, char** argv) {
   }
   std::copy(imported.parameters().data(), imported.parameters().data() + imported.num_params(),
             built.parameters().data());
+  for (const std::string& in : {"jet", "tracks"})  // Keras' Normalization layers: the inputs' standardisation
+    if (!imported.input_transform(in).empty()) built.set_input_transform(in, imported.input_transform(in));
   if (!onnx.empty()) io::save_onnx(imported, onnx);
 
   // 4096 events of random but plausible inputs (the scores' values do not matter here)

@@ -47,9 +47,10 @@ struct Jets {
 };
 
 /// Toy jets, the same on every machine (Philox numbers per jet): b-jets have more tracks, and
-/// tracks from a displaced decay with large positive impact-parameter significance.
-///   jet:    pT / 100 GeV, eta, mass / 10 GeV, track count / 10
-///   tracks: the 6 leading tracks (zero rows where there are fewer): d0 and z0 significance / 5,
+/// tracks from a displaced decay with large positive impact-parameter significance. Raw units,
+/// as in an ntuple (the models standardise their inputs themselves):
+///   jet:    pT [GeV], eta, mass [GeV], track count
+///   tracks: the 6 leading tracks (zero rows where there are fewer): d0 and z0 significance,
 ///           log of the track's pT fraction
 Jets generate(std::int64_t n, std::uint64_t seed) {
   Jets j{Tensor<float>(Shape{n, n_jet_features}), Tensor<float>(Shape{n, n_tracks, n_track_features}),
@@ -73,14 +74,14 @@ Jets generate(std::int64_t n, std::uint64_t seed) {
       const double z0 = displaced ? 1.3 * normal() : normal();
       const double frac = std::exp(-exponential(1.0)) / double(nt);
       mass += displaced ? 1.5 : 0.3;
-      f[0] = float(std::clamp(d0, -25.0, 25.0) / 5);
-      f[1] = float(std::clamp(z0, -25.0, 25.0) / 5);
+      f[0] = float(std::clamp(d0, -25.0, 25.0));
+      f[1] = float(std::clamp(z0, -25.0, 25.0));
       f[2] = float(std::log(frac));
     }
-    j.jet(i, 0) = float((30 + 250 * uniform() * uniform()) / 100);
+    j.jet(i, 0) = float(30 + 250 * uniform() * uniform());
     j.jet(i, 1) = float(5 * uniform() - 2.5);
-    j.jet(i, 2) = float(mass / 10);
-    j.jet(i, 3) = float(nt) / 10;
+    j.jet(i, 2) = float(mass);
+    j.jet(i, 3) = float(nt);
     j.label(i, 0) = b ? 1.0f : 0.0f;
   }
   return j;
@@ -192,6 +193,11 @@ int main(int argc, char** argv) {
   const Model<float, cpu> keras_tagger = io::load_keras<float>(keras_file.string());
   std::printf("Loaded %s (written by Keras)\n", keras_file.filename().string().c_str());
   keras_tagger.summary();
+  for (const std::string& in : keras_tagger.input_names()) {  // Keras' Normalization layers
+    const auto& t = keras_tagger.input_transform(in);
+    std::printf("Input '%s': %s, %zu shifts and scales (Keras' Normalization layer)\n", in.c_str(),
+                t.empty() ? "raw" : t.kind.c_str(), t.shift.size());
+  }
   const data::NamedDataset<float> d_test = named(test, n_test, "btag");
   const std::vector<float> s_keras = keras_tagger.predict(d_test.inputs()).at("btag").to_vector();
   const std::vector<float> keras_own = read_column(keras_file.parent_path() / "keras_scores.txt");

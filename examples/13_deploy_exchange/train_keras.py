@@ -10,7 +10,7 @@ C++ program, as they would from an experiment's ntuples:
     /tmp/venv-keras/bin/python examples/13_deploy_exchange/train_keras.py /tmp/jets.h5
 
 The files are hepnn data files (io::write_named_dataset): inputs/jet (N, 4), inputs/tracks
-(N, 6, 3), targets/btag (N, 1). Made with TensorFlow 2.21 and Keras 3.15.
+(N, 6, 3), targets/btag (N, 1), in raw units (GeV, significances). Made with TensorFlow 2.21 and Keras 3.15.
 """
 import os
 import sys
@@ -36,12 +36,16 @@ def main():
     jet, tracks, y = read(sys.argv[1])
     tjet, ttracks, _ = read(sys.argv[1] + ".test.h5")
 
-    # the same network as the hepnn tagger of the tutorial: a Dense on every track, flattened,
-    # joined with the jet features
+    # the same network as the hepnn tagger of the tutorial: the raw features standardised by
+    # Normalization layers (adapted on the training jets; hepnn imports them as the inputs'
+    # stored standardisation), a Dense on every track, flattened, joined with the jet features
     j = keras.Input(shape=(4,), name="jet")
     t = keras.Input(shape=(6, 3), name="tracks")
-    per_track = L.Flatten()(L.Dense(16, activation="relu", name="per_track")(t))
-    z = L.Concatenate()([L.Dense(16, activation="relu")(j), per_track])
+    norm_jet, norm_trk = L.Normalization(name="jet_norm"), L.Normalization(axis=-1, name="track_norm")
+    norm_jet.adapt(jet)
+    norm_trk.adapt(tracks)
+    per_track = L.Flatten()(L.Dense(16, activation="relu", name="per_track")(norm_trk(t)))
+    z = L.Concatenate()([L.Dense(16, activation="relu")(norm_jet(j)), per_track])
     z = L.Dense(32, activation="relu")(z)
     out = L.Dense(1, activation="sigmoid", name="btag")(z)
     model = keras.Model([j, t], out, name="keras_tagger")
