@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   }
   std::copy(imported.parameters().data(), imported.parameters().data() + imported.num_params(),
             built.parameters().data());
-  for (const std::string& in : {"jet", "tracks"})  // Keras' Normalization layers: the inputs' standardisation
+  for (const char* in : {"jet", "tracks"})  // Keras' Normalization layers: the inputs' standardisation
     if (!imported.input_transform(in).empty()) built.set_input_transform(in, imported.input_transform(in));
   if (!onnx.empty()) io::save_onnx(imported, onnx);
 
