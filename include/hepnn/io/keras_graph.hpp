@@ -188,7 +188,7 @@ class GraphBuilder {
     const json& c = entry.contains("config") ? entry["config"] : json();
     const std::string name = detail::field<std::string>(c, "name", lv.where + ": a layer");
     const std::string where = "file '" + m_file + "': layer '" + name + "' (" + cls + ")";
-    if (cls == "Normalization") return normalization(lv, k, entry, ins, depth, where);
+    if (cls == "Normalization") return normalization(lv, k, entry, name, ins, depth, where);
     for (KTensor* t : ins)
       if (is_input(lv, *t)) lv.raw_used.insert(t->base);
     if (is_model_class(cls)) {
@@ -284,8 +284,8 @@ class GraphBuilder {
   /// Keras' Normalization, (x - mean) / max(sqrt(variance), 1e-7) per feature (the last axis) or
   /// over all elements (axis None), on a model input: it becomes that input's stored
   /// InputTransform, which predict, fit and the ONNX export apply. Anywhere else it is refused.
-  KTensor normalization(Level& lv, std::size_t k, const json& entry, std::vector<KTensor*> ins, int depth,
-                        const std::string& where) {
+  KTensor normalization(Level& lv, std::size_t k, const json& entry, const std::string& name,
+                        std::vector<KTensor*> ins, int depth, const std::string& where) {
     const json& c = entry["config"];
     HEPNN_CHECK(ins.size() == 1 && is_input(lv, *ins[0]) && depth == 0, where,
                 ": a Normalization is imported only directly on an input of the outer model, where it becomes the "
@@ -350,7 +350,7 @@ class GraphBuilder {
     }
     lv.transforms[input] = std::move(t);
     KTensor out = *ins[0];  // the input itself, standardised by the model
-    out.base = detail::field<std::string>(c, "name", where);
+    out.base = name;
     return out;
   }
 
