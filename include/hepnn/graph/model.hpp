@@ -75,6 +75,7 @@ class Model {
       HEPNN_CHECK(xs[k].valid() && xs[k].shape() == input_shape(k), "Model '", m_name, "': input ", k, " ('",
                   topo.input_names[k], "') expects samples of shape ", input_shape(k).str(), ", got ",
                   xs[k].valid() ? xs[k].shape().str() : std::string("an empty SymbolicTensor"));
+    (void)graph::mask_of_inputs(MaskMode::none, xs, "Model '" + m_name + "' used as a layer");
     auto node = std::make_shared<graph::Node>();
     node->kind = graph::Node::Kind::submodel;
     node->id = graph::Node::next_id();

@@ -10,6 +10,12 @@
 /// Identity: a spec object is one layer. Calling the same object (or a copy of it) twice shares
 /// that layer's weights, as reusing a Keras layer object does; a temporary (`Dense{64}(x)`) is
 /// a layer of its own.
+///
+/// Masks: a symbolic tensor of padded sequences (per-sample shape (L, features...)) may carry a
+/// mask, itself a symbolic tensor of shape (L,) holding 1 for a real element and 0 for padding
+/// (layers/masking.hpp makes them: Masking, with_lengths). A layer call handles it by the spec's
+/// `mask_mode` (MaskMode below): element-wise layers pass it on, layers that need it get it as
+/// their last input, and any other layer refuses a masked input, naming itself.
 #pragma once
 #include "hepnn/core/config.hpp"
 #include <atomic>
@@ -31,6 +37,13 @@ struct Node;
 struct LayerDef;
 }  // namespace graph
 
+/// How a layer treats the mask of padded sequence elements that its input carries.
+enum class MaskMode {
+  none,       ///< does not handle masks: calling it on a masked tensor is an error
+  propagate,  ///< acts on each sequence element alone: its output carries the input's mask
+  consume,    ///< needs the mask: it is given as the layer's last input, and the output carries none
+};
+
 /// The output of an Input or of a layer call in the functional API: a per-sample shape and the
 /// call that makes it. Cheap to copy (a shared handle).
 class SymbolicTensor {
@@ -45,8 +58,19 @@ class SymbolicTensor {
   const std::shared_ptr<const graph::Node>& node() const { return m_node; }
   bool valid() const { return m_node != nullptr; }
 
+  /// The mask of padded elements this tensor carries: per-sample shape (L,), 1 for a real element
+  /// and 0 for padding; an empty SymbolicTensor when it carries none.
+  SymbolicTensor mask() const { return m_mask ? SymbolicTensor(m_mask) : SymbolicTensor(); }
+  bool has_mask() const { return m_mask != nullptr; }
+  /// This tensor carrying `mask` (shape (L,) for samples of shape (L, ...); nonzero: a real
+  /// element). It does not zero the padded elements: layers/masking.hpp's with_mask does.
+  SymbolicTensor with_mask_attached(const SymbolicTensor& mask) const;
+  /// This tensor without a mask: the layers after it treat every element as real.
+  SymbolicTensor without_mask() const { return SymbolicTensor(m_node); }
+
  private:
   std::shared_ptr<const graph::Node> m_node;
+  std::shared_ptr<const graph::Node> m_mask;
 };
 
 namespace graph {
@@ -64,6 +88,8 @@ struct LayerDef {
                                                             const std::string& name) const = 0;
   /// The spec's C++ type, to tell two different layers given the same name apart.
   virtual const std::type_info& spec_type() const = 0;
+  /// How the layer treats masks: the spec's `static constexpr MaskMode mask_mode` (none if absent).
+  virtual MaskMode mask_mode() const { return MaskMode::none; }
 };
 
 /// A model used as a layer (graph/model.hpp fills it): the model itself, type-erased, and the
@@ -118,6 +144,10 @@ struct SpecDef final : LayerDef {
     return build<double>(in, n);
   }
   const std::type_info& spec_type() const override { return typeid(Spec); }
+  MaskMode mask_mode() const override {
+    if constexpr (requires { Spec::mask_mode; }) return Spec::mask_mode;
+    else return MaskMode::none;
+  }
   template <class T>
   std::unique_ptr<Layer<T, cpu>> build(const std::vector<Shape>& in, const std::string& n) const {
     return detail::build_layer<T, cpu>(spec, in, n);
@@ -131,25 +161,53 @@ std::shared_ptr<LayerDef> LayerIdentity::def(const Spec& spec) const {
   return *m_slot;
 }
 
+/// The mask the inputs of a call carry (null: none), checked against the layer's MaskMode:
+/// `what` names the layer in errors.
+inline std::shared_ptr<const Node> mask_of_inputs(MaskMode mode, const std::vector<SymbolicTensor>& inputs,
+                                                  const std::string& what) {
+  std::shared_ptr<const Node> mask;
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    if (!inputs[k].valid() || !inputs[k].has_mask()) continue;
+    const std::string name = inputs[k].name().empty() ? inputs[k].node()->probe_name : inputs[k].name();
+    HEPNN_CHECK(mode != MaskMode::none, what, ": does not handle masks, and its input ", k, " ('", name, "', ",
+                inputs[k].shape().str(),
+                ") carries the mask of padded sequence elements; pool over the elements first "
+                "(GlobalAveragePooling1D, GlobalSumPooling1D, GlobalMaxPooling1D), or call it on x.without_mask() "
+                "to treat padding as data");
+    HEPNN_CHECK(mask == nullptr || mask == inputs[k].mask().node(), what, ": its inputs carry different masks (input ",
+                k, " has another mask than the inputs before it); combine sequences of one mask only");
+    mask = inputs[k].mask().node();
+  }
+  return mask;
+}
+
 /// Records the call of `def` on `inputs`: builds the probe to check the shapes and name the
-/// output shape.
+/// output shape. Masks are handled by the layer's MaskMode (top of this file).
 inline SymbolicTensor call(std::shared_ptr<LayerDef> def, std::vector<SymbolicTensor> inputs) {
   auto node = std::make_shared<Node>();
   node->kind = Node::Kind::layer;
   node->id = Node::next_id();
   const std::string given = def->given_name();
   node->probe_name = given.empty() ? def->stem() : given;
-  std::vector<Shape> shapes;
-  for (std::size_t k = 0; k < inputs.size(); ++k) {
+  HEPNN_CHECK(!inputs.empty(), "layer '", node->probe_name, "': called on no inputs");
+  for (std::size_t k = 0; k < inputs.size(); ++k)
     HEPNN_CHECK(inputs[k].valid(), "layer '", node->probe_name, "': input ", k,
                 " is an empty SymbolicTensor (use an Input or a layer's output)");
-    shapes.push_back(inputs[k].shape());
-  }
-  HEPNN_CHECK(!inputs.empty(), "layer '", node->probe_name, "': called on no inputs");
+  const MaskMode mode = def->mask_mode();
+  const std::shared_ptr<const Node> mask = mask_of_inputs(mode, inputs, "layer '" + node->probe_name + "'");
+  if (mask && mode == MaskMode::consume) inputs.push_back(SymbolicTensor(mask));
+  std::vector<Shape> shapes;
+  for (const SymbolicTensor& x : inputs) shapes.push_back(x.shape());
   node->shape = def->build_double(shapes, node->probe_name)->output_shape();
   node->layer = std::move(def);
   node->inputs = std::move(inputs);
-  return SymbolicTensor(std::move(node));
+  SymbolicTensor out(std::move(node));
+  if (!mask || mode != MaskMode::propagate) return out;
+  const Shape& s = out.shape();
+  HEPNN_CHECK(s.rank() >= 2 && s[0] == mask->shape[0], "layer '", out.node()->probe_name, "': its input carries a mask of ",
+              mask->shape[0], " sequence elements, but its output ", s.str(),
+              " is no longer a sequence of them; pool over the elements first or call it on x.without_mask()");
+  return out.with_mask_attached(SymbolicTensor(mask));
 }
 
 /// A new Input node.
@@ -167,6 +225,17 @@ inline std::shared_ptr<const Node> make_input(std::string name, const Shape& sha
 inline const Shape& SymbolicTensor::shape() const {
   HEPNN_CHECK(m_node != nullptr, "SymbolicTensor: empty (use an Input or a layer's output)");
   return m_node->shape;
+}
+
+inline SymbolicTensor SymbolicTensor::with_mask_attached(const SymbolicTensor& mask) const {
+  HEPNN_CHECK(valid() && mask.valid(), "SymbolicTensor::with_mask_attached: empty tensor or mask");
+  const Shape& s = shape();
+  HEPNN_CHECK(s.rank() >= 2 && mask.shape() == Shape{s[0]}, "mask '", mask.name(), "' of per-sample shape ",
+              mask.shape().str(), " does not fit the sequences '", name(), "' of per-sample shape ", s.str(),
+              ": a mask of sequences (L, features...) has shape (L,)");
+  SymbolicTensor out(m_node);
+  out.m_mask = mask.node();
+  return out;
 }
 
 inline std::string SymbolicTensor::name() const {

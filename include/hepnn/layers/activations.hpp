@@ -67,6 +67,7 @@ class SoftmaxLayer final : public Layer<T, Device> {
   struct Spec {                                                                                         \
     std::string name = {};                                                                              \
     static constexpr const char* type_name = lower;                                                     \
+    static constexpr MaskMode mask_mode = MaskMode::propagate;                                          \
     HEPNN_FUNCTIONAL_SPEC()                                                                             \
     static Spec from_config(const LayerConfig& c) { return Spec{c.name}; }                              \
     template <class T, class Device>                                                                    \
@@ -94,6 +95,7 @@ struct LeakyReLU {
   double alpha = 0.01;
   std::string name = {};
   static constexpr const char* type_name = "leaky_re_lu";
+  static constexpr MaskMode mask_mode = MaskMode::propagate;
   HEPNN_FUNCTIONAL_SPEC()
   /// The options as stored in model files (config()) of a layer of T, and back (from_config).
   template <class T = double>
@@ -113,6 +115,7 @@ struct ELU {
   double alpha = 1.0;
   std::string name = {};
   static constexpr const char* type_name = "elu";
+  static constexpr MaskMode mask_mode = MaskMode::propagate;
   HEPNN_FUNCTIONAL_SPEC()
   /// The options as stored in model files (config()) of a layer of T, and back (from_config).
   template <class T = double>
@@ -131,6 +134,7 @@ struct ELU {
 struct Softmax {
   std::string name = {};
   static constexpr const char* type_name = "softmax";
+  static constexpr MaskMode mask_mode = MaskMode::propagate;
   HEPNN_FUNCTIONAL_SPEC()
   static Softmax from_config(const LayerConfig& c) { return Softmax{c.name}; }
   template <class T, class Device>
@@ -143,6 +147,7 @@ struct Softmax {
 struct LogSoftmax {
   std::string name = {};
   static constexpr const char* type_name = "log_softmax";
+  static constexpr MaskMode mask_mode = MaskMode::propagate;
   HEPNN_FUNCTIONAL_SPEC()
   static LogSoftmax from_config(const LayerConfig& c) { return LogSoftmax{c.name}; }
   template <class T, class Device>

@@ -110,6 +110,7 @@ struct Dense {
   std::string name = {};
 
   static constexpr const char* type_name = "dense";
+  static constexpr MaskMode mask_mode = MaskMode::propagate;  // on sequences: each element alone
   HEPNN_FUNCTIONAL_SPEC()
   /// The options as stored in model files (config()) of a layer of T, and back (from_config).
   template <class T = double>

@@ -60,6 +60,7 @@ struct Dropout {
   /// The layer's name; empty: "dropout_1", "dropout_2", ... in the order of the model.
   std::string name = {};
   static constexpr const char* type_name = "dropout";
+  static constexpr MaskMode mask_mode = MaskMode::propagate;
   HEPNN_FUNCTIONAL_SPEC()
   /// The options as stored in model files (config()), and back (from_config).
   std::map<std::string, ConfigValue> options() const { return {{"rate", rate}}; }

@@ -162,6 +162,7 @@ struct Concatenate {
   std::int64_t axis = -1;
   std::string name = {};
   static constexpr const char* type_name = "concatenate";
+  static constexpr MaskMode mask_mode = MaskMode::propagate;  // sequences of one mask, on a feature axis
   HEPNN_FUNCTIONAL_MERGE_SPEC()
   /// The options as stored in model files (config()), and back (from_config).
   std::map<std::string, ConfigValue> options() const { return {{"axis", axis}}; }
@@ -176,6 +177,7 @@ struct Concatenate {
   struct Spec {                                                                                         \
     std::string name = {};                                                                              \
     static constexpr const char* type_name = lower;                                                     \
+    static constexpr MaskMode mask_mode = MaskMode::propagate;                                          \
     HEPNN_FUNCTIONAL_MERGE_SPEC()                                                                       \
     static Spec from_config(const LayerConfig& c) { return Spec{c.name}; }                              \
     template <class T, class Device>                                                                    \

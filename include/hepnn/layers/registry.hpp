@@ -22,11 +22,14 @@
 #include "hepnn/layers/dropout.hpp"
 #include "hepnn/layers/flatten.hpp"
 #include "hepnn/layers/layer_config.hpp"
+#include "hepnn/layers/layer_norm.hpp"
+#include "hepnn/layers/masking.hpp"
 #include "hepnn/layers/merge.hpp"
 #include "hepnn/layers/pooling.hpp"
 #include "hepnn/layers/permute.hpp"
 #include "hepnn/layers/reshape.hpp"
 #include "hepnn/layers/sampling.hpp"
+#include "hepnn/layers/sequence_pooling.hpp"
 #include "hepnn/train/sequential.hpp"
 
 namespace hepnn::inline HEPNN_ABI::io {
@@ -147,6 +150,13 @@ BasicLayerRegistry<Device>& layer_registry() {
     r.template add<Multiply>("Multiply");
     r.template add<Average>("Average");
     r.template add<GaussianSample>("GaussianSample");
+    r.template add<LayerNormalization>("LayerNormalization");
+    r.template add<MaskFromValue>("MaskFromValue");
+    r.template add<MaskFromLengths>("MaskFromLengths");
+    r.template add<ApplyMask>("ApplyMask");
+    r.template add<GlobalSumPooling1D>("GlobalSumPooling1D");
+    r.template add<GlobalAveragePooling1D>("GlobalAveragePooling1D");
+    r.template add<GlobalMaxPooling1D>("GlobalMaxPooling1D");
     return true;
   }();
   (void)filled;

@@ -17,6 +17,7 @@
 #include "hepnn/backend/cuda/optim.cuh"
 #include "hepnn/backend/cuda/pooling.cuh"
 #include "hepnn/backend/cuda/runtime.cuh"
+#include "hepnn/backend/cuda/sequence.cuh"
 
 namespace hepnn::backend::cuda {
 
@@ -39,6 +40,17 @@ namespace hepnn::backend::cuda {
   template void multiply<T>(std::int64_t, const T*, const T*, T, T*);                                                 \
   template void copy_2d<T>(std::int64_t, std::int64_t, const T*, std::int64_t, T*, std::int64_t);                     \
   template void permute<T>(const PermuteGeometry&, std::int64_t, const T*, T*);                                       \
+  template void zero_fill<T>(std::int64_t, T*);                                                                        \
+  template void mask_from_value<T>(std::int64_t, std::int64_t, T, const T*, T*);                                      \
+  template std::int64_t mask_from_lengths<T>(std::int64_t, std::int64_t, const T*, T*);                               \
+  template void apply_mask<T>(std::int64_t, std::int64_t, const T*, const T*, T*);                                    \
+  template void sequence_pool_forward<T>(SequencePool, std::int64_t, std::int64_t, std::int64_t, const T*, const T*,  \
+                                         T*);                                                                         \
+  template void sequence_pool_backward<T>(SequencePool, std::int64_t, std::int64_t, std::int64_t, const T*,           \
+                                          const T*, const T*, const T*, T*);                                          \
+  template void layer_norm_forward<T>(std::int64_t, std::int64_t, T, const T*, const T*, const T*, T*, T*);           \
+  template void layer_norm_backward<T>(std::int64_t, std::int64_t, const T*, const T*, const T*, const T*, T*, T*,    \
+                                       T*);                                                                           \
   template double loss_forward_backward<T>(const LossParams&, std::int64_t, std::int64_t, std::int64_t, const T*,     \
                                            const T*, const T*, double, T*);                                           \
   template void sgd_update<T>(std::int64_t, T*, const T*, T*, T, T, bool, T);                                         \

@@ -87,6 +87,7 @@ class Event {
 #include "hepnn/ops/conv_geometry.hpp"
 #include "hepnn/ops/permute_geometry.hpp"
 #include "hepnn/ops/loss_kind.hpp"
+#include "hepnn/ops/sequence_kind.hpp"
 
 namespace hepnn::backend::cuda {
 // The same operations as backend/cpu, with the same names and signatures; pointers are device
@@ -118,6 +119,23 @@ template <class T> void multiply(std::int64_t n, const T* x, const T* y, T beta,
 template <class T>
 void copy_2d(std::int64_t rows, std::int64_t cols, const T* src, std::int64_t src_stride, T* dst, std::int64_t dst_stride);
 template <class T> void permute(const PermuteGeometry& g, std::int64_t batch, const T* x, T* y);
+// Padded sequences (ops/sequence.hpp).
+template <class T> void zero_fill(std::int64_t n, T* y);
+template <class T> void mask_from_value(std::int64_t rows, std::int64_t F, T value, const T* x, T* mask);
+template <class T> std::int64_t mask_from_lengths(std::int64_t B, std::int64_t L, const T* lengths, T* mask);
+template <class T> void apply_mask(std::int64_t rows, std::int64_t F, const T* x, const T* mask, T* y);
+template <class T>
+void sequence_pool_forward(SequencePool kind, std::int64_t B, std::int64_t L, std::int64_t F, const T* x,
+                           const T* mask, T* y);
+template <class T>
+void sequence_pool_backward(SequencePool kind, std::int64_t B, std::int64_t L, std::int64_t F, const T* x,
+                            const T* mask, const T* y, const T* dy, T* dx);
+template <class T>
+void layer_norm_forward(std::int64_t rows, std::int64_t F, T eps, const T* x, const T* gamma, const T* beta, T* y,
+                        T* stats);
+template <class T>
+void layer_norm_backward(std::int64_t rows, std::int64_t F, const T* x, const T* gamma, const T* stats, const T* dy,
+                         T* dx, T* dgamma, T* dbeta);
 template <class T>
 double loss_forward_backward(const LossParams& p, std::int64_t B, std::int64_t C, std::int64_t target_cols,
                              const T* pred, const T* target, const T* w, double norm, T* dpred);
