@@ -151,11 +151,21 @@ TEST_CASE("layer config: options() and from_config are inverses for every regist
   seen.insert(round_trip(Multiply{}, {flat, flat}));
   seen.insert(round_trip(Average{}, {flat, flat, flat}));
   seen.insert(round_trip(GaussianSample{}, {flat, flat}));
+  const Shape seq{5, 3}, mask{5};
+  seen.insert(round_trip(LayerNormalization{.epsilon = 1e-5, .center = false}, {seq}));
+  seen.insert(round_trip(MaskFromValue{-2.5}, {seq}));
+  seen.insert(round_trip(MaskFromLengths{5}, {Shape{1}}));
+  seen.insert(round_trip(ApplyMask{}, {seq, mask}));
+  seen.insert(round_trip(GlobalSumPooling1D{}, {seq, mask}));
+  seen.insert(round_trip(GlobalAveragePooling1D{}, {seq}));
+  seen.insert(round_trip(GlobalMaxPooling1D{}, {seq, mask}));
   // every type the loader knows was covered
   for (const char* type : {"Dense", "ReLU", "SELU", "Tanh", "Sigmoid", "Softplus", "GELU", "LeakyReLU", "ELU",
                                   "Softmax", "LogSoftmax", "Dropout", "Flatten", "Conv2D", "MaxPool2D", "AvgPool2D",
                                   "GlobalAveragePooling2D", "BatchNormalization", "Reshape", "Concatenate", "Add",
-                                  "Subtract", "Multiply", "Average", "GaussianSample"}) {
+                                  "Subtract", "Multiply", "Average", "GaussianSample", "LayerNormalization",
+                                  "MaskFromValue", "MaskFromLengths", "ApplyMask", "GlobalSumPooling1D",
+                                  "GlobalAveragePooling1D", "GlobalMaxPooling1D"}) {
     INFO(type);
     CHECK(seen.count(type) == 1);
     CHECK(io::layer_registry<cpu>().contains(type));
