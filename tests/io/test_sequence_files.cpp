@@ -78,3 +78,37 @@ TEST_CASE("sequence files: a masked Deep Sets model round-trips bitwise", "[io][
   l.train_on_batch(d);
   CHECK(l.parameters().to_vector() == m.parameters().to_vector());
 }
+
+TEST_CASE("sequence files: padded tracks (N, L, F) with a length column read and stream as in memory", "[io][sequence]") {
+  // a file as an ntuple dumper writes it: tracks padded with zeros, the number of tracks as an
+  // integer column, the label as an integer column
+  TempDir dir;
+  const std::string p = dir.file("jets.h5");
+  const std::int64_t n = 96;
+  const auto d = jets(n, 11);
+  std::vector<std::int32_t> n_trk(n), label(n);
+  for (std::int64_t i = 0; i < n; ++i) {
+    n_trk[std::size_t(i)] = std::int32_t(d.inputs().at("n_tracks")(i, 0));
+    label[std::size_t(i)] = std::int32_t(d.targets().at("score")(i, 0));
+  }
+  {
+    io::h5::File f(p, io::h5::File::Mode::create);
+    f.write<float>("tracks", {n, L, F}, d.inputs().at("tracks").data());
+    f.write<float>("towers", {n, 4, 2}, d.inputs().at("towers").data());
+    f.write<std::int32_t>("n_tracks", {n}, n_trk.data());
+    f.write<std::int32_t>("is_b", {n}, label.data());
+    f.close();
+  }
+  const io::NamedDataSpec spec{.inputs = {{"tracks", {"tracks"}}, {"n_tracks", {"n_tracks"}}, {"towers", {"towers"}}},
+                               .targets = {{"score", {"is_b"}}}};
+  const auto r = io::read_named_dataset<float>(p, spec);
+  CHECK(r.inputs().at("tracks").shape() == Shape{n, L, F});
+  CHECK(r.inputs().at("n_tracks").to_vector() == d.inputs().at("n_tracks").to_vector());
+  CHECK(r.inputs().at("tracks").to_vector() == d.inputs().at("tracks").to_vector());
+  // a model trains on the stream exactly as on the data in memory (file order, no shuffling)
+  io::NamedStreamingSource<float> s(p, {.inputs = spec.inputs, .targets = spec.targets});
+  auto streamed = tagger(), memory = tagger();
+  streamed.fit(s, {.epochs = 2, .batch_size = 32, .shuffle = false, .verbose = 0});
+  memory.fit(d, {.epochs = 2, .batch_size = 32, .shuffle = false, .verbose = 0});
+  CHECK(streamed.parameters().to_vector() == memory.parameters().to_vector());
+}

@@ -63,7 +63,9 @@ class MaskFromValueLayer final : public Layer<T, Device> {
 /// Spec: the mask of sequences padded with `mask_value` (an element is padding when all its
 /// features equal it). Masking{} uses it; it is rarely called directly.
 struct MaskFromValue {
+  /// The fill value of padded elements (finite).
   double mask_value = 0.0;
+  /// The layer's name; empty: "mask_from_value_1", ...
   std::string name = {};
   static constexpr const char* type_name = "mask_from_value";
   HEPNN_FUNCTIONAL_SPEC()
@@ -107,7 +109,9 @@ class MaskFromLengthsLayer final : public Layer<T, Device> {
 
 /// Spec: the mask (max_length,) of sequences whose real elements come first, from their number.
 struct MaskFromLengths {
+  /// L, the padded length of the sequences (required: positive).
   std::int64_t max_length = 0;
+  /// The layer's name; empty: "mask_from_lengths_1", ...
   std::string name = {};
   static constexpr const char* type_name = "mask_from_lengths";
   HEPNN_FUNCTIONAL_SPEC()
@@ -147,6 +151,7 @@ class ApplyMaskLayer final : public MergeLayer<T, Device> {
 
 /// Spec: sequences and their mask in, the sequences with padding set to 0 out (with_mask uses it).
 struct ApplyMask {
+  /// The layer's name; empty: "apply_mask_1", ...
   std::string name = {};
   static constexpr const char* type_name = "apply_mask";
   HEPNN_FUNCTIONAL_MERGE_SPEC()
@@ -183,7 +188,9 @@ inline SymbolicTensor with_lengths(const SymbolicTensor& x, const SymbolicTensor
 /// equal mask_value set to 0 and masked (Keras' Masking). Makes two layers: MaskFromValue
 /// ("<name>_mask") and ApplyMask ("<name>"). mask_value must be finite (inputs must be).
 struct Masking {
+  /// The fill value of padded elements: an element is padding when all its features equal it (finite).
   double mask_value = 0.0;
+  /// Names the ApplyMask layer, and "<name>_mask" the MaskFromValue layer; empty: automatic names.
   std::string name = {};
   SymbolicTensor operator()(const SymbolicTensor& x) const {
     HEPNN_CHECK(x.valid(), "Masking: called on an empty SymbolicTensor");

@@ -67,7 +67,7 @@ class SequencePoolingLayer final : public Layer<T, Device> {
 
 #define HEPNN_SEQUENCE_POOLING_SPEC(Spec, kind, lower)                                                 \
   struct Spec {                                                                                         \
-    std::string name = {};                                                                              \
+    std::string name = {}; /* the layer's name; empty: automatic */                                     \
     static constexpr const char* type_name = lower;                                                     \
     static constexpr MaskMode mask_mode = MaskMode::consume;                                            \
     HEPNN_FUNCTIONAL_SPEC()                                                                             \
