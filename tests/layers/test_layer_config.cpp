@@ -159,13 +159,16 @@ TEST_CASE("layer config: options() and from_config are inverses for every regist
   seen.insert(round_trip(GlobalSumPooling1D{}, {seq, mask}));
   seen.insert(round_trip(GlobalAveragePooling1D{}, {seq}));
   seen.insert(round_trip(GlobalMaxPooling1D{}, {seq, mask}));
+  seen.insert(round_trip(LSTM{.units = 4, .return_sequences = true, .reverse = true,
+                              .recurrent_initializer = Init::glorot_normal, .unit_forget_bias = false},
+                         {seq, mask}));
   // every type the loader knows was covered
   for (const char* type : {"Dense", "ReLU", "SELU", "Tanh", "Sigmoid", "Softplus", "GELU", "LeakyReLU", "ELU",
                                   "Softmax", "LogSoftmax", "Dropout", "Flatten", "Conv2D", "MaxPool2D", "AvgPool2D",
                                   "GlobalAveragePooling2D", "BatchNormalization", "Reshape", "Concatenate", "Add",
                                   "Subtract", "Multiply", "Average", "GaussianSample", "LayerNormalization",
                                   "MaskFromValue", "MaskFromLengths", "ApplyMask", "GlobalSumPooling1D",
-                                  "GlobalAveragePooling1D", "GlobalMaxPooling1D"}) {
+                                  "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LSTM"}) {
     INFO(type);
     CHECK(seen.count(type) == 1);
     CHECK(io::layer_registry<cpu>().contains(type));

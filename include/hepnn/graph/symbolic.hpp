@@ -14,8 +14,9 @@
 /// Masks: a symbolic tensor of padded sequences (per-sample shape (L, features...)) may carry a
 /// mask, itself a symbolic tensor of shape (L,) holding 1 for a real element and 0 for padding
 /// (layers/masking.hpp makes them: Masking, with_lengths). A layer call handles it by the spec's
-/// `mask_mode` (MaskMode below): element-wise layers pass it on, layers that need it get it as
-/// their last input, and any other layer refuses a masked input, naming itself.
+/// `mask_mode` (MaskMode below; or `mask_mode_of_call()` where it depends on the options):
+/// element-wise layers pass it on, layers that need it get it as their last input, and any other
+/// layer refuses a masked input, naming itself.
 #pragma once
 #include "hepnn/core/config.hpp"
 #include <atomic>
@@ -42,6 +43,7 @@ enum class MaskMode {
   none,       ///< does not handle masks: calling it on a masked tensor is an error
   propagate,  ///< acts on each sequence element alone: its output carries the input's mask
   consume,    ///< needs the mask: it is given as the layer's last input, and the output carries none
+  consume_propagate,  ///< needs the mask (last input) and outputs a sequence of the same elements, masked alike
 };
 
 /// The output of an Input or of a layer call in the functional API: a per-sample shape and the
@@ -145,7 +147,8 @@ struct SpecDef final : LayerDef {
   }
   const std::type_info& spec_type() const override { return typeid(Spec); }
   MaskMode mask_mode() const override {
-    if constexpr (requires { Spec::mask_mode; }) return Spec::mask_mode;
+    if constexpr (requires { spec.mask_mode_of_call(); }) return spec.mask_mode_of_call();  // by the options
+    else if constexpr (requires { Spec::mask_mode; }) return Spec::mask_mode;
     else return MaskMode::none;
   }
   template <class T>
@@ -195,14 +198,14 @@ inline SymbolicTensor call(std::shared_ptr<LayerDef> def, std::vector<SymbolicTe
                 " is an empty SymbolicTensor (use an Input or a layer's output)");
   const MaskMode mode = def->mask_mode();
   const std::shared_ptr<const Node> mask = mask_of_inputs(mode, inputs, "layer '" + node->probe_name + "'");
-  if (mask && mode == MaskMode::consume) inputs.push_back(SymbolicTensor(mask));
+  if (mask && (mode == MaskMode::consume || mode == MaskMode::consume_propagate)) inputs.push_back(SymbolicTensor(mask));
   std::vector<Shape> shapes;
   for (const SymbolicTensor& x : inputs) shapes.push_back(x.shape());
   node->shape = def->build_double(shapes, node->probe_name)->output_shape();
   node->layer = std::move(def);
   node->inputs = std::move(inputs);
   SymbolicTensor out(std::move(node));
-  if (!mask || mode != MaskMode::propagate) return out;
+  if (!mask || mode == MaskMode::consume) return out;
   const Shape& s = out.shape();
   HEPNN_CHECK(s.rank() >= 2 && s[0] == mask->shape[0], "layer '", out.node()->probe_name, "': its input carries a mask of ",
               mask->shape[0], " sequence elements, but its output ", s.str(),

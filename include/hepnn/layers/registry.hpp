@@ -27,6 +27,7 @@
 #include "hepnn/layers/merge.hpp"
 #include "hepnn/layers/pooling.hpp"
 #include "hepnn/layers/permute.hpp"
+#include "hepnn/layers/recurrent.hpp"
 #include "hepnn/layers/reshape.hpp"
 #include "hepnn/layers/sampling.hpp"
 #include "hepnn/layers/sequence_pooling.hpp"
@@ -151,6 +152,7 @@ BasicLayerRegistry<Device>& layer_registry() {
     r.template add<Average>("Average");
     r.template add<GaussianSample>("GaussianSample");
     r.template add<LayerNormalization>("LayerNormalization");
+    r.template add<LSTM>("LSTM");
     r.template add<MaskFromValue>("MaskFromValue");
     r.template add<MaskFromLengths>("MaskFromLengths");
     r.template add<ApplyMask>("ApplyMask");

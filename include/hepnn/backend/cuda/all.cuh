@@ -16,6 +16,7 @@
 #include "hepnn/backend/cuda/loss.cuh"
 #include "hepnn/backend/cuda/optim.cuh"
 #include "hepnn/backend/cuda/pooling.cuh"
+#include "hepnn/backend/cuda/recurrent.cuh"
 #include "hepnn/backend/cuda/runtime.cuh"
 #include "hepnn/backend/cuda/sequence.cuh"
 
@@ -40,6 +41,10 @@ namespace hepnn::backend::cuda {
   template void multiply<T>(std::int64_t, const T*, const T*, T, T*);                                                 \
   template void copy_2d<T>(std::int64_t, std::int64_t, const T*, std::int64_t, T*, std::int64_t);                     \
   template void permute<T>(const PermuteGeometry&, std::int64_t, const T*, T*);                                       \
+  template void lstm_cell_forward<T>(std::int64_t, std::int64_t, T*, const T*, const T*, const T*, std::int64_t, T*,  \
+                                     T*);                                                                             \
+  template void lstm_cell_backward<T>(std::int64_t, std::int64_t, T*, const T*, const T*, const T*, std::int64_t,     \
+                                      const T*, const T*, std::int64_t, T*, T*);                                      \
   template void zero_fill<T>(std::int64_t, T*);                                                                        \
   template void mask_from_value<T>(std::int64_t, std::int64_t, T, const T*, T*);                                      \
   template std::int64_t mask_from_lengths<T>(std::int64_t, std::int64_t, const T*, T*);                               \

@@ -119,6 +119,14 @@ template <class T> void multiply(std::int64_t n, const T* x, const T* y, T beta,
 template <class T>
 void copy_2d(std::int64_t rows, std::int64_t cols, const T* src, std::int64_t src_stride, T* dst, std::int64_t dst_stride);
 template <class T> void permute(const PermuteGeometry& g, std::int64_t batch, const T* x, T* y);
+// Recurrent layers (ops/recurrent.hpp).
+template <class T>
+void lstm_cell_forward(std::int64_t B, std::int64_t H, T* z, const T* c_prev, const T* h_prev, const T* mask,
+                       std::int64_t mask_stride, T* c, T* h);
+template <class T>
+void lstm_cell_backward(std::int64_t B, std::int64_t H, T* gates, const T* c, const T* c_prev, const T* mask,
+                        std::int64_t mask_stride, const T* dh, const T* dy, std::int64_t dy_stride, T* dc,
+                        T* dh_carry);
 // Padded sequences (ops/sequence.hpp).
 template <class T> void zero_fill(std::int64_t n, T* y);
 template <class T> void mask_from_value(std::int64_t rows, std::int64_t F, T value, const T* x, T* mask);

@@ -1,0 +1,255 @@
+/// @file tests/layers/test_recurrent.cpp
+/// @brief LSTM: outputs and parameter gradients against PyTorch's nn.LSTM on packed padded
+/// sequences (tests/golden/make_sequence_golden.py), forward and reverse; input and parameter
+/// gradients against finite differences in double for every combination of return_sequences,
+/// reverse and a mask; the padding changes nothing; the orthogonal initialiser; masks through
+/// an LSTM in a model; the options round-trip through a model file's config.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "hepnn/hepnn.hpp"
+#include "support/gradcheck.hpp"
+
+using namespace hepnn;
+using Catch::Contains;
+
+namespace {
+
+struct Array {
+  std::vector<std::int64_t> shape;
+  std::vector<double> values;
+};
+
+/// Reads `name rank d0 d1 ...` headers each followed by a line of values; '#' lines are comments.
+std::map<std::string, Array> read_golden(const std::string& file) {
+  const std::string path = std::string(HEPNN_GOLDEN_DIR) + "/" + file + ".txt";
+  std::ifstream in(path);
+  INFO("reference file " << path << " (regenerate with tests/golden/make_sequence_golden.py)");
+  REQUIRE(in.good());
+  std::map<std::string, Array> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream head(line);
+    std::string name;
+    int rank = 0;
+    head >> name >> rank;
+    Array a;
+    std::int64_t n = 1;
+    for (int i = 0; i < rank; ++i) {
+      std::int64_t d = 0;
+      head >> d;
+      a.shape.push_back(d);
+      n *= d;
+    }
+    REQUIRE(std::getline(in, line));
+    std::istringstream vals(line);
+    a.values.resize(std::size_t(n));
+    bool complete = true;
+    for (auto& v : a.values) complete = complete && static_cast<bool>(vals >> v);
+    INFO("array " << name);
+    REQUIRE(complete);
+    out[name] = std::move(a);
+  }
+  return out;
+}
+
+void check_close(const std::vector<double>& got, const std::vector<double>& want, const std::string& what,
+                 double tol = 1e-12) {
+  REQUIRE(got.size() == want.size());
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    if (!(std::abs(got[i] - want[i]) <= tol * (1 + std::abs(want[i])))) {
+      if (++bad <= 5) FAIL_CHECK(what << "[" << i << "]: " << got[i] << ", PyTorch " << want[i]);
+    }
+  INFO(what << ": " << bad << " of " << got.size() << " values differ");
+  CHECK(bad == 0);
+}
+
+/// An LSTM layer of the given options with its own parameter and gradient vectors.
+struct Bound {
+  std::unique_ptr<LSTMLayer<double, cpu>> layer;
+  std::vector<double> p, g;
+  Bound(std::int64_t L, std::int64_t F, std::int64_t H, bool seq, bool rev, bool masked) {
+    std::vector<Shape> in{Shape{L, F}};
+    if (masked) in.push_back(Shape{L});
+    layer = std::make_unique<LSTMLayer<double, cpu>>("lstm", in, H, seq, rev, Init::glorot_uniform, Init::orthogonal,
+                                                      true);
+    p.assign(std::size_t(layer->num_params()), 0.0);
+    g.assign(p.size(), 0.0);
+    layer->bind(p.data(), g.data());
+  }
+  std::vector<double> forward(std::int64_t B, const double* x, const double* mask) const {
+    std::vector<double> y(std::size_t(B * layer->output_shape().size()));
+    std::vector<double> ws(std::size_t(B * layer->workspace_per_sample()));
+    const double* xs[2] = {x, mask};
+    layer->forward_many(B, xs, y.data(), ws.data(), Pass{});
+    return y;
+  }
+  /// Parameter gradients into g and dx for the scalar sum(c * y).
+  std::vector<double> backward(std::int64_t B, const double* x, const double* mask, const std::vector<double>& c) {
+    std::vector<double> y(std::size_t(B * layer->output_shape().size()));
+    std::vector<double> ws(std::size_t(B * layer->workspace_per_sample()));
+    std::vector<double> dx(std::size_t(B * layer->input_shape().size()), -9.0), dmask(std::size_t(B * layer->input_shape()[0]), -9.0);
+    const double* xs[2] = {x, mask};
+    double* dxs[2] = {dx.data(), dmask.data()};
+    layer->forward_many(B, xs, y.data(), ws.data(), Pass{.backward = true});
+    layer->backward_many(B, xs, y.data(), c.data(), dxs, ws.data(), Pass{.backward = true});
+    if (mask) {
+      for (std::int64_t i = 0; i < B * layer->input_shape()[0]; ++i) CHECK(dmask[std::size_t(i)] == 0.0);
+    }
+    return dx;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("LSTM: outputs and gradients against PyTorch's nn.LSTM on packed padded sequences", "[layers][recurrent]") {
+  const auto ref = read_golden("lstm");
+  const auto& dims = ref.at("dims").values;
+  const std::int64_t B = std::int64_t(dims[0]), L = std::int64_t(dims[1]), F = std::int64_t(dims[2]),
+                     H = std::int64_t(dims[3]);
+  const std::vector<double>& x = ref.at("x").values;
+  std::vector<double> mask(std::size_t(B * L), 0.0);
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t l = 0; l < std::int64_t(ref.at("lengths").values[std::size_t(b)]); ++l)
+      mask[std::size_t(b * L + l)] = 1.0;
+  std::vector<double> dx_sum(x.size(), 0.0);
+  for (const std::string tag : {"fwd", "rev"}) {
+    INFO("direction " << tag);
+    const bool rev = tag == "rev";
+    auto load = [&](Bound& m) {
+      std::vector<double> p = ref.at("W_" + tag).values;
+      for (double v : ref.at("U_" + tag).values) p.push_back(v);
+      for (double v : ref.at("b_" + tag).values) p.push_back(v);
+      REQUIRE(p.size() == m.p.size());
+      m.p = p;
+      m.layer->bind(m.p.data(), m.g.data());
+    };
+    Bound seq(L, F, H, true, rev, true), last(L, F, H, false, rev, true);
+    Bound seq_full(L, F, H, true, rev, false), last_full(L, F, H, false, rev, false);
+    for (Bound* m : {&seq, &last, &seq_full, &last_full}) load(*m);
+    check_close(seq.forward(B, x.data(), mask.data()), ref.at("seq_masked_" + tag).values, "masked sequence");
+    check_close(last.forward(B, x.data(), mask.data()), ref.at("last_masked_" + tag).values, "masked last state");
+    check_close(seq_full.forward(B, x.data(), nullptr), ref.at("seq_full_" + tag).values, "unmasked sequence");
+    check_close(last_full.forward(B, x.data(), nullptr), ref.at("last_full_" + tag).values, "unmasked last state");
+    // gradients of sum(coef * masked sequence output): PyTorch's autograd through packed sequences
+    const std::vector<double> dx = seq.backward(B, x.data(), mask.data(), ref.at("coef_" + tag).values);
+    const std::int64_t nW = F * 4 * H, nU = H * 4 * H;
+    check_close({seq.g.begin(), seq.g.begin() + nW}, ref.at("dW_" + tag).values, "dW");
+    check_close({seq.g.begin() + nW, seq.g.begin() + nW + nU}, ref.at("dU_" + tag).values, "dU");
+    check_close({seq.g.begin() + nW + nU, seq.g.end()}, ref.at("db_" + tag).values, "db");
+    for (std::size_t i = 0; i < dx.size(); ++i) dx_sum[i] += dx[i];
+  }
+  // PyTorch's dx holds both directions; on padded elements it is 0, as ours
+  check_close(dx_sum, ref.at("dx").values, "dx");
+}
+
+TEST_CASE("LSTM: gradients against finite differences, with and without masks, either direction", "[layers][recurrent]") {
+  const std::int64_t B = 3, L = 4, F = 3, H = 2;
+  std::mt19937 rng(17);
+  const std::vector<double> x = hepnn::test::random_vector(rng, std::size_t(B * L * F));
+  const std::vector<double> mask{1, 1, 1, 1, /**/ 1, 1, 0, 0, /**/ 0, 0, 0, 0};  // full, 2 real, empty
+  for (bool seq : {false, true})
+    for (bool rev : {false, true})
+      for (bool masked : {false, true}) {
+        INFO("return_sequences " << seq << ", reverse " << rev << ", masked " << masked);
+        Bound m(L, F, H, seq, rev, masked);
+        m.p = hepnn::test::random_vector(rng, m.p.size(), -0.7, 0.7);
+        m.layer->bind(m.p.data(), m.g.data());
+        const std::vector<double> c = hepnn::test::random_vector(rng, std::size_t(B * m.layer->output_shape().size()));
+        const double* mk = masked ? mask.data() : nullptr;
+        const std::vector<double> dx = m.backward(B, x.data(), mk, c);
+        const std::vector<double> dp = m.g;
+        auto value = [&](const std::vector<double>& y) {
+          double s = 0;
+          for (std::size_t i = 0; i < y.size(); ++i) s += c[i] * y[i];
+          return s;
+        };
+        hepnn::test::check_gradient([&](const std::vector<double>& v) { return value(m.forward(B, v.data(), mk)); }, x,
+                                    dx, "LSTM dx");
+        const std::vector<double> p0 = m.p;
+        hepnn::test::check_gradient(
+            [&](const std::vector<double>& v) {
+              std::copy(v.begin(), v.end(), m.p.begin());
+              return value(m.forward(B, x.data(), mk));
+            },
+            p0, dp, "LSTM parameters");
+        std::copy(p0.begin(), p0.end(), m.p.begin());
+        if (masked) {
+          // padded elements: no gradient, and their values change nothing
+          for (std::int64_t b = 1; b < B; ++b)
+            for (std::int64_t l = b == 1 ? 2 : 0; l < L; ++l)
+              for (std::int64_t f = 0; f < F; ++f) CHECK(dx[std::size_t((b * L + l) * F + f)] == 0.0);
+          std::vector<double> x2 = x;
+          for (std::int64_t l = 2; l < L; ++l)
+            for (std::int64_t f = 0; f < F; ++f) x2[std::size_t((1 * L + l) * F + f)] = 50.0;
+          CHECK(m.forward(B, x2.data(), mk) == m.forward(B, x.data(), mk));
+          // an empty sequence: last state 0, every output 0
+          const std::vector<double> y = m.forward(B, x.data(), mk);
+          const std::int64_t per = m.layer->output_shape().size();
+          for (std::int64_t i = 0; i < per; ++i) CHECK(y[std::size_t(2 * per + i)] == 0.0);
+        }
+      }
+}
+
+TEST_CASE("initializers: orthogonal gives orthonormal rows or columns", "[init]") {
+  for (auto [rows, cols] : {std::pair<std::int64_t, std::int64_t>{4, 16}, {16, 4}, {5, 5}}) {
+    INFO(rows << " x " << cols);
+    std::vector<double> w(std::size_t(rows * cols));
+    initialize(Init::orthogonal, w.data(), rows * cols, rows, cols, 7, 3);
+    const bool by_rows = rows <= cols;
+    const std::int64_t k = by_rows ? rows : cols, len = by_rows ? cols : rows;
+    for (std::int64_t a = 0; a < k; ++a)
+      for (std::int64_t b = 0; b < k; ++b) {
+        double d = 0;
+        for (std::int64_t j = 0; j < len; ++j)
+          d += by_rows ? w[std::size_t(a * cols + j)] * w[std::size_t(b * cols + j)]
+                       : w[std::size_t(j * cols + a)] * w[std::size_t(j * cols + b)];
+        CHECK(d == Approx(a == b ? 1.0 : 0.0).margin(1e-13));
+      }
+  }
+  CHECK(init_from_string("orthogonal") == Init::orthogonal);
+}
+
+TEST_CASE("LSTM in a model: masks flow in and, with return_sequences, on; gradients of the model", "[layers][recurrent]") {
+  auto trk = Input{"tracks", {5, 3}};
+  auto n = Input{"n_tracks", {1}};
+  auto x = with_lengths(trk, n);
+  auto seq = LSTM{.units = 4, .return_sequences = true}(x);
+  CHECK(seq.has_mask());
+  CHECK(seq.shape() == Shape{5, 4});
+  auto last = LSTM{.units = 3, .reverse = true}(seq);
+  CHECK(!last.has_mask());
+  auto pooled = GlobalAveragePooling1D{}(seq);
+  Model<double, cpu> m{{trk, n}, {Dense{.units = 1, .name = "score"}(Concatenate{}({last, pooled}))}, "rnn"};
+  m.compile({.loss = MeanSquaredError{}, .seed = 4});
+  std::mt19937 rng(2);
+  std::map<std::string, Tensor<double>> in, tg;
+  in.emplace("tracks", hepnn::test::random_tensor<double>(rng, Shape{6, 5, 3}));
+  Tensor<double> len(Shape{6, 1}, {5, 0, 2, 3, 1, 4});
+  in.emplace("n_tracks", std::move(len));
+  tg.emplace("score", hepnn::test::random_tensor<double>(rng, Shape{6, 1}));
+  const data::NamedDataset<double> d(std::move(in), std::move(tg));
+  m.loss_and_gradients(d);
+  const std::vector<double> analytic = m.gradients().to_vector(), p0 = m.parameters().to_vector();
+  hepnn::test::check_gradient(
+      [&](const std::vector<double>& p) {
+        std::copy(p.begin(), p.end(), m.parameters().data());
+        return m.loss_and_gradients(d);
+      },
+      p0, analytic, "LSTM model", {1e-5, 1e-7, 1e-6});
+  std::ostringstream os;
+  m.summary(os);
+  CHECK_THAT(os.str(), Contains("(LSTM)") && Contains("return_sequences, masked") && Contains("reverse, masked"));
+  // the forget gate's bias starts at 1 (unit_forget_bias), the others at 0
+  const auto& L1 = m.layer("lstm_1");
+  CHECK(L1.params().size() == 3);
+  CHECK(L1.params()[2].shape == Shape{16});
+}
