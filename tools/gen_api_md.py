@@ -488,7 +488,7 @@ SECTIONS = [
       ("layers/batchnorm.hpp", None, set()), ("layers/padding.hpp", None, set()),
       ("layers/merge.hpp", None, set()), ("layers/sampling.hpp", None, set()),
       ("layers/layer_norm.hpp", None, set()), ("layers/masking.hpp", None, set()),
-      ("layers/sequence_pooling.hpp", None, set())]),
+      ("layers/sequence_pooling.hpp", None, set()), ("layers/recurrent.hpp", None, set())]),
     ("Data", "In namespace `hepnn::data` (`hepnn/hepnn.hpp`).",
      [("data/dataset.hpp", None, {"Split"}), ("data/csv.hpp", None, {"CsvTable"}),
       ("data/idx.hpp", None, {"FashionMnist"})]),

@@ -1,6 +1,7 @@
 /// @file tests/cuda/test_cuda_sequence.cpp
 /// @brief Padded sequences on the GPU: a masked Deep Sets model (with_lengths and Masking, the
-/// three poolings, LayerNormalization) takes the same training steps as on the CPU, its double
+/// three poolings, LayerNormalization) and a masked LSTM model (both directions, with and
+/// without return_sequences) take the same training steps as on the CPU, their double
 /// gradients agree with the CPU's (which tests/layers/test_sequences.cpp checks against finite
 /// differences), and the padding values change nothing on the GPU either. Without a GPU each
 /// case prints SKIPPED.
@@ -17,6 +18,7 @@
 #include "hepnn/layers/layer_norm.hpp"
 #include "hepnn/layers/masking.hpp"
 #include "hepnn/layers/merge.hpp"
+#include "hepnn/layers/recurrent.hpp"
 #include "hepnn/layers/sequence_pooling.hpp"
 
 using namespace hepnn;
@@ -61,7 +63,41 @@ Model<T, Device> deep_sets(bool by_lengths) {
   return m;
 }
 
+template <class T, class Device>
+Model<T, Device> rnn() {
+  auto trk = Input{"tracks", {L, F}};
+  auto n = Input{"n_tracks", {1}};
+  auto x = with_lengths(trk, n);
+  auto seq = LSTM{.units = 8, .return_sequences = true}(x);
+  auto last = LSTM{.units = 5, .reverse = true}(seq);
+  auto z = Concatenate{}({last, GlobalSumPooling1D{}(seq)});
+  Model<T, Device> m{{trk, n}, {Dense{.units = 1, .name = "score"}(z)}};
+  m.compile({.loss = BinaryCrossEntropy{.from_logits = true}, .optimizer = Adam{.learning_rate = 1e-2}, .seed = 8});
+  return m;
+}
+
 }  // namespace
+
+TEMPLATE_TEST_CASE("cuda sequences: a masked LSTM model takes the same training steps on the GPU", "[cuda][sequence]",
+                   float, double) {
+  HEPNN_REQUIRE_GPU();
+  using T = TestType;
+  const test::Tol<T> tol{std::is_same_v<T, float> ? 1e-4 : 1e-10, std::is_same_v<T, float> ? 1e-5 : 1e-12};
+  auto c = rnn<T, cpu>();
+  auto g = rnn<T, cuda>();
+  const auto d = track_data<T>(64, 4, T(0));
+  for (int step = 0; step < 5; ++step) {
+    INFO("step " << step);
+    const double lc = c.train_on_batch(d), lg = g.train_on_batch(d);
+    CHECK(lg == Approx(lc).epsilon(std::is_same_v<T, float> ? 1e-4 : 1e-10));
+  }
+  test::check_close(g.parameters().to_vector(), c.parameters().to_vector(), "weights after 5 steps", tol);
+  if constexpr (std::is_same_v<T, double>) {
+    c.loss_and_gradients(d);
+    g.loss_and_gradients(d);
+    test::check_close(g.gradients().to_vector(), c.gradients().to_vector(), "gradients");
+  }
+}
 
 TEMPLATE_TEST_CASE("cuda sequences: masked Deep Sets takes the same training steps on the GPU", "[cuda][sequence]",
                    float, double) {

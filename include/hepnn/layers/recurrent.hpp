@@ -189,7 +189,8 @@ class LSTMLayer final : public Layer<T, Device> {
   bool m_unit_forget_bias;
 };
 
-/// Spec: a long short-term memory layer over sequences (L, F) (see the top of this file).
+/// Spec: a long short-term memory layer over sequences (L, F), Keras' equations and weight layout; a
+/// padded element leaves the state unchanged. Example: `LSTM{.units = 64, .return_sequences = true}(tracks)`.
 struct LSTM {
   /// H, the size of the state and of the output (required: positive).
   std::int64_t units = 0;
