@@ -1,6 +1,6 @@
 /// @file tests/cuda/test_cuda_sequence.cpp
 /// @brief Padded sequences on the GPU: a masked Deep Sets model (with_lengths and Masking, the
-/// three poolings, LayerNormalization) and a masked LSTM model (both directions, with and
+/// three poolings, LayerNormalization) and a masked LSTM + GRU model (both directions, with and
 /// without return_sequences) take the same training steps as on the CPU, their double
 /// gradients agree with the CPU's (which tests/layers/test_sequences.cpp checks against finite
 /// differences), and the padding values change nothing on the GPU either. Without a GPU each
@@ -69,7 +69,7 @@ Model<T, Device> rnn() {
   auto n = Input{"n_tracks", {1}};
   auto x = with_lengths(trk, n);
   auto seq = LSTM{.units = 8, .return_sequences = true}(x);
-  auto last = LSTM{.units = 5, .reverse = true}(seq);
+  auto last = GRU{.units = 5, .reverse = true}(seq);
   auto z = Concatenate{}({last, GlobalSumPooling1D{}(seq)});
   Model<T, Device> m{{trk, n}, {Dense{.units = 1, .name = "score"}(z)}};
   m.compile({.loss = BinaryCrossEntropy{.from_logits = true}, .optimizer = Adam{.learning_rate = 1e-2}, .seed = 8});
@@ -78,7 +78,7 @@ Model<T, Device> rnn() {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("cuda sequences: a masked LSTM model takes the same training steps on the GPU", "[cuda][sequence]",
+TEMPLATE_TEST_CASE("cuda sequences: a masked LSTM and GRU model takes the same training steps on the GPU", "[cuda][sequence]",
                    float, double) {
   HEPNN_REQUIRE_GPU();
   using T = TestType;

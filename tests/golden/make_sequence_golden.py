@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Regenerates tests/golden/data/lstm.txt, PyTorch's nn.LSTM on padded sequences, for
-tests/layers/test_recurrent.cpp.
+"""Regenerates tests/golden/data/lstm.txt and gru.txt, PyTorch's nn.LSTM and nn.GRU on padded
+sequences, for tests/layers/test_recurrent.cpp.
 
 Run with a Python that has torch (Debian's python3-torch or torch from PyPI):
     /usr/bin/python3 tests/golden/make_sequence_golden.py
@@ -8,8 +8,12 @@ Everything is float64 on the CPU from a fixed seed. Padded sequences go through
 pack_padded_sequence, so PyTorch's own machinery (not hepnn's mask convention) decides which
 elements count; the reverse direction is the backward half of a bidirectional LSTM.
 
-Weight mapping to hepnn (and Keras): kernel W = weight_ih^T (F, 4H), recurrent_kernel U =
-weight_hh^T (H, 4H), bias b = bias_ih + bias_hh (4H); the gate order i, f, g, o is the same.
+Weight mapping to hepnn (and Keras):
+- LSTM: kernel W = weight_ih^T (F, 4H), recurrent_kernel U = weight_hh^T (H, 4H), bias b = bias_ih
+  + bias_hh (4H); the gate order i, f, g, o is the same.
+- GRU: PyTorch's gate blocks are r, z, n, Keras' and hepnn's z, r, h: W = weight_ih^T and U =
+  weight_hh^T with their blocks reordered (z, r, n), bias (2, 3H) = (bias_ih, bias_hh) reordered
+  alike; the equations are Keras' reset_after form.
 
 File format (text): for each array a header line `name rank d0 d1 ...`, then one line with its
 values in row-major order, printed with 17 significant digits.
@@ -20,56 +24,78 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "data", "lstm.txt")
 torch.manual_seed(20261207)
 torch.set_default_dtype(torch.float64)
 
 B, L, F, H = 4, 5, 3, 4
 lengths = torch.tensor([5, 3, 1, 2])
 
-arrays = {}
-x = torch.rand(B, L, F) * 2 - 1
-for b in range(B):
-    x[b, lengths[b]:] = 0.0  # padding (hepnn's test also checks that other values change nothing)
-coef = torch.rand(B, L, 2 * H) * 2 - 1  # the weights of the outputs in the scalar whose gradients are kept
 
-lstm = torch.nn.LSTM(F, H, batch_first=True, bidirectional=True)
-with torch.no_grad():
-    for p in lstm.parameters():
-        p.uniform_(-0.8, 0.8)
+def to_hepnn(t, kind):
+    """PyTorch's gate blocks (rows of weight_ih, weight_hh or a bias) in hepnn's order, transposed."""
+    if kind == "lstm":
+        return t.t() if t.dim() == 2 else t
+    r, z, n = t.chunk(3, dim=0)  # GRU: r, z, n -> z, r, h
+    u = torch.cat([z, r, n], dim=0)
+    return u.t() if u.dim() == 2 else u
 
-xg = x.clone().requires_grad_(True)
-packed = pack_padded_sequence(xg, lengths, batch_first=True, enforce_sorted=False)
-out_packed, (h_n, _) = lstm(packed)
-out, _ = pad_packed_sequence(out_packed, batch_first=True, total_length=L)  # zeros on padding
-loss = (out * coef).sum()
-loss.backward()
 
-full, (h_full, _) = lstm(x)  # no mask: every element counts (padding zeros included)
+def generate(kind):
+    arrays = {}
+    x = torch.rand(B, L, F) * 2 - 1
+    for b in range(B):
+        x[b, lengths[b]:] = 0.0  # padding (hepnn's test also checks that other values change nothing)
+    coef = torch.rand(B, L, 2 * H) * 2 - 1  # weights of the outputs in the scalar whose gradients are kept
+    cls = torch.nn.LSTM if kind == "lstm" else torch.nn.GRU
+    rnn = cls(F, H, batch_first=True, bidirectional=True)
+    with torch.no_grad():
+        for p in rnn.parameters():
+            p.uniform_(-0.8, 0.8)
+    xg = x.clone().requires_grad_(True)
+    packed = pack_padded_sequence(xg, lengths, batch_first=True, enforce_sorted=False)
+    out_packed, h_n = rnn(packed)
+    h_n = h_n[0] if kind == "lstm" else h_n
+    out, _ = pad_packed_sequence(out_packed, batch_first=True, total_length=L)  # zeros on padding
+    (out * coef).sum().backward()
+    full, h_full = rnn(x)  # no mask: every element counts (padding zeros included)
+    h_full = h_full[0] if kind == "lstm" else h_full
 
-arrays["dims"] = torch.tensor([B, L, F, H], dtype=torch.float64)
-arrays["lengths"] = lengths.to(torch.float64)
-arrays["x"] = x
-for suffix, tag in (("", "fwd"), ("_reverse", "rev")):
-    arrays[f"W_{tag}"] = getattr(lstm, "weight_ih_l0" + suffix).detach().t()
-    arrays[f"U_{tag}"] = getattr(lstm, "weight_hh_l0" + suffix).detach().t()
-    arrays[f"b_{tag}"] = (getattr(lstm, "bias_ih_l0" + suffix) + getattr(lstm, "bias_hh_l0" + suffix)).detach()
-    d = 0 if tag == "fwd" else 1
-    arrays[f"seq_masked_{tag}"] = out[:, :, d * H:(d + 1) * H].detach()
-    arrays[f"last_masked_{tag}"] = h_n[d].detach()
-    arrays[f"seq_full_{tag}"] = full[:, :, d * H:(d + 1) * H].detach()
-    arrays[f"last_full_{tag}"] = h_full[d].detach()
-    arrays[f"coef_{tag}"] = coef[:, :, d * H:(d + 1) * H]
-    # d(sum coef * masked sequence output)/d parameters, in hepnn's layout
-    arrays[f"dW_{tag}"] = getattr(lstm, "weight_ih_l0" + suffix).grad.t()
-    arrays[f"dU_{tag}"] = getattr(lstm, "weight_hh_l0" + suffix).grad.t()
-    arrays[f"db_{tag}"] = getattr(lstm, "bias_ih_l0" + suffix).grad  # = bias_hh's gradient
-arrays["dx"] = xg.grad  # both directions together
+    arrays["dims"] = torch.tensor([B, L, F, H], dtype=torch.float64)
+    arrays["lengths"] = lengths.to(torch.float64)
+    arrays["x"] = x
+    for suffix, tag in (("", "fwd"), ("_reverse", "rev")):
+        w_ih, w_hh = getattr(rnn, "weight_ih_l0" + suffix), getattr(rnn, "weight_hh_l0" + suffix)
+        b_ih, b_hh = getattr(rnn, "bias_ih_l0" + suffix), getattr(rnn, "bias_hh_l0" + suffix)
+        arrays[f"W_{tag}"] = to_hepnn(w_ih.detach(), kind)
+        arrays[f"U_{tag}"] = to_hepnn(w_hh.detach(), kind)
+        if kind == "lstm":
+            arrays[f"b_{tag}"] = (b_ih + b_hh).detach()
+        else:
+            arrays[f"b_{tag}"] = torch.stack([to_hepnn(b_ih.detach(), kind), to_hepnn(b_hh.detach(), kind)])
+        d = 0 if tag == "fwd" else 1
+        arrays[f"seq_masked_{tag}"] = out[:, :, d * H:(d + 1) * H].detach()
+        arrays[f"last_masked_{tag}"] = h_n[d].detach()
+        arrays[f"seq_full_{tag}"] = full[:, :, d * H:(d + 1) * H].detach()
+        arrays[f"last_full_{tag}"] = h_full[d].detach()
+        arrays[f"coef_{tag}"] = coef[:, :, d * H:(d + 1) * H]
+        # d(sum coef * masked sequence output)/d parameters, in hepnn's layout
+        arrays[f"dW_{tag}"] = to_hepnn(w_ih.grad, kind)
+        arrays[f"dU_{tag}"] = to_hepnn(w_hh.grad, kind)
+        if kind == "lstm":
+            arrays[f"db_{tag}"] = b_ih.grad  # = bias_hh's gradient
+        else:
+            arrays[f"db_{tag}"] = torch.stack([to_hepnn(b_ih.grad, kind), to_hepnn(b_hh.grad, kind)])
+    arrays["dx"] = xg.grad  # both directions together
 
-with open(OUT, "w") as f:
-    f.write(f"# generated by tests/golden/make_sequence_golden.py with torch {torch.__version__}\n")
-    for key, t in arrays.items():
-        t = t.detach().to(torch.float64).contiguous()
-        f.write(f"{key} {t.dim()} " + " ".join(str(s) for s in t.shape) + "\n")
-        f.write(" ".join(f"{v:.17g}" for v in t.reshape(-1).tolist()) + "\n")
-print("wrote", OUT)
+    path = os.path.join(HERE, "data", kind + ".txt")
+    with open(path, "w") as f:
+        f.write(f"# generated by tests/golden/make_sequence_golden.py with torch {torch.__version__}\n")
+        for key, t in arrays.items():
+            t = t.detach().to(torch.float64).contiguous()
+            f.write(f"{key} {t.dim()} " + " ".join(str(s) for s in t.shape) + "\n")
+            f.write(" ".join(f"{v:.17g}" for v in t.reshape(-1).tolist()) + "\n")
+    print("wrote", path)
+
+
+generate("lstm")
+generate("gru")

@@ -162,13 +162,14 @@ TEST_CASE("layer config: options() and from_config are inverses for every regist
   seen.insert(round_trip(LSTM{.units = 4, .return_sequences = true, .reverse = true,
                               .recurrent_initializer = Init::glorot_normal, .unit_forget_bias = false},
                          {seq, mask}));
+  seen.insert(round_trip(GRU{.units = 3, .reverse = true, .kernel_initializer = Init::he_uniform}, {seq}));
   // every type the loader knows was covered
   for (const char* type : {"Dense", "ReLU", "SELU", "Tanh", "Sigmoid", "Softplus", "GELU", "LeakyReLU", "ELU",
                                   "Softmax", "LogSoftmax", "Dropout", "Flatten", "Conv2D", "MaxPool2D", "AvgPool2D",
                                   "GlobalAveragePooling2D", "BatchNormalization", "Reshape", "Concatenate", "Add",
                                   "Subtract", "Multiply", "Average", "GaussianSample", "LayerNormalization",
                                   "MaskFromValue", "MaskFromLengths", "ApplyMask", "GlobalSumPooling1D",
-                                  "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LSTM"}) {
+                                  "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LSTM", "GRU"}) {
     INFO(type);
     CHECK(seen.count(type) == 1);
     CHECK(io::layer_registry<cpu>().contains(type));

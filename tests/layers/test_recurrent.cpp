@@ -1,6 +1,6 @@
 /// @file tests/layers/test_recurrent.cpp
-/// @brief LSTM: outputs and parameter gradients against PyTorch's nn.LSTM on packed padded
-/// sequences (tests/golden/make_sequence_golden.py), forward and reverse; input and parameter
+/// @brief LSTM and GRU: outputs and parameter gradients against PyTorch's nn.LSTM and nn.GRU on
+/// packed padded sequences (tests/golden/make_sequence_golden.py), forward and reverse; input and parameter
 /// gradients against finite differences in double for every combination of return_sequences,
 /// reverse and a mask; the padding changes nothing; the orthogonal initialiser; masks through
 /// an LSTM in a model; the options round-trip through a model file's config.
@@ -72,15 +72,18 @@ void check_close(const std::vector<double>& got, const std::vector<double>& want
   CHECK(bad == 0);
 }
 
-/// An LSTM layer of the given options with its own parameter and gradient vectors.
+/// An LSTM or GRU layer of the given options with its own parameter and gradient vectors.
 struct Bound {
-  std::unique_ptr<LSTMLayer<double, cpu>> layer;
+  std::unique_ptr<RecurrentLayer<double, cpu>> layer;
   std::vector<double> p, g;
-  Bound(std::int64_t L, std::int64_t F, std::int64_t H, bool seq, bool rev, bool masked) {
+  Bound(const std::string& kind, std::int64_t L, std::int64_t F, std::int64_t H, bool seq, bool rev, bool masked) {
     std::vector<Shape> in{Shape{L, F}};
     if (masked) in.push_back(Shape{L});
-    layer = std::make_unique<LSTMLayer<double, cpu>>("lstm", in, H, seq, rev, Init::glorot_uniform, Init::orthogonal,
-                                                      true);
+    if (kind == "lstm")
+      layer = std::make_unique<LSTMLayer<double, cpu>>("lstm", in, H, seq, rev, Init::glorot_uniform,
+                                                        Init::orthogonal, true);
+    else
+      layer = std::make_unique<GRULayer<double, cpu>>("gru", in, H, seq, rev, Init::glorot_uniform, Init::orthogonal);
     p.assign(std::size_t(layer->num_params()), 0.0);
     g.assign(p.size(), 0.0);
     layer->bind(p.data(), g.data());
@@ -110,8 +113,11 @@ struct Bound {
 
 }  // namespace
 
-TEST_CASE("LSTM: outputs and gradients against PyTorch's nn.LSTM on packed padded sequences", "[layers][recurrent]") {
-  const auto ref = read_golden("lstm");
+TEST_CASE("LSTM and GRU: outputs and gradients against PyTorch's nn.LSTM and nn.GRU on packed padded sequences",
+          "[layers][recurrent]") {
+ for (const std::string kind : {"lstm", "gru"}) {
+  INFO(kind);
+  const auto ref = read_golden(kind);
   const auto& dims = ref.at("dims").values;
   const std::int64_t B = std::int64_t(dims[0]), L = std::int64_t(dims[1]), F = std::int64_t(dims[2]),
                      H = std::int64_t(dims[3]);
@@ -132,8 +138,8 @@ TEST_CASE("LSTM: outputs and gradients against PyTorch's nn.LSTM on packed padde
       m.p = p;
       m.layer->bind(m.p.data(), m.g.data());
     };
-    Bound seq(L, F, H, true, rev, true), last(L, F, H, false, rev, true);
-    Bound seq_full(L, F, H, true, rev, false), last_full(L, F, H, false, rev, false);
+    Bound seq(kind, L, F, H, true, rev, true), last(kind, L, F, H, false, rev, true);
+    Bound seq_full(kind, L, F, H, true, rev, false), last_full(kind, L, F, H, false, rev, false);
     for (Bound* m : {&seq, &last, &seq_full, &last_full}) load(*m);
     check_close(seq.forward(B, x.data(), mask.data()), ref.at("seq_masked_" + tag).values, "masked sequence");
     check_close(last.forward(B, x.data(), mask.data()), ref.at("last_masked_" + tag).values, "masked last state");
@@ -141,7 +147,7 @@ TEST_CASE("LSTM: outputs and gradients against PyTorch's nn.LSTM on packed padde
     check_close(last_full.forward(B, x.data(), nullptr), ref.at("last_full_" + tag).values, "unmasked last state");
     // gradients of sum(coef * masked sequence output): PyTorch's autograd through packed sequences
     const std::vector<double> dx = seq.backward(B, x.data(), mask.data(), ref.at("coef_" + tag).values);
-    const std::int64_t nW = F * 4 * H, nU = H * 4 * H;
+    const std::int64_t gates = kind == "lstm" ? 4 : 3, nW = F * gates * H, nU = H * gates * H;
     check_close({seq.g.begin(), seq.g.begin() + nW}, ref.at("dW_" + tag).values, "dW");
     check_close({seq.g.begin() + nW, seq.g.begin() + nW + nU}, ref.at("dU_" + tag).values, "dU");
     check_close({seq.g.begin() + nW + nU, seq.g.end()}, ref.at("db_" + tag).values, "db");
@@ -149,18 +155,21 @@ TEST_CASE("LSTM: outputs and gradients against PyTorch's nn.LSTM on packed padde
   }
   // PyTorch's dx holds both directions; on padded elements it is 0, as ours
   check_close(dx_sum, ref.at("dx").values, "dx");
+ }
 }
 
-TEST_CASE("LSTM: gradients against finite differences, with and without masks, either direction", "[layers][recurrent]") {
+TEST_CASE("LSTM and GRU: gradients against finite differences, with and without masks, either direction",
+          "[layers][recurrent]") {
   const std::int64_t B = 3, L = 4, F = 3, H = 2;
   std::mt19937 rng(17);
   const std::vector<double> x = hepnn::test::random_vector(rng, std::size_t(B * L * F));
   const std::vector<double> mask{1, 1, 1, 1, /**/ 1, 1, 0, 0, /**/ 0, 0, 0, 0};  // full, 2 real, empty
+  for (const std::string kind : {"lstm", "gru"})
   for (bool seq : {false, true})
     for (bool rev : {false, true})
       for (bool masked : {false, true}) {
-        INFO("return_sequences " << seq << ", reverse " << rev << ", masked " << masked);
-        Bound m(L, F, H, seq, rev, masked);
+        INFO(kind << ", return_sequences " << seq << ", reverse " << rev << ", masked " << masked);
+        Bound m(kind, L, F, H, seq, rev, masked);
         m.p = hepnn::test::random_vector(rng, m.p.size(), -0.7, 0.7);
         m.layer->bind(m.p.data(), m.g.data());
         const std::vector<double> c = hepnn::test::random_vector(rng, std::size_t(B * m.layer->output_shape().size()));
@@ -173,14 +182,14 @@ TEST_CASE("LSTM: gradients against finite differences, with and without masks, e
           return s;
         };
         hepnn::test::check_gradient([&](const std::vector<double>& v) { return value(m.forward(B, v.data(), mk)); }, x,
-                                    dx, "LSTM dx");
+                                    dx, kind + " dx");
         const std::vector<double> p0 = m.p;
         hepnn::test::check_gradient(
             [&](const std::vector<double>& v) {
               std::copy(v.begin(), v.end(), m.p.begin());
               return value(m.forward(B, x.data(), mk));
             },
-            p0, dp, "LSTM parameters");
+            p0, dp, kind + " parameters");
         std::copy(p0.begin(), p0.end(), m.p.begin());
         if (masked) {
           // padded elements: no gradient, and their values change nothing
@@ -218,14 +227,15 @@ TEST_CASE("initializers: orthogonal gives orthonormal rows or columns", "[init]"
   CHECK(init_from_string("orthogonal") == Init::orthogonal);
 }
 
-TEST_CASE("LSTM in a model: masks flow in and, with return_sequences, on; gradients of the model", "[layers][recurrent]") {
+TEST_CASE("LSTM and GRU in a model: masks flow in and, with return_sequences, on; gradients of the model",
+          "[layers][recurrent]") {
   auto trk = Input{"tracks", {5, 3}};
   auto n = Input{"n_tracks", {1}};
   auto x = with_lengths(trk, n);
   auto seq = LSTM{.units = 4, .return_sequences = true}(x);
   CHECK(seq.has_mask());
   CHECK(seq.shape() == Shape{5, 4});
-  auto last = LSTM{.units = 3, .reverse = true}(seq);
+  auto last = GRU{.units = 3, .reverse = true}(seq);
   CHECK(!last.has_mask());
   auto pooled = GlobalAveragePooling1D{}(seq);
   Model<double, cpu> m{{trk, n}, {Dense{.units = 1, .name = "score"}(Concatenate{}({last, pooled}))}, "rnn"};
@@ -244,10 +254,11 @@ TEST_CASE("LSTM in a model: masks flow in and, with return_sequences, on; gradie
         std::copy(p.begin(), p.end(), m.parameters().data());
         return m.loss_and_gradients(d);
       },
-      p0, analytic, "LSTM model", {1e-5, 1e-7, 1e-6});
+      p0, analytic, "LSTM and GRU model", {1e-5, 1e-7, 1e-6});
   std::ostringstream os;
   m.summary(os);
-  CHECK_THAT(os.str(), Contains("(LSTM)") && Contains("return_sequences, masked") && Contains("reverse, masked"));
+  CHECK_THAT(os.str(), Contains("(LSTM)") && Contains("(GRU)") && Contains("return_sequences, masked") &&
+                           Contains("reverse, masked"));
   // the forget gate's bias starts at 1 (unit_forget_bias), the others at 0
   const auto& L1 = m.layer("lstm_1");
   CHECK(L1.params().size() == 3);

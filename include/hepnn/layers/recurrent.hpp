@@ -1,5 +1,5 @@
 /// @file layers/recurrent.hpp
-/// @brief LSTM over sequences (L, F), with masks, Keras' equations and weight layout.
+/// @brief LSTM and GRU over sequences (L, F), with masks, Keras' equations and weight layouts.
 ///
 ///   i = sigmoid(x W_i + h U_i + b_i)   f = sigmoid(x W_f + h U_f + b_f)
 ///   g = tanh(x W_g + h U_g + b_g)      o = sigmoid(x W_o + h U_o + b_o)
@@ -32,34 +32,32 @@
 
 namespace hepnn::inline HEPNN_ABI {
 
-/// The layer an LSTM spec builds: inputs sequences (L, F) and optionally their mask (L,);
-/// output (L, H) with return_sequences, else (H).
+/// What LSTM and GRU layers share: inputs sequences (L, F) and optionally their mask (L,);
+/// output (L, H) with return_sequences, else (H); `gates` blocks of H per step. The input product
+/// x W + b of all steps is one gemm before the steps, and its gradient one after them.
 template <class T, class Device>
-class LSTMLayer final : public Layer<T, Device> {
+class RecurrentLayer : public Layer<T, Device> {
  public:
-  LSTMLayer(std::string name, const std::vector<Shape>& in, std::int64_t units, bool return_sequences, bool reverse,
-            Init kernel_init, Init recurrent_init, bool unit_forget_bias)
+  RecurrentLayer(std::string name, const std::vector<Shape>& in, const char* type, std::int64_t gates,
+                 std::int64_t units, bool return_sequences, bool reverse)
       : Layer<T, Device>(std::move(name), in.empty() ? Shape{} : in[0]),
         m_inputs(in),
+        m_G(gates * units),
         m_H(units),
         m_return_sequences(return_sequences),
-        m_reverse(reverse),
-        m_kernel_init(kernel_init),
-        m_recurrent_init(recurrent_init),
-        m_unit_forget_bias(unit_forget_bias) {
-    HEPNN_CHECK(in.size() == 1 || in.size() == 2, "LSTM '", this->m_name,
+        m_reverse(reverse) {
+    HEPNN_CHECK(in.size() == 1 || in.size() == 2, type, " '", this->m_name,
                 "': takes sequences and optionally their mask, got ", in.size(), " inputs");
-    HEPNN_CHECK(in[0].rank() == 2 && in[0].size() > 0, "LSTM '", this->m_name,
+    HEPNN_CHECK(in[0].rank() == 2 && in[0].size() > 0, type, " '", this->m_name,
                 "': expects sequences of per-sample shape (elements, features), got ", in[0].str());
     if (in.size() == 2)
-      HEPNN_CHECK(in[1] == Shape{in[0][0]}, "LSTM '", this->m_name, "': the mask has per-sample shape ", in[1].str(),
+      HEPNN_CHECK(in[1] == Shape{in[0][0]}, type, " '", this->m_name, "': the mask has per-sample shape ", in[1].str(),
                   ", the sequences ", in[0].str(), "; it must be (", in[0][0], ",)");
-    HEPNN_CHECK(units > 0, "LSTM '", this->m_name, "': units must be positive, got ", units);
+    HEPNN_CHECK(units > 0, type, " '", this->m_name, "': units must be positive, got ", units);
     m_L = in[0][0];
     m_F = in[0][1];
     this->m_output_shape = return_sequences ? Shape{m_L, m_H} : Shape{m_H};
   }
-  std::string type() const override { return "LSTM"; }
   std::string describe() const override {
     std::string s = m_return_sequences ? "return_sequences" : "";
     if (m_reverse) s += s.empty() ? "reverse" : ", reverse";
@@ -68,26 +66,16 @@ class LSTMLayer final : public Layer<T, Device> {
   }
   std::int64_t num_inputs() const override { return std::int64_t(m_inputs.size()); }
   const Shape& input_shape_at(std::int64_t k) const override { return m_inputs.at(std::size_t(k)); }
-  std::vector<ParamInfo> params() const override {
-    return {{"kernel", Shape{m_F, 4 * m_H}}, {"recurrent_kernel", Shape{m_H, 4 * m_H}}, {"bias", Shape{4 * m_H}}};
-  }
-  void initialize(T* p, std::uint64_t seed, std::uint64_t stream) const override {
-    hepnn::initialize(m_kernel_init, p, m_F * 4 * m_H, m_F, 4 * m_H, seed, stream);
-    hepnn::initialize(m_recurrent_init, p + m_F * 4 * m_H, m_H * 4 * m_H, m_H, 4 * m_H, seed, stream + (1ull << 32));
-    T* b = p + (m_F + m_H) * 4 * m_H;
-    for (std::int64_t j = 0; j < 4 * m_H; ++j) b[j] = (m_unit_forget_bias && j >= m_H && j < 2 * m_H) ? T(1) : T(0);
-  }
-  // per sample: x W + b (L, 4H), the gates of every step (L, 4H), c and h of every step (L, H
-  // each), and three (H) vectors for the backward pass
-  std::int64_t workspace_per_sample() const override { return m_L * 10 * m_H + 3 * m_H; }
-  std::int64_t inference_workspace_per_sample() const override { return workspace_per_sample(); }
+  std::int64_t inference_workspace_per_sample() const override { return this->workspace_per_sample(); }
 
-  void forward(std::int64_t B, const T* x, T* y, T* ws, const Pass& pass) const override {
-    HEPNN_CHECK(m_inputs.size() == 1, "LSTM '", this->m_name, "': takes a mask; call it through a Model");
-    run_forward(B, x, nullptr, y, ws, pass);
+  void forward(std::int64_t B, const T* x, T* y, T* ws, const Pass&) const override {
+    HEPNN_CHECK(m_inputs.size() == 1, this->type(), " '", this->m_name, "': takes a mask; call it through a Model");
+    HEPNN_CHECK(ws != nullptr, this->type(), " '", this->m_name, "': forward needs its workspace");
+    run_forward(B, x, nullptr, y, ws);
   }
-  void forward_many(std::int64_t B, const T* const* xs, T* y, T* ws, const Pass& pass) const override {
-    run_forward(B, xs[0], m_inputs.size() == 2 ? xs[1] : nullptr, y, ws, pass);
+  void forward_many(std::int64_t B, const T* const* xs, T* y, T* ws, const Pass&) const override {
+    HEPNN_CHECK(ws != nullptr, this->type(), " '", this->m_name, "': forward needs its workspace");
+    run_forward(B, xs[0], mask_of(xs), y, ws);
   }
   void backward(std::int64_t B, const T* x, const T* y, const T* dy, T* dx, T* ws, const Pass& pass) override {
     T* dxs[1] = {dx};
@@ -96,97 +84,234 @@ class LSTMLayer final : public Layer<T, Device> {
   }
   void backward_many(std::int64_t B, const T* const* xs, const T*, const T* dy, T* const* dxs, T* ws,
                      const Pass&) override {
-    HEPNN_CHECK(ws != nullptr, "LSTM '", this->m_name, "': backward needs the training workspace");
-    const std::int64_t L = m_L, F = m_F, H = m_H, G4 = 4 * H;
-    const T* x = xs[0];
-    const T* mask = m_inputs.size() == 2 ? xs[1] : nullptr;
-    const Buffers w = buffers(B, ws);
-    T* dW = this->m_grads;
-    T* dU = dW + F * G4;
-    T* db = dU + H * G4;
-    const T* W = this->m_params;
-    const T* U = W + F * G4;
-    T* dh = w.scratch;
-    T* dh_next = w.scratch + B * H;
-    T* dc = w.scratch + 2 * B * H;
-    ops::zero_fill<Device>(B * H, dc);
-    ops::zero_fill<Device>(H * G4, dU);
-    if (m_return_sequences) ops::zero_fill<Device>(B * H, dh);
-    else ops::axpby<Device>(B * H, T(1), dy, T(0), dh);
-    for (std::int64_t s = L; s-- > 0;) {
-      const std::int64_t t = m_reverse ? L - 1 - s : s;
-      T* g = w.gates + s * B * G4;
-      ops::lstm_cell_backward<Device>(B, H, g, w.c + s * B * H, s > 0 ? w.c + (s - 1) * B * H : nullptr,
-                                      mask ? mask + t : nullptr, L, dh, m_return_sequences ? dy + t * H : nullptr,
-                                      L * H, dc, dh_next);
-      if (s > 0) {
-        ops::gemm<Device>(true, false, H, G4, B, T(1), w.h + (s - 1) * B * H, g, T(1), dU);
-        ops::gemm<Device>(false, true, B, H, G4, T(1), g, U, T(1), dh_next);
-      }
-      std::swap(dh, dh_next);
-    }
-    // the pre-activation gradients back in (B, L, 4H) order, for the input products
-    for (std::int64_t s = 0; s < L; ++s) {
-      const std::int64_t t = m_reverse ? L - 1 - s : s;
-      ops::copy_2d<Device>(B, G4, w.gates + s * B * G4, G4, w.xw + t * G4, L * G4);
-    }
-    ops::gemm<Device>(true, false, F, G4, B * L, T(1), x, w.xw, T(0), dW);
-    ops::bias_add_backward<Device>(B * L, G4, w.xw, db);
-    if (dxs[0]) ops::gemm<Device>(false, true, B * L, F, G4, T(1), w.xw, W, T(0), dxs[0]);
-    if (m_inputs.size() == 2 && dxs[1]) ops::zero_fill<Device>(B * L, dxs[1]);
+    HEPNN_CHECK(ws != nullptr, this->type(), " '", this->m_name, "': backward needs the training workspace");
+    T* dxw = run_backward(B, mask_of(xs), dy, ws);  // d(x W + b), (B, L, G)
+    ops::gemm<Device>(true, false, m_F, m_G, B * m_L, T(1), xs[0], dxw, T(0), this->m_grads);
+    ops::bias_add_backward<Device>(B * m_L, m_G, dxw, this->m_grads + input_bias_offset());
+    if (dxs[0]) ops::gemm<Device>(false, true, B * m_L, m_F, m_G, T(1), dxw, this->m_params, T(0), dxs[0]);
+    if (m_inputs.size() == 2 && dxs[1]) ops::zero_fill<Device>(B * m_L, dxs[1]);
   }
-
   std::int64_t units() const { return m_H; }
+
+ protected:
+  /// The steps: y from x (B, L, F); ws as workspace_per_sample() says.
+  virtual void run_forward(std::int64_t B, const T* x, const T* mask, T* y, T* ws) const = 0;
+  /// Backward through the steps, after a forward on ws: returns d(x W + b) as (B, L, G) in ws and
+  /// leaves the recurrent parameters' gradients in m_grads.
+  virtual T* run_backward(std::int64_t B, const T* mask, const T* dy, T* ws) = 0;
+  /// Where the input bias starts in the parameters (after W and U).
+  std::int64_t input_bias_offset() const { return (m_F + m_H) * m_G; }
+  /// Element t of the order of the steps s = 0, 1, ...
+  std::int64_t element(std::int64_t s) const { return m_reverse ? m_L - 1 - s : s; }
+  /// xw (B, L, G) = x W + b_in for every element.
+  void input_products(std::int64_t B, const T* x, T* xw) const {
+    ops::gemm<Device>(false, false, B * m_L, m_G, m_F, T(1), x, this->m_params, T(0), xw);
+    ops::bias_add_forward<Device>(B * m_L, m_G, this->m_params + input_bias_offset(), xw);
+  }
+  /// Moves step s's block (B, G) of a time-major buffer to element t's rows of (B, L, G), or back.
+  void to_batch_major(std::int64_t B, const T* steps, T* rows) const {
+    for (std::int64_t s = 0; s < m_L; ++s)
+      ops::copy_2d<Device>(B, m_G, steps + s * B * m_G, m_G, rows + element(s) * m_G, m_L * m_G);
+  }
+  /// y from the states h of every step (time-major (L, B, H)): all of them (0 on padding) or the last.
+  void write_outputs(std::int64_t B, const T* h, const T* mask, T* y) const {
+    if (!m_return_sequences) {
+      ops::axpby<Device>(B * m_H, T(1), h + (m_L - 1) * B * m_H, T(0), y);
+      return;
+    }
+    for (std::int64_t s = 0; s < m_L; ++s)
+      ops::copy_2d<Device>(B, m_H, h + s * B * m_H, m_H, y + element(s) * m_H, m_L * m_H);
+    if (mask) ops::apply_mask<Device>(B * m_L, m_H, y, mask, y);
+  }
+  /// dh before the last step: 0 with return_sequences (each step adds its dy), else dy.
+  void initial_dh(std::int64_t B, const T* dy, T* dh) const {
+    if (m_return_sequences) ops::zero_fill<Device>(B * m_H, dh);
+    else ops::axpby<Device>(B * m_H, T(1), dy, T(0), dh);
+  }
+  /// The gradient of step s's output, or null (the last state only).
+  const T* step_dy(const T* dy, std::int64_t s) const { return m_return_sequences ? dy + element(s) * m_H : nullptr; }
+
+  std::vector<Shape> m_inputs;
+  std::int64_t m_L = 0, m_F = 0, m_G, m_H;
+  bool m_return_sequences, m_reverse;
+
+ private:
+  const T* mask_of(const T* const* xs) const { return m_inputs.size() == 2 ? xs[1] : nullptr; }
+};
+
+/// The layer an LSTM spec builds (RecurrentLayer with gates i, f, g, o).
+template <class T, class Device>
+class LSTMLayer final : public RecurrentLayer<T, Device> {
+ public:
+  LSTMLayer(std::string name, const std::vector<Shape>& in, std::int64_t units, bool return_sequences, bool reverse,
+            Init kernel_init, Init recurrent_init, bool unit_forget_bias)
+      : RecurrentLayer<T, Device>(std::move(name), in, "LSTM", 4, units, return_sequences, reverse),
+        m_kernel_init(kernel_init),
+        m_recurrent_init(recurrent_init),
+        m_unit_forget_bias(unit_forget_bias) {}
+  std::string type() const override { return "LSTM"; }
+  std::vector<ParamInfo> params() const override {
+    return {{"kernel", Shape{this->m_F, this->m_G}}, {"recurrent_kernel", Shape{this->m_H, this->m_G}},
+            {"bias", Shape{this->m_G}}};
+  }
+  void initialize(T* p, std::uint64_t seed, std::uint64_t stream) const override {
+    const std::int64_t F = this->m_F, H = this->m_H, G = this->m_G;
+    hepnn::initialize(m_kernel_init, p, F * G, F, G, seed, stream);
+    hepnn::initialize(m_recurrent_init, p + F * G, H * G, H, G, seed, stream + (1ull << 32));
+    T* b = p + (F + H) * G;
+    for (std::int64_t j = 0; j < G; ++j) b[j] = (m_unit_forget_bias && j >= H && j < 2 * H) ? T(1) : T(0);
+  }
+  // per sample: x W + b (L, 4H), the gates of every step (L, 4H), c and h of every step (L, H
+  // each), and three (H) vectors for the backward pass
+  std::int64_t workspace_per_sample() const override { return this->m_L * (2 * this->m_G + 2 * this->m_H) + 3 * this->m_H; }
 
  private:
   struct Buffers {
     T *xw, *gates, *c, *h, *scratch;
   };
   Buffers buffers(std::int64_t B, T* ws) const {
-    const std::int64_t G4 = 4 * m_H;
+    const std::int64_t L = this->m_L, G = this->m_G, H = this->m_H;
     Buffers b{};
     b.xw = ws;
-    b.gates = b.xw + B * m_L * G4;  // time-major: step s at gates + s * B * 4H
-    b.c = b.gates + B * m_L * G4;
-    b.h = b.c + B * m_L * m_H;
-    b.scratch = b.h + B * m_L * m_H;
+    b.gates = b.xw + B * L * G;  // time-major: step s at gates + s * B * 4H
+    b.c = b.gates + B * L * G;
+    b.h = b.c + B * L * H;
+    b.scratch = b.h + B * L * H;
     return b;
   }
 
-  void run_forward(std::int64_t B, const T* x, const T* mask, T* y, T* ws, const Pass&) const {
-    HEPNN_CHECK(ws != nullptr, "LSTM '", this->m_name, "': forward needs its workspace");
-    const std::int64_t L = m_L, F = m_F, H = m_H, G4 = 4 * H;
+  void run_forward(std::int64_t B, const T* x, const T* mask, T* y, T* ws) const override {
+    const std::int64_t L = this->m_L, F = this->m_F, H = this->m_H, G = this->m_G;
     const Buffers w = buffers(B, ws);
-    const T* W = this->m_params;
-    const T* U = W + F * G4;
-    const T* bias = U + H * G4;
-    ops::gemm<Device>(false, false, B * L, G4, F, T(1), x, W, T(0), w.xw);
-    ops::bias_add_forward<Device>(B * L, G4, bias, w.xw);
+    const T* U = this->m_params + F * G;
+    this->input_products(B, x, w.xw);
     for (std::int64_t s = 0; s < L; ++s) {
-      const std::int64_t t = m_reverse ? L - 1 - s : s;
-      T* g = w.gates + s * B * G4;
-      ops::copy_2d<Device>(B, G4, w.xw + t * G4, L * G4, g, G4);
+      const std::int64_t t = this->element(s);
+      T* g = w.gates + s * B * G;
+      ops::copy_2d<Device>(B, G, w.xw + t * G, L * G, g, G);
       const T* h_prev = s > 0 ? w.h + (s - 1) * B * H : nullptr;
-      if (h_prev) ops::gemm<Device>(false, false, B, G4, H, T(1), h_prev, U, T(1), g);
+      if (h_prev) ops::gemm<Device>(false, false, B, G, H, T(1), h_prev, U, T(1), g);
       ops::lstm_cell_forward<Device>(B, H, g, s > 0 ? w.c + (s - 1) * B * H : nullptr, h_prev,
                                      mask ? mask + t : nullptr, L, w.c + s * B * H, w.h + s * B * H);
     }
-    if (!m_return_sequences) {
-      ops::axpby<Device>(B * H, T(1), w.h + (L - 1) * B * H, T(0), y);
-      return;
-    }
-    for (std::int64_t s = 0; s < L; ++s) {
-      const std::int64_t t = m_reverse ? L - 1 - s : s;
-      ops::copy_2d<Device>(B, H, w.h + s * B * H, H, y + t * H, L * H);
-    }
-    if (mask) ops::apply_mask<Device>(B * L, H, y, mask, y);
+    this->write_outputs(B, w.h, mask, y);
   }
 
-  std::vector<Shape> m_inputs;
-  std::int64_t m_L = 0, m_F = 0, m_H;
-  bool m_return_sequences, m_reverse;
+  T* run_backward(std::int64_t B, const T* mask, const T* dy, T* ws) override {
+    const std::int64_t L = this->m_L, F = this->m_F, H = this->m_H, G = this->m_G;
+    const Buffers w = buffers(B, ws);
+    const T* U = this->m_params + F * G;
+    T* dU = this->m_grads + F * G;
+    T *dh = w.scratch, *dh_next = w.scratch + B * H, *dc = w.scratch + 2 * B * H;
+    ops::zero_fill<Device>(B * H, dc);
+    ops::zero_fill<Device>(H * G, dU);
+    this->initial_dh(B, dy, dh);
+    for (std::int64_t s = L; s-- > 0;) {
+      const std::int64_t t = this->element(s);
+      T* g = w.gates + s * B * G;
+      ops::lstm_cell_backward<Device>(B, H, g, w.c + s * B * H, s > 0 ? w.c + (s - 1) * B * H : nullptr,
+                                      mask ? mask + t : nullptr, L, dh, this->step_dy(dy, s), L * H, dc, dh_next);
+      if (s > 0) {
+        ops::gemm<Device>(true, false, H, G, B, T(1), w.h + (s - 1) * B * H, g, T(1), dU);
+        ops::gemm<Device>(false, true, B, H, G, T(1), g, U, T(1), dh_next);
+      }
+      std::swap(dh, dh_next);
+    }
+    this->to_batch_major(B, w.gates, w.xw);
+    return w.xw;
+  }
+
   Init m_kernel_init, m_recurrent_init;
   bool m_unit_forget_bias;
+};
+
+/// The layer a GRU spec builds (RecurrentLayer with gates z, r, h; Keras' reset_after form).
+template <class T, class Device>
+class GRULayer final : public RecurrentLayer<T, Device> {
+ public:
+  GRULayer(std::string name, const std::vector<Shape>& in, std::int64_t units, bool return_sequences, bool reverse,
+           Init kernel_init, Init recurrent_init)
+      : RecurrentLayer<T, Device>(std::move(name), in, "GRU", 3, units, return_sequences, reverse),
+        m_kernel_init(kernel_init),
+        m_recurrent_init(recurrent_init) {}
+  std::string type() const override { return "GRU"; }
+  std::vector<ParamInfo> params() const override {
+    return {{"kernel", Shape{this->m_F, this->m_G}}, {"recurrent_kernel", Shape{this->m_H, this->m_G}},
+            {"bias", Shape{2, this->m_G}}};  // row 0 the input bias, row 1 the recurrent bias (Keras)
+  }
+  void initialize(T* p, std::uint64_t seed, std::uint64_t stream) const override {
+    const std::int64_t F = this->m_F, H = this->m_H, G = this->m_G;
+    hepnn::initialize(m_kernel_init, p, F * G, F, G, seed, stream);
+    hepnn::initialize(m_recurrent_init, p + F * G, H * G, H, G, seed, stream + (1ull << 32));
+    for (std::int64_t j = 0; j < 2 * G; ++j) p[(F + H) * G + j] = T(0);
+  }
+  // per sample: x W + b_in (L, 3H), the gates of every step (L, 3H), h U + b_rec of every step
+  // (L, 3H), h of every step (L, H), and two (H) vectors for the backward pass
+  std::int64_t workspace_per_sample() const override { return this->m_L * (3 * this->m_G + this->m_H) + 2 * this->m_H; }
+
+ private:
+  struct Buffers {
+    T *xw, *gates, *hu, *h, *scratch;
+  };
+  Buffers buffers(std::int64_t B, T* ws) const {
+    const std::int64_t L = this->m_L, G = this->m_G;
+    Buffers b{};
+    b.xw = ws;
+    b.gates = b.xw + B * L * G;
+    b.hu = b.gates + B * L * G;
+    b.h = b.hu + B * L * G;
+    b.scratch = b.h + B * L * this->m_H;
+    return b;
+  }
+  const T* recurrent_bias() const { return this->m_params + (this->m_F + this->m_H + 1) * this->m_G; }
+
+  void run_forward(std::int64_t B, const T* x, const T* mask, T* y, T* ws) const override {
+    const std::int64_t L = this->m_L, F = this->m_F, H = this->m_H, G = this->m_G;
+    const Buffers w = buffers(B, ws);
+    const T* U = this->m_params + F * G;
+    this->input_products(B, x, w.xw);
+    for (std::int64_t s = 0; s < L; ++s) {
+      const std::int64_t t = this->element(s);
+      T* g = w.gates + s * B * G;
+      T* hu = w.hu + s * B * G;
+      ops::copy_2d<Device>(B, G, w.xw + t * G, L * G, g, G);
+      const T* h_prev = s > 0 ? w.h + (s - 1) * B * H : nullptr;
+      if (h_prev) ops::gemm<Device>(false, false, B, G, H, T(1), h_prev, U, T(0), hu);
+      else ops::zero_fill<Device>(B * G, hu);
+      ops::bias_add_forward<Device>(B, G, recurrent_bias(), hu);
+      ops::gru_cell_forward<Device>(B, H, g, hu, h_prev, mask ? mask + t : nullptr, L, w.h + s * B * H);
+    }
+    this->write_outputs(B, w.h, mask, y);
+  }
+
+  T* run_backward(std::int64_t B, const T* mask, const T* dy, T* ws) override {
+    const std::int64_t L = this->m_L, F = this->m_F, H = this->m_H, G = this->m_G;
+    const Buffers w = buffers(B, ws);
+    const T* U = this->m_params + F * G;
+    T* dU = this->m_grads + F * G;
+    T *dh = w.scratch, *dh_next = w.scratch + B * H;
+    ops::zero_fill<Device>(H * G, dU);
+    this->initial_dh(B, dy, dh);
+    for (std::int64_t s = L; s-- > 0;) {
+      const std::int64_t t = this->element(s);
+      T* g = w.gates + s * B * G;
+      T* hu = w.hu + s * B * G;
+      const T* h_prev = s > 0 ? w.h + (s - 1) * B * H : nullptr;
+      ops::gru_cell_backward<Device>(B, H, g, hu, h_prev, mask ? mask + t : nullptr, L, dh, this->step_dy(dy, s),
+                                     L * H, dh_next);
+      if (h_prev) {
+        ops::gemm<Device>(true, false, H, G, B, T(1), h_prev, hu, T(1), dU);
+        ops::gemm<Device>(false, true, B, H, G, T(1), hu, U, T(1), dh_next);
+      }
+      std::swap(dh, dh_next);
+    }
+    // the recurrent bias: d(hu) of every step, summed over steps and samples
+    ops::bias_add_backward<Device>(L * B, G, w.hu, this->m_grads + (F + H + 1) * G);
+    this->to_batch_major(B, w.gates, w.xw);
+    return w.xw;
+  }
+
+  Init m_kernel_init, m_recurrent_init;
 };
 
 /// Spec: a long short-term memory layer over sequences (L, F), Keras' equations and weight layout; a
@@ -232,6 +357,51 @@ struct LSTM {
   std::unique_ptr<Layer<T, Device>> build(const std::vector<Shape>& in, const std::string& auto_name) const {
     return std::make_unique<LSTMLayer<T, Device>>(name.empty() ? auto_name : name, in, units, return_sequences, reverse,
                                                   kernel_initializer, recurrent_initializer, unit_forget_bias);
+  }
+};
+
+/// Spec: a gated recurrent unit over sequences (L, F), Keras' reset_after form (its default since
+/// TF 2, and PyTorch's nn.GRU): z = sigmoid(x W_z + b_z + h U_z + c_z), r = sigmoid(x W_r + b_r +
+/// h U_r + c_r), hh = tanh(x W_h + b_h + r (h U_h + c_h)), h' = z h + (1 - z) hh. Parameters as
+/// Keras: kernel W (F, 3H), recurrent_kernel U (H, 3H), bias (2, 3H) (row 0 b, row 1 c), gate
+/// blocks in the order z, r, h. PyTorch orders them r, z, n. Masks and options as LSTM.
+struct GRU {
+  /// H, the size of the state and of the output (required: positive).
+  std::int64_t units = 0;
+  /// Output every element's h, (L, H) (0 on padded elements), instead of the last state (H).
+  bool return_sequences = false;
+  /// Run from the last element to the first (outputs stay at their elements' positions).
+  bool reverse = false;
+  /// Initialiser of W (Keras' default).
+  Init kernel_initializer = Init::glorot_uniform;
+  /// Initialiser of U (Keras' default).
+  Init recurrent_initializer = Init::orthogonal;
+  /// The layer's name; empty: "gru_1", "gru_2", ...
+  std::string name = {};
+
+  static constexpr const char* type_name = "gru";
+  HEPNN_FUNCTIONAL_SPEC()
+  /// Reads the mask; with return_sequences its output carries it on.
+  MaskMode mask_mode_of_call() const { return return_sequences ? MaskMode::consume_propagate : MaskMode::consume; }
+  std::map<std::string, ConfigValue> options() const {
+    return {{"units", units},
+            {"return_sequences", return_sequences},
+            {"reverse", reverse},
+            {"kernel_initializer", to_string(kernel_initializer)},
+            {"recurrent_initializer", to_string(recurrent_initializer)}};
+  }
+  static GRU from_config(const LayerConfig& c) {
+    return GRU{c.get<std::int64_t>("units"),
+               c.get<bool>("return_sequences"),
+               c.get<bool>("reverse"),
+               init_from_string(c.get<std::string>("kernel_initializer")),
+               init_from_string(c.get<std::string>("recurrent_initializer")),
+               c.name};
+  }
+  template <class T, class Device>
+  std::unique_ptr<Layer<T, Device>> build(const std::vector<Shape>& in, const std::string& auto_name) const {
+    return std::make_unique<GRULayer<T, Device>>(name.empty() ? auto_name : name, in, units, return_sequences, reverse,
+                                                 kernel_initializer, recurrent_initializer);
   }
 };
 

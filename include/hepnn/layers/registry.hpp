@@ -153,6 +153,7 @@ BasicLayerRegistry<Device>& layer_registry() {
     r.template add<GaussianSample>("GaussianSample");
     r.template add<LayerNormalization>("LayerNormalization");
     r.template add<LSTM>("LSTM");
+    r.template add<GRU>("GRU");
     r.template add<MaskFromValue>("MaskFromValue");
     r.template add<MaskFromLengths>("MaskFromLengths");
     r.template add<ApplyMask>("ApplyMask");

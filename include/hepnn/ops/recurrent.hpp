@@ -1,5 +1,5 @@
 /// @file ops/recurrent.hpp
-/// @brief The element-wise steps of recurrent layers (LSTM). Front door: dispatches on the
+/// @brief The element-wise steps of recurrent layers (LSTM, GRU). Front door: dispatches on the
 /// device tag to backend::cpu or backend::cuda. The products are ops::gemm calls of the layer.
 #pragma once
 #include "hepnn/core/config.hpp"
@@ -33,6 +33,25 @@ void lstm_cell_backward(std::int64_t B, std::int64_t H, T* gates, const T* c, co
   else
     return backend::cuda::lstm_cell_backward(B, H, gates, c, c_prev, mask, mask_stride, dh, dy, dy_stride, dc,
                                              dh_carry);
+}
+
+/// One GRU step (see backend/cpu/recurrent.hpp): xw (B, 3H) x W + b_in in, gates out; hu (B, 3H)
+/// = h_prev U + b_rec, read; writes h (B, H).
+template <class Device, class T>
+void gru_cell_forward(std::int64_t B, std::int64_t H, T* xw, const T* hu, const T* h_prev, const T* mask,
+                      std::int64_t mask_stride, T* h) {
+  if constexpr (std::is_same_v<Device, cpu>)
+    return backend::cpu::gru_cell_forward(B, H, xw, hu, h_prev, mask, mask_stride, h);
+  else return backend::cuda::gru_cell_forward(B, H, xw, hu, h_prev, mask, mask_stride, h);
+}
+
+/// Backward of one GRU step: gates -> d(xw), hu -> d(hu) in place; dh_carry the direct part of dh_prev.
+template <class Device, class T>
+void gru_cell_backward(std::int64_t B, std::int64_t H, T* gates, T* hu, const T* h_prev, const T* mask,
+                       std::int64_t mask_stride, const T* dh, const T* dy, std::int64_t dy_stride, T* dh_carry) {
+  if constexpr (std::is_same_v<Device, cpu>)
+    return backend::cpu::gru_cell_backward(B, H, gates, hu, h_prev, mask, mask_stride, dh, dy, dy_stride, dh_carry);
+  else return backend::cuda::gru_cell_backward(B, H, gates, hu, h_prev, mask, mask_stride, dh, dy, dy_stride, dh_carry);
 }
 
 }  // namespace hepnn::ops

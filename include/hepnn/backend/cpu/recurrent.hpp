@@ -1,6 +1,7 @@
 /// @file backend/cpu/recurrent.hpp
-/// @brief The element-wise part of one LSTM step on the CPU (the products are gemm calls of the
-/// layer). Gates in Keras' (and PyTorch's) order: input i, forget f, candidate g, output o.
+/// @brief The element-wise part of one LSTM or GRU step on the CPU (the products are gemm calls
+/// of the layers). LSTM gates in Keras' (and PyTorch's) order: input i, forget f, candidate g,
+/// output o. GRU gates in Keras' order: update z, reset r, candidate h (PyTorch: r, z, n).
 #pragma once
 #include "hepnn/core/config.hpp"
 #include <cmath>
@@ -74,6 +75,66 @@ void lstm_cell_backward(std::int64_t B, std::int64_t H, T* gates, const T* c, co
       gb[3 * H + j] = dht * tc * o * (T(1) - o);
       dc[b * H + j] = dct * f;
       dh_carry[b * H + j] = T(0);
+    }
+  }
+}
+
+// One GRU step (Keras' reset_after form, as PyTorch): xw (B, 3H) holds x W + b_in on input and
+// the gates z, r, hh on output; hu (B, 3H) holds h_prev U + b_rec (kept for backward). h_prev
+// null: zeros. A masked sample carries h_prev over.
+//   z = sigmoid(xw_z + hu_z), r = sigmoid(xw_r + hu_r), hh = tanh(xw_h + r hu_h), h = z h_prev + (1 - z) hh
+template <class T>
+void gru_cell_forward(std::int64_t B, std::int64_t H, T* xw, const T* hu, const T* h_prev, const T* mask,
+                      std::int64_t mask_stride, T* h) {
+  for (std::int64_t b = 0; b < B; ++b) {
+    T* g = xw + b * 3 * H;
+    const T* u = hu + b * 3 * H;
+    if (mask && mask[b * mask_stride] == T(0)) {
+      for (std::int64_t j = 0; j < H; ++j) h[b * H + j] = h_prev ? h_prev[b * H + j] : T(0);
+      for (std::int64_t j = 0; j < 3 * H; ++j) g[j] = T(0);
+      continue;
+    }
+    for (std::int64_t j = 0; j < H; ++j) {
+      const T z = detail::sigmoid(g[j] + u[j]), r = detail::sigmoid(g[H + j] + u[H + j]);
+      const T hh = std::tanh(g[2 * H + j] + r * u[2 * H + j]);
+      const T hp = h_prev ? h_prev[b * H + j] : T(0);
+      h[b * H + j] = z * hp + (T(1) - z) * hh;
+      g[j] = z;
+      g[H + j] = r;
+      g[2 * H + j] = hh;
+    }
+  }
+}
+
+// Backward of one GRU step. gates (B, 3H): z, r, hh of the forward step, overwritten by the
+// gradient of xw; hu (B, 3H): overwritten by the gradient of hu. dh, dy, dy_stride as for the
+// LSTM. dh_carry (B, H): the gradient reaching h_prev directly (dh on masked samples, dh z on
+// real ones); the caller adds d(hu) U^T.
+template <class T>
+void gru_cell_backward(std::int64_t B, std::int64_t H, T* gates, T* hu, const T* h_prev, const T* mask,
+                       std::int64_t mask_stride, const T* dh, const T* dy, std::int64_t dy_stride, T* dh_carry) {
+  for (std::int64_t b = 0; b < B; ++b) {
+    T* g = gates + b * 3 * H;
+    T* u = hu + b * 3 * H;
+    if (mask && mask[b * mask_stride] == T(0)) {
+      for (std::int64_t j = 0; j < H; ++j) dh_carry[b * H + j] = dh[b * H + j];
+      for (std::int64_t j = 0; j < 3 * H; ++j) g[j] = u[j] = T(0);
+      continue;
+    }
+    for (std::int64_t j = 0; j < H; ++j) {
+      const T z = g[j], r = g[H + j], hh = g[2 * H + j], uh = u[2 * H + j];
+      const T dht = dh[b * H + j] + (dy ? dy[b * dy_stride + j] : T(0));
+      const T hp = h_prev ? h_prev[b * H + j] : T(0);
+      const T da_h = dht * (T(1) - z) * (T(1) - hh * hh);
+      const T da_r = da_h * uh * r * (T(1) - r);
+      const T da_z = dht * (hp - hh) * z * (T(1) - z);
+      g[j] = da_z;
+      g[H + j] = da_r;
+      g[2 * H + j] = da_h;
+      u[j] = da_z;
+      u[H + j] = da_r;
+      u[2 * H + j] = da_h * r;
+      dh_carry[b * H + j] = dht * z;
     }
   }
 }

@@ -45,6 +45,9 @@ namespace hepnn::backend::cuda {
                                      T*);                                                                             \
   template void lstm_cell_backward<T>(std::int64_t, std::int64_t, T*, const T*, const T*, const T*, std::int64_t,     \
                                       const T*, const T*, std::int64_t, T*, T*);                                      \
+  template void gru_cell_forward<T>(std::int64_t, std::int64_t, T*, const T*, const T*, const T*, std::int64_t, T*); \
+  template void gru_cell_backward<T>(std::int64_t, std::int64_t, T*, T*, const T*, const T*, std::int64_t, const T*,  \
+                                     const T*, std::int64_t, T*);                                                     \
   template void zero_fill<T>(std::int64_t, T*);                                                                        \
   template void mask_from_value<T>(std::int64_t, std::int64_t, T, const T*, T*);                                      \
   template std::int64_t mask_from_lengths<T>(std::int64_t, std::int64_t, const T*, T*);                               \

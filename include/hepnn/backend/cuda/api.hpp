@@ -127,6 +127,12 @@ template <class T>
 void lstm_cell_backward(std::int64_t B, std::int64_t H, T* gates, const T* c, const T* c_prev, const T* mask,
                         std::int64_t mask_stride, const T* dh, const T* dy, std::int64_t dy_stride, T* dc,
                         T* dh_carry);
+template <class T>
+void gru_cell_forward(std::int64_t B, std::int64_t H, T* xw, const T* hu, const T* h_prev, const T* mask,
+                      std::int64_t mask_stride, T* h);
+template <class T>
+void gru_cell_backward(std::int64_t B, std::int64_t H, T* gates, T* hu, const T* h_prev, const T* mask,
+                       std::int64_t mask_stride, const T* dh, const T* dy, std::int64_t dy_stride, T* dh_carry);
 // Padded sequences (ops/sequence.hpp).
 template <class T> void zero_fill(std::int64_t n, T* y);
 template <class T> void mask_from_value(std::int64_t rows, std::int64_t F, T value, const T* x, T* mask);
