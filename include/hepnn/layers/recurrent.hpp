@@ -25,6 +25,7 @@
 #include "hepnn/graph/symbolic.hpp"
 #include "hepnn/init/initializers.hpp"
 #include "hepnn/layers/layer.hpp"
+#include "hepnn/layers/merge.hpp"
 #include "hepnn/ops/elementwise.hpp"
 #include "hepnn/ops/gemm.hpp"
 #include "hepnn/ops/recurrent.hpp"
@@ -402,6 +403,29 @@ struct GRU {
   std::unique_ptr<Layer<T, Device>> build(const std::vector<Shape>& in, const std::string& auto_name) const {
     return std::make_unique<GRULayer<T, Device>>(name.empty() ? auto_name : name, in, units, return_sequences, reverse,
                                                  kernel_initializer, recurrent_initializer);
+  }
+};
+
+/// Spec-like: `Bidirectional<LSTM>{.layer = {.units = 32}}(x)` runs a copy of `layer` forward and
+/// one in reverse over x and concatenates their outputs (Keras' merge_mode "concat"): (2H) for
+/// the last states, (L, 2H) with return_sequences (each element's two halves side by side, the
+/// mask carried on). The two layers are named "<name>_forward" and "<name>_backward" and the
+/// concatenation "<name>" (automatic names when name is empty).
+template <class RNN>
+struct Bidirectional {
+  /// The recurrent layer's options (LSTM or GRU); its `reverse` and `name` are replaced.
+  RNN layer = {};
+  /// Names the concatenation, and "<name>_forward", "<name>_backward" the two layers.
+  std::string name = {};
+  SymbolicTensor operator()(const SymbolicTensor& x) const {
+    RNN fwd = layer, bwd = layer;
+    fwd.identity = {};  // layers of their own, not the spec object's
+    bwd.identity = {};
+    fwd.reverse = false;
+    bwd.reverse = true;
+    fwd.name = name.empty() ? std::string() : name + "_forward";
+    bwd.name = name.empty() ? std::string() : name + "_backward";
+    return Concatenate{.axis = -1, .name = name}({fwd(x), bwd(x)});
   }
 };
 
