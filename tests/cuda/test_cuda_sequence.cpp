@@ -1,7 +1,7 @@
 /// @file tests/cuda/test_cuda_sequence.cpp
 /// @brief Padded sequences on the GPU: a masked Deep Sets model (with_lengths and Masking, the
 /// three poolings, LayerNormalization) and a masked LSTM + GRU model (both directions, with and
-/// without return_sequences) take the same training steps as on the CPU, their double
+/// without return_sequences) and a masked Transformer encoder take the same training steps as on the CPU, their double
 /// gradients agree with the CPU's (which tests/layers/test_sequences.cpp checks against finite
 /// differences), and the padding values change nothing on the GPU either. Without a GPU each
 /// case prints SKIPPED.
@@ -14,6 +14,7 @@
 #include "cuda/cuda_support.hpp"
 #include "hepnn/graph/model.hpp"
 #include "hepnn/layers/activations.hpp"
+#include "hepnn/layers/attention.hpp"
 #include "hepnn/layers/dense.hpp"
 #include "hepnn/layers/layer_norm.hpp"
 #include "hepnn/layers/masking.hpp"
@@ -64,6 +65,18 @@ Model<T, Device> deep_sets(bool by_lengths) {
 }
 
 template <class T, class Device>
+Model<T, Device> transformer() {
+  auto trk = Input{"tracks", {L, F}};
+  auto n = Input{"n_tracks", {1}};
+  auto x = Dense{8}(with_lengths(trk, n));
+  auto h = TransformerEncoderBlock{.num_heads = 2, .ff_dim = 16, .activation = Activation::gelu}(x);
+  h = TransformerEncoderBlock{.num_heads = 4, .ff_dim = 8}(h);
+  Model<T, Device> m{{trk, n}, {Dense{.units = 1, .name = "score"}(GlobalAveragePooling1D{}(h))}};
+  m.compile({.loss = BinaryCrossEntropy{.from_logits = true}, .optimizer = Adam{.learning_rate = 1e-2}, .seed = 10});
+  return m;
+}
+
+template <class T, class Device>
 Model<T, Device> rnn() {
   auto trk = Input{"tracks", {L, F}};
   auto n = Input{"n_tracks", {1}};
@@ -77,6 +90,24 @@ Model<T, Device> rnn() {
 }
 
 }  // namespace
+
+TEMPLATE_TEST_CASE("cuda sequences: a masked Transformer encoder takes the same training steps on the GPU",
+                   "[cuda][sequence]", float, double) {
+  HEPNN_REQUIRE_GPU();
+  using T = TestType;
+  const test::Tol<T> tol{std::is_same_v<T, float> ? 1e-4 : 1e-10, std::is_same_v<T, float> ? 1e-5 : 1e-12};
+  auto c = transformer<T, cpu>();
+  auto g = transformer<T, cuda>();
+  const auto d = track_data<T>(64, 5, T(0));
+  for (int step = 0; step < 5; ++step) {
+    INFO("step " << step);
+    const double lc = c.train_on_batch(d), lg = g.train_on_batch(d);
+    CHECK(lg == Approx(lc).epsilon(std::is_same_v<T, float> ? 1e-4 : 1e-10));
+  }
+  test::check_close(g.parameters().to_vector(), c.parameters().to_vector(), "weights after 5 steps", tol);
+  const auto pc = c.predict(d.inputs()), pg = g.predict(d.inputs());
+  test::check_close(pg.at("score").to_vector(), pc.at("score").to_vector(), "predictions", tol);
+}
 
 TEMPLATE_TEST_CASE("cuda sequences: a masked LSTM and GRU model takes the same training steps on the GPU", "[cuda][sequence]",
                    float, double) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "support/golden.hpp"
 #include "hepnn/layers/batchnorm.hpp"
 #include "hepnn/layers/conv2d.hpp"
 #include "hepnn/layers/dense.hpp"
@@ -33,43 +34,10 @@ namespace {
 
 std::size_t at(std::int64_t i) { return static_cast<std::size_t>(i); }
 
-struct Array {
-  std::vector<std::int64_t> shape;
-  std::vector<double> values;
-};
+using Array = hepnn::test::GoldenArray;
 
-/// Reads `name rank d0 d1 ...` headers each followed by a line of values; '#' lines are comments.
 std::map<std::string, Array> read_golden(const std::string& file) {
-  const std::string path = std::string(HEPNN_GOLDEN_DIR) + "/" + file + ".txt";
-  std::ifstream in(path);
-  INFO("reference file " << path << " (regenerate with tests/golden/make_conv_refs.py)");
-  REQUIRE(in.good());
-  std::map<std::string, Array> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream head(line);
-    std::string name;
-    int rank = 0;
-    head >> name >> rank;
-    Array a;
-    std::int64_t n = 1;
-    for (int i = 0; i < rank; ++i) {
-      std::int64_t d = 0;
-      head >> d;
-      a.shape.push_back(d);
-      n *= d;
-    }
-    REQUIRE(std::getline(in, line));
-    std::istringstream vals(line);
-    a.values.resize(at(n));
-    bool complete = true;
-    for (auto& v : a.values) complete = complete && static_cast<bool>(vals >> v);
-    INFO("array " << name);
-    REQUIRE(complete);
-    out[name] = std::move(a);
-  }
-  return out;
+  return hepnn::test::read_golden(file, "tests/golden/make_conv_refs.py");
 }
 
 template <class T>

@@ -162,6 +162,9 @@ TEST_CASE("layer config: options() and from_config are inverses for every regist
   seen.insert(round_trip(LSTM{.units = 4, .return_sequences = true, .reverse = true,
                               .recurrent_initializer = Init::glorot_normal, .unit_forget_bias = false},
                          {seq, mask}));
+  seen.insert(round_trip(MultiHeadAttention{.num_heads = 2, .key_dim = 3, .value_dim = 4, .output_dim = 5,
+                                            .use_bias = false, .kernel_initializer = Init::lecun_normal},
+                         {seq, mask}));
   seen.insert(round_trip(GRU{.units = 3, .reverse = true, .kernel_initializer = Init::he_uniform}, {seq}));
   // every type the loader knows was covered
   for (const char* type : {"Dense", "ReLU", "SELU", "Tanh", "Sigmoid", "Softplus", "GELU", "LeakyReLU", "ELU",
@@ -169,7 +172,7 @@ TEST_CASE("layer config: options() and from_config are inverses for every regist
                                   "GlobalAveragePooling2D", "BatchNormalization", "Reshape", "Concatenate", "Add",
                                   "Subtract", "Multiply", "Average", "GaussianSample", "LayerNormalization",
                                   "MaskFromValue", "MaskFromLengths", "ApplyMask", "GlobalSumPooling1D",
-                                  "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LSTM", "GRU"}) {
+                                  "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LSTM", "GRU", "MultiHeadAttention"}) {
     INFO(type);
     CHECK(seen.count(type) == 1);
     CHECK(io::layer_registry<cpu>().contains(type));

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "hepnn/hepnn.hpp"
+#include "support/golden.hpp"
 #include "support/gradcheck.hpp"
 
 using namespace hepnn;
@@ -21,43 +22,8 @@ using Catch::Contains;
 
 namespace {
 
-struct Array {
-  std::vector<std::int64_t> shape;
-  std::vector<double> values;
-};
-
-/// Reads `name rank d0 d1 ...` headers each followed by a line of values; '#' lines are comments.
-std::map<std::string, Array> read_golden(const std::string& file) {
-  const std::string path = std::string(HEPNN_GOLDEN_DIR) + "/" + file + ".txt";
-  std::ifstream in(path);
-  INFO("reference file " << path << " (regenerate with tests/golden/make_sequence_golden.py)");
-  REQUIRE(in.good());
-  std::map<std::string, Array> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream head(line);
-    std::string name;
-    int rank = 0;
-    head >> name >> rank;
-    Array a;
-    std::int64_t n = 1;
-    for (int i = 0; i < rank; ++i) {
-      std::int64_t d = 0;
-      head >> d;
-      a.shape.push_back(d);
-      n *= d;
-    }
-    REQUIRE(std::getline(in, line));
-    std::istringstream vals(line);
-    a.values.resize(std::size_t(n));
-    bool complete = true;
-    for (auto& v : a.values) complete = complete && static_cast<bool>(vals >> v);
-    INFO("array " << name);
-    REQUIRE(complete);
-    out[name] = std::move(a);
-  }
-  return out;
+std::map<std::string, hepnn::test::GoldenArray> read_golden(const std::string& file) {
+  return hepnn::test::read_golden(file, "tests/golden/make_sequence_golden.py");
 }
 
 void check_close(const std::vector<double>& got, const std::vector<double>& want, const std::string& what,

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "hepnn/layers/activations.hpp"
+#include "hepnn/layers/attention.hpp"
 #include "hepnn/layers/batchnorm.hpp"
 #include "hepnn/layers/conv2d.hpp"
 #include "hepnn/layers/dense.hpp"
@@ -154,6 +155,7 @@ BasicLayerRegistry<Device>& layer_registry() {
     r.template add<LayerNormalization>("LayerNormalization");
     r.template add<LSTM>("LSTM");
     r.template add<GRU>("GRU");
+    r.template add<MultiHeadAttention>("MultiHeadAttention");
     r.template add<MaskFromValue>("MaskFromValue");
     r.template add<MaskFromLengths>("MaskFromLengths");
     r.template add<ApplyMask>("ApplyMask");

@@ -9,6 +9,7 @@
 #endif
 
 #include "hepnn/backend/cuda/api.hpp"
+#include "hepnn/backend/cuda/attention.cuh"
 #include "hepnn/backend/cuda/batchnorm.cuh"
 #include "hepnn/backend/cuda/conv.cuh"
 #include "hepnn/backend/cuda/elementwise.cuh"
@@ -48,6 +49,10 @@ namespace hepnn::backend::cuda {
   template void gru_cell_forward<T>(std::int64_t, std::int64_t, T*, const T*, const T*, const T*, std::int64_t, T*); \
   template void gru_cell_backward<T>(std::int64_t, std::int64_t, T*, T*, const T*, const T*, std::int64_t, const T*,  \
                                      const T*, std::int64_t, T*);                                                     \
+  template void attention_forward<T>(std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, const T*, \
+                                     const T*, const T*, const T*, T, T*, T*);                                        \
+  template void attention_backward<T>(std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,         \
+                                      const T*, const T*, const T*, const T*, const T*, T, T*, T*, T*, T*);           \
   template void zero_fill<T>(std::int64_t, T*);                                                                        \
   template void mask_from_value<T>(std::int64_t, std::int64_t, T, const T*, T*);                                      \
   template std::int64_t mask_from_lengths<T>(std::int64_t, std::int64_t, const T*, T*);                               \

@@ -133,6 +133,14 @@ void gru_cell_forward(std::int64_t B, std::int64_t H, T* xw, const T* hu, const 
 template <class T>
 void gru_cell_backward(std::int64_t B, std::int64_t H, T* gates, T* hu, const T* h_prev, const T* mask,
                        std::int64_t mask_stride, const T* dh, const T* dy, std::int64_t dy_stride, T* dh_carry);
+// Attention (ops/attention.hpp).
+template <class T>
+void attention_forward(std::int64_t B, std::int64_t heads, std::int64_t L, std::int64_t dk, std::int64_t dv,
+                       const T* q, const T* k, const T* v, const T* mask, T scale, T* p, T* o);
+template <class T>
+void attention_backward(std::int64_t B, std::int64_t heads, std::int64_t L, std::int64_t dk, std::int64_t dv,
+                        const T* q, const T* k, const T* v, const T* p, const T* dout, T scale, T* ds, T* dq,
+                        T* dkey, T* dval);
 // Padded sequences (ops/sequence.hpp).
 template <class T> void zero_fill(std::int64_t n, T* y);
 template <class T> void mask_from_value(std::int64_t rows, std::int64_t F, T value, const T* x, T* mask);
