@@ -106,7 +106,16 @@ TEST_CASE("sequence files: padded tracks (N, L, F) with a length column read and
   CHECK(r.inputs().at("n_tracks").to_vector() == d.inputs().at("n_tracks").to_vector());
   CHECK(r.inputs().at("tracks").to_vector() == d.inputs().at("tracks").to_vector());
   // a model trains on the stream exactly as on the data in memory (file order, no shuffling)
-  io::NamedStreamingSource<float> s(p, {.inputs = spec.inputs, .targets = spec.targets});
+  // one chunk per window and batches of one chunk: the stream in file order gives exactly the
+  // batches of the in-memory fit without shuffling
+  // a row: the tracks, the towers, the length, the label and the weight (1 without a weights data set)
+  const std::int64_t row_bytes = (L * F + 4 * 2 + 1 + 1 + 1) * std::int64_t(sizeof(float));
+  io::NamedStreamingSource<float> s(p, {.inputs = {{"tracks", "tracks"}, {"n_tracks", "n_tracks"}, {"towers", "towers"}},
+                                        .targets = {{"score", "is_b"}},
+                                        .memory_budget_bytes = 32 * 3 * row_bytes,
+                                        .window_chunks = 1,
+                                        .prefetch_chunks = 1});
+  REQUIRE(s.chunk_rows() == 32);
   auto streamed = tagger(), memory = tagger();
   streamed.fit(s, {.epochs = 2, .batch_size = 32, .shuffle = false, .verbose = 0});
   memory.fit(d, {.epochs = 2, .batch_size = 32, .shuffle = false, .verbose = 0});
