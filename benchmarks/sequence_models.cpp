@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   };
   report("train", batch, median_seconds([&] { m.train_on_batch(d); }, reps, 0.2));
   Model<float, cpu>::Workspace ws;
-  std::vector<float> out(std::size_t(batch));
+  std::vector<float> out(static_cast<std::size_t>(batch));
   for (std::int64_t b : {batch, std::int64_t(1)}) {
     const std::span<const float> xs[1] = {std::span<const float>(x.data(), std::size_t(b * L * F))};
     const std::span<float> os[1] = {std::span<float>(out.data(), std::size_t(b))};

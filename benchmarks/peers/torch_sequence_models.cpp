@@ -82,7 +82,8 @@ double median_seconds(const std::function<void()>& f, int reps, double min_secon
 
 template <class Net>
 void run(Net net, const std::string& which, int threads, int reps) {
-  std::vector<float> x(std::size_t(batch * L * F)), y(std::size_t(batch)), out(std::size_t(batch));
+  std::vector<float> x(static_cast<std::size_t>(batch * L * F)), y(static_cast<std::size_t>(batch)),
+      out(static_cast<std::size_t>(batch));
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(std::sin(double(i)));
   for (std::int64_t i = 0; i < batch; ++i) y[std::size_t(i)] = float(i % 2);
   const torch::Tensor xt = torch::from_blob(x.data(), {batch, L, F}, torch::kFloat32);

@@ -7,6 +7,9 @@
 #include <cmath>
 #include <cstdint>
 
+#include "hepnn/backend/cpu/parallel.hpp"
+#include "hepnn/backend/cpu/vmath.hpp"
+
 namespace hepnn::backend::cpu::inline HEPNN_ABI {
 
 namespace detail {
@@ -22,28 +25,28 @@ T sigmoid(T x) {
 template <class T>
 void lstm_cell_forward(std::int64_t B, std::int64_t H, T* z, const T* c_prev, const T* h_prev, const T* mask,
                        std::int64_t mask_stride, T* c, T* h) {
-  for (std::int64_t b = 0; b < B; ++b) {
-    T* zb = z + b * 4 * H;
-    if (mask && mask[b * mask_stride] == T(0)) {
-      for (std::int64_t j = 0; j < H; ++j) {
-        c[b * H + j] = c_prev ? c_prev[b * H + j] : T(0);
-        h[b * H + j] = h_prev ? h_prev[b * H + j] : T(0);
+  // the gates through the SIMD activations (vmath.hpp: float), one sample's 4H values at a time
+  parallel_range(B, std::max<std::int64_t>(1, 4096 / H), double(40 * H), [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t b = b0; b < b1; ++b) {
+      T* zb = z + b * 4 * H;
+      T* cb = c + b * H;
+      T* hb = h + b * H;
+      if (mask && mask[b * mask_stride] == T(0)) {
+        for (std::int64_t j = 0; j < H; ++j) {
+          cb[j] = c_prev ? c_prev[b * H + j] : T(0);
+          hb[j] = h_prev ? h_prev[b * H + j] : T(0);
+        }
+        for (std::int64_t j = 0; j < 4 * H; ++j) zb[j] = T(0);
+        continue;
       }
-      for (std::int64_t j = 0; j < 4 * H; ++j) zb[j] = T(0);
-      continue;
+      activation_block(Activation::sigmoid, T(0), 2 * H, zb, zb);  // i, f
+      activation_block(Activation::tanh, T(0), H, zb + 2 * H, zb + 2 * H);  // g
+      activation_block(Activation::sigmoid, T(0), H, zb + 3 * H, zb + 3 * H);  // o
+      for (std::int64_t j = 0; j < H; ++j) cb[j] = zb[H + j] * (c_prev ? c_prev[b * H + j] : T(0)) + zb[j] * zb[2 * H + j];
+      activation_block(Activation::tanh, T(0), H, cb, hb);
+      for (std::int64_t j = 0; j < H; ++j) hb[j] *= zb[3 * H + j];
     }
-    for (std::int64_t j = 0; j < H; ++j) {
-      const T i = detail::sigmoid(zb[j]), f = detail::sigmoid(zb[H + j]), g = std::tanh(zb[2 * H + j]),
-              o = detail::sigmoid(zb[3 * H + j]);
-      const T cn = f * (c_prev ? c_prev[b * H + j] : T(0)) + i * g;
-      c[b * H + j] = cn;
-      h[b * H + j] = o * std::tanh(cn);
-      zb[j] = i;
-      zb[H + j] = f;
-      zb[2 * H + j] = g;
-      zb[3 * H + j] = o;
-    }
-  }
+  });
 }
 
 // Backward of one step. gates (B, 4H): the activated gates of the forward step, overwritten by
@@ -56,27 +59,31 @@ template <class T>
 void lstm_cell_backward(std::int64_t B, std::int64_t H, T* gates, const T* c, const T* c_prev, const T* mask,
                         std::int64_t mask_stride, const T* dh, const T* dy, std::int64_t dy_stride, T* dc,
                         T* dh_carry) {
-  for (std::int64_t b = 0; b < B; ++b) {
-    T* gb = gates + b * 4 * H;
-    if (mask && mask[b * mask_stride] == T(0)) {
-      for (std::int64_t j = 0; j < H; ++j) dh_carry[b * H + j] = dh[b * H + j];
-      for (std::int64_t j = 0; j < 4 * H; ++j) gb[j] = T(0);
-      continue;
+  parallel_range(B, std::max<std::int64_t>(1, 4096 / H), double(30 * H), [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t b = b0; b < b1; ++b) {
+      T* gb = gates + b * 4 * H;
+      if (mask && mask[b * mask_stride] == T(0)) {
+        for (std::int64_t j = 0; j < H; ++j) dh_carry[b * H + j] = dh[b * H + j];
+        for (std::int64_t j = 0; j < 4 * H; ++j) gb[j] = T(0);
+        continue;
+      }
+      T* tanh_c = dh_carry + b * H;  // tanh(c) through the SIMD tanh, in the row set to 0 below
+      activation_block(Activation::tanh, T(0), H, c + b * H, tanh_c);
+      for (std::int64_t j = 0; j < H; ++j) {
+        const T i = gb[j], f = gb[H + j], g = gb[2 * H + j], o = gb[3 * H + j];
+        const T dht = dh[b * H + j] + (dy ? dy[b * dy_stride + j] : T(0));
+        const T tc = tanh_c[j];
+        const T dct = dc[b * H + j] + dht * o * (T(1) - tc * tc);
+        const T cp = c_prev ? c_prev[b * H + j] : T(0);
+        gb[j] = dct * g * i * (T(1) - i);
+        gb[H + j] = dct * cp * f * (T(1) - f);
+        gb[2 * H + j] = dct * i * (T(1) - g * g);
+        gb[3 * H + j] = dht * tc * o * (T(1) - o);
+        dc[b * H + j] = dct * f;
+        dh_carry[b * H + j] = T(0);
+      }
     }
-    for (std::int64_t j = 0; j < H; ++j) {
-      const T i = gb[j], f = gb[H + j], g = gb[2 * H + j], o = gb[3 * H + j];
-      const T dht = dh[b * H + j] + (dy ? dy[b * dy_stride + j] : T(0));
-      const T tc = std::tanh(c[b * H + j]);
-      const T dct = dc[b * H + j] + dht * o * (T(1) - tc * tc);
-      const T cp = c_prev ? c_prev[b * H + j] : T(0);
-      gb[j] = dct * g * i * (T(1) - i);
-      gb[H + j] = dct * cp * f * (T(1) - f);
-      gb[2 * H + j] = dct * i * (T(1) - g * g);
-      gb[3 * H + j] = dht * tc * o * (T(1) - o);
-      dc[b * H + j] = dct * f;
-      dh_carry[b * H + j] = T(0);
-    }
-  }
+  });
 }
 
 // One GRU step (Keras' reset_after form, as PyTorch): xw (B, 3H) holds x W + b_in on input and
@@ -86,24 +93,23 @@ void lstm_cell_backward(std::int64_t B, std::int64_t H, T* gates, const T* c, co
 template <class T>
 void gru_cell_forward(std::int64_t B, std::int64_t H, T* xw, const T* hu, const T* h_prev, const T* mask,
                       std::int64_t mask_stride, T* h) {
-  for (std::int64_t b = 0; b < B; ++b) {
-    T* g = xw + b * 3 * H;
-    const T* u = hu + b * 3 * H;
-    if (mask && mask[b * mask_stride] == T(0)) {
-      for (std::int64_t j = 0; j < H; ++j) h[b * H + j] = h_prev ? h_prev[b * H + j] : T(0);
-      for (std::int64_t j = 0; j < 3 * H; ++j) g[j] = T(0);
-      continue;
+  parallel_range(B, std::max<std::int64_t>(1, 4096 / H), double(30 * H), [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t b = b0; b < b1; ++b) {
+      T* g = xw + b * 3 * H;
+      const T* u = hu + b * 3 * H;
+      if (mask && mask[b * mask_stride] == T(0)) {
+        for (std::int64_t j = 0; j < H; ++j) h[b * H + j] = h_prev ? h_prev[b * H + j] : T(0);
+        for (std::int64_t j = 0; j < 3 * H; ++j) g[j] = T(0);
+        continue;
+      }
+      for (std::int64_t j = 0; j < 2 * H; ++j) g[j] += u[j];
+      activation_block(Activation::sigmoid, T(0), 2 * H, g, g);  // z, r
+      for (std::int64_t j = 0; j < H; ++j) g[2 * H + j] += g[H + j] * u[2 * H + j];
+      activation_block(Activation::tanh, T(0), H, g + 2 * H, g + 2 * H);  // hh
+      for (std::int64_t j = 0; j < H; ++j)
+        h[b * H + j] = g[j] * (h_prev ? h_prev[b * H + j] : T(0)) + (T(1) - g[j]) * g[2 * H + j];
     }
-    for (std::int64_t j = 0; j < H; ++j) {
-      const T z = detail::sigmoid(g[j] + u[j]), r = detail::sigmoid(g[H + j] + u[H + j]);
-      const T hh = std::tanh(g[2 * H + j] + r * u[2 * H + j]);
-      const T hp = h_prev ? h_prev[b * H + j] : T(0);
-      h[b * H + j] = z * hp + (T(1) - z) * hh;
-      g[j] = z;
-      g[H + j] = r;
-      g[2 * H + j] = hh;
-    }
-  }
+  });
 }
 
 // Backward of one GRU step. gates (B, 3H): z, r, hh of the forward step, overwritten by the
@@ -113,30 +119,32 @@ void gru_cell_forward(std::int64_t B, std::int64_t H, T* xw, const T* hu, const 
 template <class T>
 void gru_cell_backward(std::int64_t B, std::int64_t H, T* gates, T* hu, const T* h_prev, const T* mask,
                        std::int64_t mask_stride, const T* dh, const T* dy, std::int64_t dy_stride, T* dh_carry) {
-  for (std::int64_t b = 0; b < B; ++b) {
-    T* g = gates + b * 3 * H;
-    T* u = hu + b * 3 * H;
-    if (mask && mask[b * mask_stride] == T(0)) {
-      for (std::int64_t j = 0; j < H; ++j) dh_carry[b * H + j] = dh[b * H + j];
-      for (std::int64_t j = 0; j < 3 * H; ++j) g[j] = u[j] = T(0);
-      continue;
+  parallel_range(B, std::max<std::int64_t>(1, 4096 / H), double(20 * H), [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t b = b0; b < b1; ++b) {
+      T* g = gates + b * 3 * H;
+      T* u = hu + b * 3 * H;
+      if (mask && mask[b * mask_stride] == T(0)) {
+        for (std::int64_t j = 0; j < H; ++j) dh_carry[b * H + j] = dh[b * H + j];
+        for (std::int64_t j = 0; j < 3 * H; ++j) g[j] = u[j] = T(0);
+        continue;
+      }
+      for (std::int64_t j = 0; j < H; ++j) {
+        const T z = g[j], r = g[H + j], hh = g[2 * H + j], uh = u[2 * H + j];
+        const T dht = dh[b * H + j] + (dy ? dy[b * dy_stride + j] : T(0));
+        const T hp = h_prev ? h_prev[b * H + j] : T(0);
+        const T da_h = dht * (T(1) - z) * (T(1) - hh * hh);
+        const T da_r = da_h * uh * r * (T(1) - r);
+        const T da_z = dht * (hp - hh) * z * (T(1) - z);
+        g[j] = da_z;
+        g[H + j] = da_r;
+        g[2 * H + j] = da_h;
+        u[j] = da_z;
+        u[H + j] = da_r;
+        u[2 * H + j] = da_h * r;
+        dh_carry[b * H + j] = dht * z;
+      }
     }
-    for (std::int64_t j = 0; j < H; ++j) {
-      const T z = g[j], r = g[H + j], hh = g[2 * H + j], uh = u[2 * H + j];
-      const T dht = dh[b * H + j] + (dy ? dy[b * dy_stride + j] : T(0));
-      const T hp = h_prev ? h_prev[b * H + j] : T(0);
-      const T da_h = dht * (T(1) - z) * (T(1) - hh * hh);
-      const T da_r = da_h * uh * r * (T(1) - r);
-      const T da_z = dht * (hp - hh) * z * (T(1) - z);
-      g[j] = da_z;
-      g[H + j] = da_r;
-      g[2 * H + j] = da_h;
-      u[j] = da_z;
-      u[H + j] = da_r;
-      u[2 * H + j] = da_h * r;
-      dh_carry[b * H + j] = dht * z;
-    }
-  }
+  });
 }
 
 }  // namespace hepnn::backend::cpu
