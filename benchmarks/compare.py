@@ -10,6 +10,11 @@ and the hepnn/libtorch ratios. Workloads:
          6400 Fashion-MNIST images, batch 128; samples/s of one epoch
   infer  benchmarks/infer_mlp vs peers/torch_infer_mlp: 20-64-64-1 MLP, batch 1 ... 4096;
          us per call and events/s = median over repetitions inside one run
+  lstm, transformer
+         benchmarks/sequence_models vs peers/torch_sequence_models: an LSTM and a pre-norm
+         Transformer encoder block on jets of 15 tracks x 6 features, hidden 64: a training
+         step on 256 jets (samples/s), inference on 256 jets and on 1 jet (events/s; the
+         single-jet rows also give us per jet)
 Usage: compare.py --build BUILD_DIR [--rounds 3] [--epochs 2] [--threads 1 2] [--raw FILE]
 Only the Python standard library is needed.
 """
@@ -48,12 +53,14 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=2, help="epochs per training run (throughput only)")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--workloads", nargs="+", default=["train", "cnn", "infer"], choices=["train", "cnn", "infer"])
+    ap.add_argument("--workloads", nargs="+", default=["train", "cnn", "infer"],
+                    choices=["train", "cnn", "infer", "lstm", "transformer"])
     ap.add_argument("--raw", default="-", help="file for the raw output of every run (default: stdout)")
     a = ap.parse_args()
     bench = os.path.join(a.build, "benchmarks")
     progs = {"train": ["train_mlp", "torch_train_mlp"], "cnn": ["train_cnn", "torch_train_cnn"],
-             "infer": ["infer_mlp", "torch_infer_mlp"]}
+             "infer": ["infer_mlp", "torch_infer_mlp"], "lstm": ["sequence_models", "torch_sequence_models"],
+             "transformer": ["sequence_models", "torch_sequence_models"]}
     for prog in [p for w in a.workloads for p in progs[w]]:
         if not os.path.exists(os.path.join(bench, prog)):
             sys.exit(f"compare.py: {bench}/{prog} is missing; configure with -DHEPNN_BUILD_BENCHMARKS=ON "
@@ -65,9 +72,13 @@ def main():
     # libtorch's threads oversubscribe the cores); hepnn: threads = t (it sets OpenBLAS to one
     # thread itself).
     def peers(workload, t):
-        name = {"train": "train_mlp", "cnn": "train_cnn", "infer": "infer_mlp"}[workload]
+        name = {"train": "train_mlp", "cnn": "train_cnn", "infer": "infer_mlp", "lstm": "sequence_models",
+                "transformer": "sequence_models"}[workload]
         hep = [os.path.join(bench, name), "--threads", str(t)]
         tor = [os.path.join(bench, "torch_" + name), "--threads", str(t)]
+        if workload in ("lstm", "transformer"):
+            hep += ["--model", workload]
+            tor += ["--model", workload]
         if workload == "train":
             hep += ["--epochs", str(a.epochs)]
             tor += ["--epochs", str(a.epochs)]
@@ -80,24 +91,28 @@ def main():
                 for peer, cmd, env in peers(workload, t):
                     for res in run(cmd, env, raw):
                         if workload in ("train", "cnn"):
-                            key, val = (workload, t, 128, peer), float(res["median_samples_per_s"])
-                        else:
-                            key, val = (workload, t, int(res["batch"]), peer), float(res["events_per_s"])
+                            key, val = (workload, t, "128", peer), float(res["median_samples_per_s"])
+                        elif workload == "infer":
+                            key, val = (workload, t, res["batch"], peer), float(res["events_per_s"])
+                        else:  # lstm, transformer: the task and the batch
+                            key, val = (workload, t, res["task"] + " " + res["batch"], peer), float(res["events_per_s"])
                         results.setdefault(key, []).append(val)
 
     print(f"# compare.py {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} on {platform.node()}, "
           f"{os.cpu_count()} logical CPUs, rounds={a.rounds}, epochs={a.epochs}")
     env = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith(("OPENBLAS", "OMP", "MKL", "GOMP")))
     print("# env: " + (env or "no OPENBLAS/OMP/MKL variables set") + " (libtorch runs add OPENBLAS_NUM_THREADS=1)")
-    print(f"{'workload':8} {'threads':>7} {'batch':>6} {'hepnn':>14} {'libtorch':>14} {'ratio':>7}  unit")
+    print(f"{'workload':11} {'threads':>7} {'batch':>10} {'hepnn':>14} {'libtorch':>14} {'ratio':>7}  unit")
     for workload in a.workloads:
-        unit = "events/s" if workload == "infer" else "samples/s"
         for t in a.threads:
-            batches = sorted({k[2] for k in results if k[0] == workload and k[1] == t})
-            for b in batches:
+            labels = sorted({k[2] for k in results if k[0] == workload and k[1] == t},
+                            key=lambda b: (b.split()[0], -int(b.split()[-1])) if " " in b else ("", int(b)))
+            for b in labels:
+                unit = "events/s" if workload == "infer" or b.startswith("infer") else "samples/s"
                 h = statistics.median(results[(workload, t, b, "hepnn")])
                 p = statistics.median(results[(workload, t, b, "libtorch")])
-                print(f"{workload:8} {t:>7} {b:>6} {h:>14,.0f} {p:>14,.0f} {h / p:>7.2f}  {unit} (median of {a.rounds})")
+                extra = f"; {1e6 / h:.1f} us vs {1e6 / p:.1f} us per jet" if b == "infer 1" else ""
+                print(f"{workload:11} {t:>7} {b:>10} {h:>14,.0f} {p:>14,.0f} {h / p:>7.2f}  {unit} (median of {a.rounds}){extra}")
     if raw is not sys.stdout:
         raw.close()
 
