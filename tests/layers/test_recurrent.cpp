@@ -26,16 +26,8 @@ std::map<std::string, hepnn::test::GoldenArray> read_golden(const std::string& f
   return hepnn::test::read_golden(file, "tests/golden/make_sequence_golden.py");
 }
 
-void check_close(const std::vector<double>& got, const std::vector<double>& want, const std::string& what,
-                 double tol = 1e-12) {
-  REQUIRE(got.size() == want.size());
-  std::size_t bad = 0;
-  for (std::size_t i = 0; i < got.size(); ++i)
-    if (!(std::abs(got[i] - want[i]) <= tol * (1 + std::abs(want[i])))) {
-      if (++bad <= 5) FAIL_CHECK(what << "[" << i << "]: " << got[i] << ", PyTorch " << want[i]);
-    }
-  INFO(what << ": " << bad << " of " << got.size() << " values differ");
-  CHECK(bad == 0);
+void check_close(const std::vector<double>& got, const std::vector<double>& want, const std::string& what) {
+  hepnn::test::check_close_to_reference(got, want, what);
 }
 
 /// An LSTM or GRU layer of the given options with its own parameter and gradient vectors.

@@ -4,6 +4,7 @@
 /// row-major order; lines starting with '#' are comments.
 #pragma once
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <map>
@@ -52,6 +53,20 @@ inline std::map<std::string, GoldenArray> read_golden(const std::string& file, c
     out[name] = std::move(a);
   }
   return out;
+}
+
+/// Checks got against a reference element by element: |got - want| <= tol (1 + |want|); reports
+/// the first five differences and their count, naming `what` and the peer.
+inline void check_close_to_reference(const std::vector<double>& got, const std::vector<double>& want,
+                                     const std::string& what, double tol = 1e-12, const char* peer = "PyTorch") {
+  REQUIRE(got.size() == want.size());
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    if (!(std::abs(got[i] - want[i]) <= tol * (1 + std::abs(want[i])))) {  // false for NaN
+      if (++bad <= 5) FAIL_CHECK(what << "[" << i << "]: " << got[i] << ", " << peer << " " << want[i]);
+    }
+  INFO(what << ": " << bad << " of " << got.size() << " values differ");
+  CHECK(bad == 0);
 }
 
 }  // namespace hepnn::test

@@ -28,6 +28,7 @@
 #include "hepnn/layers/layer.hpp"
 #include "hepnn/layers/layer_norm.hpp"
 #include "hepnn/layers/merge.hpp"
+#include "hepnn/layers/sequence_layer.hpp"
 #include "hepnn/ops/attention.hpp"
 #include "hepnn/ops/elementwise.hpp"
 #include "hepnn/ops/gemm.hpp"
@@ -37,39 +38,28 @@ namespace hepnn::inline HEPNN_ABI {
 
 /// The layer a MultiHeadAttention spec builds: inputs sequences (L, D) and optionally their mask.
 template <class T, class Device>
-class MultiHeadAttentionLayer final : public Layer<T, Device> {
+class MultiHeadAttentionLayer final : public SequenceLayer<T, Device> {
  public:
   MultiHeadAttentionLayer(std::string name, const std::vector<Shape>& in, std::int64_t heads, std::int64_t key_dim,
                           std::int64_t value_dim, std::int64_t output_dim, bool use_bias, Init kernel_init)
-      : Layer<T, Device>(std::move(name), in.empty() ? Shape{} : in[0]),
-        m_inputs(in),
+      : SequenceLayer<T, Device>(std::move(name), in, "MultiHeadAttention"),
         m_heads(heads),
         m_dk(key_dim),
         m_use_bias(use_bias),
         m_kernel_init(kernel_init) {
     const std::string who = "MultiHeadAttention '" + this->m_name + "'";
-    HEPNN_CHECK(in.size() == 1 || in.size() == 2, who, ": takes sequences and optionally their mask, got ", in.size(),
-                " inputs");
-    HEPNN_CHECK(in[0].rank() == 2 && in[0].size() > 0, who,
-                ": expects sequences of per-sample shape (elements, features), got ", in[0].str());
-    if (in.size() == 2)
-      HEPNN_CHECK(in[1] == Shape{in[0][0]}, who, ": the mask has per-sample shape ", in[1].str(), ", the sequences ",
-                  in[0].str(), "; it must be (", in[0][0], ",)");
     HEPNN_CHECK(heads > 0 && key_dim > 0, who, ": num_heads and key_dim must be positive, got ", heads, " and ",
                 key_dim);
     HEPNN_CHECK(value_dim >= 0 && output_dim >= 0, who, ": value_dim and output_dim must be 0 (default) or positive");
-    m_L = in[0][0];
-    m_D = in[0][1];
+    m_D = this->m_F;
     m_dv = value_dim > 0 ? value_dim : key_dim;
     m_out = output_dim > 0 ? output_dim : m_D;
-    this->m_output_shape = Shape{m_L, m_out};
+    this->m_output_shape = Shape{this->m_L, m_out};
   }
   std::string type() const override { return "MultiHeadAttention"; }
   std::string describe() const override {
-    return detail::concat("heads=", m_heads, ", key_dim=", m_dk, m_inputs.size() == 2 ? ", masked" : "");
+    return detail::concat("heads=", m_heads, ", key_dim=", m_dk, this->masked() ? ", masked" : "");
   }
-  std::int64_t num_inputs() const override { return std::int64_t(m_inputs.size()); }
-  const Shape& input_shape_at(std::int64_t k) const override { return m_inputs.at(std::size_t(k)); }
   std::vector<ParamInfo> params() const override {
     std::vector<ParamInfo> p{{"query_kernel", Shape{m_D, m_heads, m_dk}}};
     if (m_use_bias) p.push_back({"query_bias", Shape{m_heads, m_dk}});
@@ -97,32 +87,23 @@ class MultiHeadAttentionLayer final : public Layer<T, Device> {
   // per sample: q, k, v, the probabilities, the heads' outputs; in training also the gradients of
   // the scores, of the heads' outputs, of q, k and v, and the masked output gradient
   std::int64_t inference_workspace_per_sample() const override {
-    return m_L * (2 * m_heads * m_dk + 2 * m_heads * m_dv) + m_heads * m_L * m_L;
+    return this->m_L * (2 * m_heads * m_dk + 2 * m_heads * m_dv) + m_heads * this->m_L * this->m_L;
   }
   std::int64_t workspace_per_sample() const override {
-    return 2 * inference_workspace_per_sample() + m_L * m_out;
+    return 2 * inference_workspace_per_sample() + this->m_L * m_out;
   }
 
-  void forward(std::int64_t B, const T* x, T* y, T* ws, const Pass&) const override {
-    HEPNN_CHECK(m_inputs.size() == 1, "MultiHeadAttention '", this->m_name, "': takes a mask; call it through a Model");
-    run_forward(B, x, nullptr, y, ws);
-  }
   void forward_many(std::int64_t B, const T* const* xs, T* y, T* ws, const Pass&) const override {
-    run_forward(B, xs[0], m_inputs.size() == 2 ? xs[1] : nullptr, y, ws);
-  }
-  void backward(std::int64_t B, const T* x, const T* y, const T* dy, T* dx, T* ws, const Pass& pass) override {
-    T* dxs[1] = {dx};
-    const T* xs[1] = {x};
-    backward_many(B, xs, y, dy, dxs, ws, pass);
+    run_forward(B, xs[0], this->mask_of(xs), y, ws);
   }
   void backward_many(std::int64_t B, const T* const* xs, const T*, const T* dy, T* const* dxs, T* ws,
                      const Pass&) override {
     HEPNN_CHECK(ws != nullptr, "MultiHeadAttention '", this->m_name, "': backward needs the training workspace");
     const T* x = xs[0];
-    const T* mask = m_inputs.size() == 2 ? xs[1] : nullptr;
+    const T* mask = this->mask_of(xs);
     const Buffers w = buffers(B, ws);
     const Offsets o = offsets();
-    const std::int64_t R = B * m_L, hk = m_heads * m_dk, hv = m_heads * m_dv;
+    const std::int64_t R = B * this->m_L, hk = m_heads * m_dk, hv = m_heads * m_dv;
     const T* P = this->m_params;
     T* G = this->m_grads;
     const T* dym = dy;
@@ -133,7 +114,7 @@ class MultiHeadAttentionLayer final : public Layer<T, Device> {
     ops::gemm<Device>(true, false, hv, m_out, R, T(1), w.o, dym, T(0), G + o.wo);
     if (m_use_bias) ops::bias_add_backward<Device>(R, m_out, dym, G + o.bo);
     ops::gemm<Device>(false, true, R, hv, m_out, T(1), dym, P + o.wo, T(0), w.dout);
-    ops::attention_backward<Device>(B, m_heads, m_L, m_dk, m_dv, w.q, w.k, w.v, w.p, w.dout, scale(), w.ds, w.dq,
+    ops::attention_backward<Device>(B, m_heads, this->m_L, m_dk, m_dv, w.q, w.k, w.v, w.p, w.dout, scale(), w.ds, w.dq,
                                     w.dk, w.dv);
     const T* dproj[3] = {w.dq, w.dk, w.dv};
     const std::int64_t kernel[3] = {o.wq, o.wk, o.wv}, bias[3] = {o.bq, o.bk, o.bv}, cols[3] = {hk, hk, hv};
@@ -143,7 +124,7 @@ class MultiHeadAttentionLayer final : public Layer<T, Device> {
       if (dxs[0])
         ops::gemm<Device>(false, true, R, m_D, cols[j], T(1), dproj[j], P + kernel[j], j == 0 ? T(0) : T(1), dxs[0]);
     }
-    if (m_inputs.size() == 2 && dxs[1]) ops::zero_fill<Device>(R, dxs[1]);
+    this->zero_mask_gradient(B, dxs);
   }
 
  private:
@@ -167,15 +148,15 @@ class MultiHeadAttentionLayer final : public Layer<T, Device> {
     T *q, *k, *v, *p, *o, *ds, *dout, *dq, *dk, *dv, *dy_masked;
   };
   Buffers buffers(std::int64_t B, T* ws) const {
-    const std::int64_t R = B * m_L, hk = m_heads * m_dk, hv = m_heads * m_dv;
+    const std::int64_t R = B * this->m_L, hk = m_heads * m_dk, hv = m_heads * m_dv;
     Buffers b{};
     b.q = ws;
     b.k = b.q + R * hk;
     b.v = b.k + R * hk;
     b.p = b.v + R * hv;
-    b.o = b.p + B * m_heads * m_L * m_L;
+    b.o = b.p + B * m_heads * this->m_L * this->m_L;
     b.ds = b.o + R * hv;  // training only from here on
-    b.dout = b.ds + B * m_heads * m_L * m_L;
+    b.dout = b.ds + B * m_heads * this->m_L * this->m_L;
     b.dq = b.dout + R * hv;
     b.dk = b.dq + R * hk;
     b.dv = b.dk + R * hk;
@@ -188,7 +169,7 @@ class MultiHeadAttentionLayer final : public Layer<T, Device> {
     HEPNN_CHECK(ws != nullptr, "MultiHeadAttention '", this->m_name, "': forward needs its workspace");
     const Buffers w = buffers(B, ws);
     const Offsets o = offsets();
-    const std::int64_t R = B * m_L, hk = m_heads * m_dk, hv = m_heads * m_dv;
+    const std::int64_t R = B * this->m_L, hk = m_heads * m_dk, hv = m_heads * m_dv;
     const T* P = this->m_params;
     T* proj[3] = {w.q, w.k, w.v};
     const std::int64_t kernel[3] = {o.wq, o.wk, o.wv}, bias[3] = {o.bq, o.bk, o.bv}, cols[3] = {hk, hk, hv};
@@ -196,14 +177,13 @@ class MultiHeadAttentionLayer final : public Layer<T, Device> {
       ops::gemm<Device>(false, false, R, cols[j], m_D, T(1), x, P + kernel[j], T(0), proj[j]);
       if (m_use_bias) ops::bias_add_forward<Device>(R, cols[j], P + bias[j], proj[j]);
     }
-    ops::attention_forward<Device>(B, m_heads, m_L, m_dk, m_dv, w.q, w.k, w.v, mask, scale(), w.p, w.o);
+    ops::attention_forward<Device>(B, m_heads, this->m_L, m_dk, m_dv, w.q, w.k, w.v, mask, scale(), w.p, w.o);
     ops::gemm<Device>(false, false, R, m_out, hv, T(1), w.o, P + o.wo, T(0), y);
     if (m_use_bias) ops::bias_add_forward<Device>(R, m_out, P + o.bo, y);
     if (mask) ops::apply_mask<Device>(R, m_out, y, mask, y);
   }
 
-  std::vector<Shape> m_inputs;
-  std::int64_t m_heads, m_dk, m_dv = 0, m_out = 0, m_L = 0, m_D = 0;
+  std::int64_t m_heads, m_dk, m_dv = 0, m_out = 0, m_D = 0;
   bool m_use_bias;
   Init m_kernel_init;
 };

@@ -26,6 +26,7 @@
 #include "hepnn/init/initializers.hpp"
 #include "hepnn/layers/layer.hpp"
 #include "hepnn/layers/merge.hpp"
+#include "hepnn/layers/sequence_layer.hpp"
 #include "hepnn/ops/elementwise.hpp"
 #include "hepnn/ops/gemm.hpp"
 #include "hepnn/ops/recurrent.hpp"
@@ -37,60 +38,39 @@ namespace hepnn::inline HEPNN_ABI {
 /// output (L, H) with return_sequences, else (H); `gates` blocks of H per step. The input product
 /// x W + b of all steps is one gemm before the steps, and its gradient one after them.
 template <class T, class Device>
-class RecurrentLayer : public Layer<T, Device> {
+class RecurrentLayer : public SequenceLayer<T, Device> {
  public:
   RecurrentLayer(std::string name, const std::vector<Shape>& in, const char* type, std::int64_t gates,
                  std::int64_t units, bool return_sequences, bool reverse)
-      : Layer<T, Device>(std::move(name), in.empty() ? Shape{} : in[0]),
-        m_inputs(in),
+      : SequenceLayer<T, Device>(std::move(name), in, type),
         m_G(gates * units),
         m_H(units),
         m_return_sequences(return_sequences),
         m_reverse(reverse) {
-    HEPNN_CHECK(in.size() == 1 || in.size() == 2, type, " '", this->m_name,
-                "': takes sequences and optionally their mask, got ", in.size(), " inputs");
-    HEPNN_CHECK(in[0].rank() == 2 && in[0].size() > 0, type, " '", this->m_name,
-                "': expects sequences of per-sample shape (elements, features), got ", in[0].str());
-    if (in.size() == 2)
-      HEPNN_CHECK(in[1] == Shape{in[0][0]}, type, " '", this->m_name, "': the mask has per-sample shape ", in[1].str(),
-                  ", the sequences ", in[0].str(), "; it must be (", in[0][0], ",)");
     HEPNN_CHECK(units > 0, type, " '", this->m_name, "': units must be positive, got ", units);
-    m_L = in[0][0];
-    m_F = in[0][1];
-    this->m_output_shape = return_sequences ? Shape{m_L, m_H} : Shape{m_H};
+    this->m_output_shape = return_sequences ? Shape{this->m_L, m_H} : Shape{m_H};
   }
   std::string describe() const override {
     std::string s = m_return_sequences ? "return_sequences" : "";
     if (m_reverse) s += s.empty() ? "reverse" : ", reverse";
-    if (m_inputs.size() == 2) s += s.empty() ? "masked" : ", masked";
+    if (this->masked()) s += s.empty() ? "masked" : ", masked";
     return s;
   }
-  std::int64_t num_inputs() const override { return std::int64_t(m_inputs.size()); }
-  const Shape& input_shape_at(std::int64_t k) const override { return m_inputs.at(std::size_t(k)); }
   std::int64_t inference_workspace_per_sample() const override { return this->workspace_per_sample(); }
 
-  void forward(std::int64_t B, const T* x, T* y, T* ws, const Pass&) const override {
-    HEPNN_CHECK(m_inputs.size() == 1, this->type(), " '", this->m_name, "': takes a mask; call it through a Model");
-    HEPNN_CHECK(ws != nullptr, this->type(), " '", this->m_name, "': forward needs its workspace");
-    run_forward(B, x, nullptr, y, ws);
-  }
   void forward_many(std::int64_t B, const T* const* xs, T* y, T* ws, const Pass&) const override {
     HEPNN_CHECK(ws != nullptr, this->type(), " '", this->m_name, "': forward needs its workspace");
-    run_forward(B, xs[0], mask_of(xs), y, ws);
-  }
-  void backward(std::int64_t B, const T* x, const T* y, const T* dy, T* dx, T* ws, const Pass& pass) override {
-    T* dxs[1] = {dx};
-    const T* xs[1] = {x};
-    backward_many(B, xs, y, dy, dxs, ws, pass);
+    run_forward(B, xs[0], this->mask_of(xs), y, ws);
   }
   void backward_many(std::int64_t B, const T* const* xs, const T*, const T* dy, T* const* dxs, T* ws,
                      const Pass&) override {
     HEPNN_CHECK(ws != nullptr, this->type(), " '", this->m_name, "': backward needs the training workspace");
-    T* dxw = run_backward(B, mask_of(xs), dy, ws);  // d(x W + b), (B, L, G)
-    ops::gemm<Device>(true, false, m_F, m_G, B * m_L, T(1), xs[0], dxw, T(0), this->m_grads);
-    ops::bias_add_backward<Device>(B * m_L, m_G, dxw, this->m_grads + input_bias_offset());
-    if (dxs[0]) ops::gemm<Device>(false, true, B * m_L, m_F, m_G, T(1), dxw, this->m_params, T(0), dxs[0]);
-    if (m_inputs.size() == 2 && dxs[1]) ops::zero_fill<Device>(B * m_L, dxs[1]);
+    const std::int64_t L = this->m_L, F = this->m_F;
+    T* dxw = run_backward(B, this->mask_of(xs), dy, ws);  // d(x W + b), (B, L, G)
+    ops::gemm<Device>(true, false, F, m_G, B * L, T(1), xs[0], dxw, T(0), this->m_grads);
+    ops::bias_add_backward<Device>(B * L, m_G, dxw, this->m_grads + input_bias_offset());
+    if (dxs[0]) ops::gemm<Device>(false, true, B * L, F, m_G, T(1), dxw, this->m_params, T(0), dxs[0]);
+    this->zero_mask_gradient(B, dxs);
   }
   std::int64_t units() const { return m_H; }
 
@@ -101,28 +81,30 @@ class RecurrentLayer : public Layer<T, Device> {
   /// leaves the recurrent parameters' gradients in m_grads.
   virtual T* run_backward(std::int64_t B, const T* mask, const T* dy, T* ws) = 0;
   /// Where the input bias starts in the parameters (after W and U).
-  std::int64_t input_bias_offset() const { return (m_F + m_H) * m_G; }
+  std::int64_t input_bias_offset() const { return (this->m_F + m_H) * m_G; }
   /// Element t of the order of the steps s = 0, 1, ...
-  std::int64_t element(std::int64_t s) const { return m_reverse ? m_L - 1 - s : s; }
+  std::int64_t element(std::int64_t s) const { return m_reverse ? this->m_L - 1 - s : s; }
   /// xw (B, L, G) = x W + b_in for every element.
   void input_products(std::int64_t B, const T* x, T* xw) const {
-    ops::gemm<Device>(false, false, B * m_L, m_G, m_F, T(1), x, this->m_params, T(0), xw);
-    ops::bias_add_forward<Device>(B * m_L, m_G, this->m_params + input_bias_offset(), xw);
+    ops::gemm<Device>(false, false, B * this->m_L, m_G, this->m_F, T(1), x, this->m_params, T(0), xw);
+    ops::bias_add_forward<Device>(B * this->m_L, m_G, this->m_params + input_bias_offset(), xw);
   }
-  /// Moves step s's block (B, G) of a time-major buffer to element t's rows of (B, L, G), or back.
+  /// Moves step s's block (B, G) of a time-major buffer to element t's rows of (B, L, G).
   void to_batch_major(std::int64_t B, const T* steps, T* rows) const {
-    for (std::int64_t s = 0; s < m_L; ++s)
-      ops::copy_2d<Device>(B, m_G, steps + s * B * m_G, m_G, rows + element(s) * m_G, m_L * m_G);
+    const std::int64_t L = this->m_L;
+    for (std::int64_t s = 0; s < L; ++s)
+      ops::copy_2d<Device>(B, m_G, steps + s * B * m_G, m_G, rows + element(s) * m_G, L * m_G);
   }
   /// y from the states h of every step (time-major (L, B, H)): all of them (0 on padding) or the last.
   void write_outputs(std::int64_t B, const T* h, const T* mask, T* y) const {
+    const std::int64_t L = this->m_L;
     if (!m_return_sequences) {
-      ops::axpby<Device>(B * m_H, T(1), h + (m_L - 1) * B * m_H, T(0), y);
+      ops::axpby<Device>(B * m_H, T(1), h + (L - 1) * B * m_H, T(0), y);
       return;
     }
-    for (std::int64_t s = 0; s < m_L; ++s)
-      ops::copy_2d<Device>(B, m_H, h + s * B * m_H, m_H, y + element(s) * m_H, m_L * m_H);
-    if (mask) ops::apply_mask<Device>(B * m_L, m_H, y, mask, y);
+    for (std::int64_t s = 0; s < L; ++s)
+      ops::copy_2d<Device>(B, m_H, h + s * B * m_H, m_H, y + element(s) * m_H, L * m_H);
+    if (mask) ops::apply_mask<Device>(B * L, m_H, y, mask, y);
   }
   /// dh before the last step: 0 with return_sequences (each step adds its dy), else dy.
   void initial_dh(std::int64_t B, const T* dy, T* dh) const {
@@ -132,12 +114,8 @@ class RecurrentLayer : public Layer<T, Device> {
   /// The gradient of step s's output, or null (the last state only).
   const T* step_dy(const T* dy, std::int64_t s) const { return m_return_sequences ? dy + element(s) * m_H : nullptr; }
 
-  std::vector<Shape> m_inputs;
-  std::int64_t m_L = 0, m_F = 0, m_G, m_H;
+  std::int64_t m_G, m_H;
   bool m_return_sequences, m_reverse;
-
- private:
-  const T* mask_of(const T* const* xs) const { return m_inputs.size() == 2 ? xs[1] : nullptr; }
 };
 
 /// The layer an LSTM spec builds (RecurrentLayer with gates i, f, g, o).
