@@ -17,15 +17,17 @@ cmake --build "$build" -j2 --target sequence_models torch_sequence_models > /dev
 [ -x "$build/benchmarks/torch_sequence_models" ] || { echo "sequences.sh: libtorch not found (Debian: libtorch-dev)"; exit 77; }
 out=benchmarks/results/$(date -u +%Y-%m-%d)-sequences-$(hostname -s 2>/dev/null || echo host)-$(git rev-parse --short HEAD).txt
 cmd="python3 benchmarks/compare.py --build $build --rounds $rounds --threads $threads --workloads lstm transformer"
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 $cmd --raw "$out.raw" > "$out.table"
 {
   echo "# sequence models, hepnn against libtorch, $(date -u +%Y-%m-%dT%H:%M:%SZ), git $(git rev-parse --short HEAD)"
   echo "# cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores," \
        "$(grep -o -w -m1 'avx512f' /proc/cpuinfo >/dev/null && echo AVX-512 || echo 'AVX2/FMA, no AVX-512')"
   echo "# hepnn: $(${CXX:-c++} --version | head -1), -O3 -march=native (CMake Release + HEPNN_NATIVE)," \
-       "$(grep -q 'HEPNN_USES_OPENBLAS:INTERNAL=1' "$build/CMakeCache.txt" 2>/dev/null && echo OpenBLAS || echo 'Eigen products (no OpenBLAS)')"
+       "products: $(grep -m1 '^HEPNN_OPENBLAS_LIBRARY:FILEPATH=/' "$build/CMakeCache.txt" 2>/dev/null | cut -d= -f2 || true)" \
+       "(empty: Eigen, no OpenBLAS found)"
   echo "# libtorch: $(dpkg-query -W -f='${Version}' libtorch-dev 2>/dev/null || echo '?') (Debian), run with OPENBLAS_NUM_THREADS=1 and its intra-op threads = T"
-  echo "# env: $(env | grep -E '^(OPENBLAS|OMP|GOMP|MKL)' | tr '\n' ' ') (empty: none set)"
+  echo "# env: $(env | grep -E '^(OPENBLAS|OMP|GOMP|MKL)' | tr '\n' ' ') (empty: none set); load before the run: $load"
   echo "# command: $cmd"
   cat "$out.table"
   echo
