@@ -63,6 +63,7 @@ class SymbolicTensor {
   /// The mask of padded elements this tensor carries: per-sample shape (L,), 1 for a real element
   /// and 0 for padding; an empty SymbolicTensor when it carries none.
   SymbolicTensor mask() const { return m_mask ? SymbolicTensor(m_mask) : SymbolicTensor(); }
+  /// True when this tensor carries a mask (see mask()).
   bool has_mask() const { return m_mask != nullptr; }
   /// This tensor carrying `mask` (shape (L,) for samples of shape (L, ...); nonzero: a real
   /// element). It does not zero the padded elements: layers/masking.hpp's with_mask does.

@@ -249,6 +249,7 @@ struct TransformerEncoderBlock {
   /// Prefix of the block's layer names ("<name>_attention", "<name>_ff1", ...); empty: automatic names.
   std::string name = {};
 
+  /// The block's layers over x (sequences (L, D)): its output, of x's shape, carrying x's mask.
   SymbolicTensor operator()(const SymbolicTensor& x) const {
     HEPNN_CHECK(x.valid() && x.shape().rank() == 2, "TransformerEncoderBlock '", name,
                 "': expects sequences of per-sample shape (elements, features)",

@@ -192,6 +192,7 @@ struct Masking {
   double mask_value = 0.0;
   /// Names the ApplyMask layer, and "<name>_mask" the MaskFromValue layer; empty: automatic names.
   std::string name = {};
+  /// x with its padded elements set to 0, carrying their mask.
   SymbolicTensor operator()(const SymbolicTensor& x) const {
     HEPNN_CHECK(x.valid(), "Masking: called on an empty SymbolicTensor");
     detail::require_sequences("Masking", name.empty() ? std::string("masking") : name, x.shape());

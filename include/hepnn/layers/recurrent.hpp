@@ -72,6 +72,7 @@ class RecurrentLayer : public SequenceLayer<T, Device> {
     if (dxs[0]) ops::gemm<Device>(false, true, B * L, F, m_G, T(1), dxw, this->m_params, T(0), dxs[0]);
     this->zero_mask_gradient(B, dxs);
   }
+  /// H, the size of the state.
   std::int64_t units() const { return m_H; }
 
  protected:
@@ -114,8 +115,10 @@ class RecurrentLayer : public SequenceLayer<T, Device> {
   /// The gradient of step s's output, or null (the last state only).
   const T* step_dy(const T* dy, std::int64_t s) const { return m_return_sequences ? dy + element(s) * m_H : nullptr; }
 
-  std::int64_t m_G, m_H;
-  bool m_return_sequences, m_reverse;
+  std::int64_t m_G;          ///< gate values per step: 4H (LSTM) or 3H (GRU)
+  std::int64_t m_H;          ///< units, the size of the state
+  bool m_return_sequences;   ///< output every step's h, or the last
+  bool m_reverse;            ///< run from the last element to the first
 };
 
 /// The layer an LSTM spec builds (RecurrentLayer with gates i, f, g, o).
@@ -395,6 +398,7 @@ struct Bidirectional {
   RNN layer = {};
   /// Names the concatenation, and "<name>_forward", "<name>_backward" the two layers.
   std::string name = {};
+  /// The two layers over x and their concatenation.
   SymbolicTensor operator()(const SymbolicTensor& x) const {
     RNN fwd = layer, bwd = layer;
     fwd.identity = {};  // layers of their own, not the spec object's

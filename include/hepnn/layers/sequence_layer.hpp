@@ -13,6 +13,7 @@
 
 namespace hepnn::inline HEPNN_ABI {
 
+/// Base of the layers over sequences (L, F) with an optional mask (L,) as their second input.
 template <class T, class Device>
 class SequenceLayer : public Layer<T, Device> {
  public:
@@ -45,6 +46,7 @@ class SequenceLayer : public Layer<T, Device> {
   }
 
  protected:
+  /// True when the layer was built with a mask input.
   bool masked() const { return m_inputs.size() == 2; }
   /// The mask among the inputs, or null.
   const T* mask_of(const T* const* xs) const { return masked() ? xs[1] : nullptr; }
@@ -53,8 +55,9 @@ class SequenceLayer : public Layer<T, Device> {
     if (masked() && dxs[1]) ops::zero_fill<Device>(B * m_L, dxs[1]);
   }
 
-  std::vector<Shape> m_inputs;
-  std::int64_t m_L = 0, m_F = 0;
+  std::vector<Shape> m_inputs;  ///< the per-sample input shapes: sequences, then the mask if any
+  std::int64_t m_L = 0;         ///< elements per sequence
+  std::int64_t m_F = 0;         ///< features per element
 };
 
 }  // namespace hepnn

@@ -15,6 +15,7 @@
 
 namespace hepnn::backend::cpu::inline HEPNN_ABI {
 
+/// o = softmax(scale q k^T over the real keys) v for every sample and head; p keeps the probabilities.
 template <class T>
 void attention_forward(std::int64_t B, std::int64_t heads, std::int64_t L, std::int64_t dk, std::int64_t dv,
                        const T* q, const T* k, const T* v, const T* mask, T scale, T* p, T* o) {
@@ -60,8 +61,8 @@ void attention_forward(std::int64_t B, std::int64_t heads, std::int64_t L, std::
   });
 }
 
-// Given dout (B, L, heads, dv) and the forward's p: dq, dk, dv (overwritten) in the layouts of q,
-// k, v; ds (B, heads, L, L) is scratch (the gradient of the scaled scores).
+/// Given dout (B, L, heads, dv) and the forward's p: dq, dk, dv (overwritten) in the layouts of q,
+/// k, v; ds (B, heads, L, L) is scratch (the gradient of the scaled scores).
 template <class T>
 void attention_backward(std::int64_t B, std::int64_t heads, std::int64_t L, std::int64_t dk, std::int64_t dv,
                         const T* q, const T* k, const T* v, const T* p, const T* dout, T scale, T* ds, T* dq,

@@ -19,9 +19,9 @@ T sigmoid(T x) {
 }
 }  // namespace detail
 
-// z (B, 4H): x W + b + h_prev U on input, the activated gates (i, f, g, o) on output. c_prev,
-// h_prev (B, H): the previous state, null for zeros. mask: sample b's flag at mask[b * stride],
-// null for all real; a masked sample carries its state over. Writes c and h (B, H).
+/// z (B, 4H): x W + b + h_prev U on input, the activated gates (i, f, g, o) on output. c_prev,
+/// h_prev (B, H): the previous state, null for zeros. mask: sample b's flag at mask[b * stride],
+/// null for all real; a masked sample carries its state over. Writes c and h (B, H).
 template <class T>
 void lstm_cell_forward(std::int64_t B, std::int64_t H, T* z, const T* c_prev, const T* h_prev, const T* mask,
                        std::int64_t mask_stride, T* c, T* h) {
@@ -49,12 +49,12 @@ void lstm_cell_forward(std::int64_t B, std::int64_t H, T* z, const T* c_prev, co
   });
 }
 
-// Backward of one step. gates (B, 4H): the activated gates of the forward step, overwritten by
-// the gradient of the pre-activations z. c: the step's cell state, c_prev the one before (null:
-// zeros). dh: the gradient of the step's h from later steps; dy (row stride dy_stride, null:
-// none): the gradient of the step's output, added on real samples. dc: the gradient of c on
-// input, of c_prev on output. dh_carry (B, H): dh passed through on masked samples, 0 on real
-// ones (the caller adds dz U^T).
+/// Backward of one step. gates (B, 4H): the activated gates of the forward step, overwritten by
+/// the gradient of the pre-activations z. c: the step's cell state, c_prev the one before (null:
+/// zeros). dh: the gradient of the step's h from later steps; dy (row stride dy_stride, null:
+/// none): the gradient of the step's output, added on real samples. dc: the gradient of c on
+/// input, of c_prev on output. dh_carry (B, H): dh passed through on masked samples, 0 on real
+/// ones (the caller adds dz U^T).
 template <class T>
 void lstm_cell_backward(std::int64_t B, std::int64_t H, T* gates, const T* c, const T* c_prev, const T* mask,
                         std::int64_t mask_stride, const T* dh, const T* dy, std::int64_t dy_stride, T* dc,
@@ -86,10 +86,10 @@ void lstm_cell_backward(std::int64_t B, std::int64_t H, T* gates, const T* c, co
   });
 }
 
-// One GRU step (Keras' reset_after form, as PyTorch): xw (B, 3H) holds x W + b_in on input and
-// the gates z, r, hh on output; hu (B, 3H) holds h_prev U + b_rec (kept for backward). h_prev
-// null: zeros. A masked sample carries h_prev over.
-//   z = sigmoid(xw_z + hu_z), r = sigmoid(xw_r + hu_r), hh = tanh(xw_h + r hu_h), h = z h_prev + (1 - z) hh
+/// One GRU step (Keras' reset_after form, as PyTorch): xw (B, 3H) holds x W + b_in on input and
+/// the gates z, r, hh on output; hu (B, 3H) holds h_prev U + b_rec (kept for backward). h_prev
+/// null: zeros. A masked sample carries h_prev over.
+///   z = sigmoid(xw_z + hu_z), r = sigmoid(xw_r + hu_r), hh = tanh(xw_h + r hu_h), h = z h_prev + (1 - z) hh
 template <class T>
 void gru_cell_forward(std::int64_t B, std::int64_t H, T* xw, const T* hu, const T* h_prev, const T* mask,
                       std::int64_t mask_stride, T* h) {
@@ -112,10 +112,10 @@ void gru_cell_forward(std::int64_t B, std::int64_t H, T* xw, const T* hu, const 
   });
 }
 
-// Backward of one GRU step. gates (B, 3H): z, r, hh of the forward step, overwritten by the
-// gradient of xw; hu (B, 3H): overwritten by the gradient of hu. dh, dy, dy_stride as for the
-// LSTM. dh_carry (B, H): the gradient reaching h_prev directly (dh on masked samples, dh z on
-// real ones); the caller adds d(hu) U^T.
+/// Backward of one GRU step. gates (B, 3H): z, r, hh of the forward step, overwritten by the
+/// gradient of xw; hu (B, 3H): overwritten by the gradient of hu. dh, dy, dy_stride as for the
+/// LSTM. dh_carry (B, H): the gradient reaching h_prev directly (dh on masked samples, dh z on
+/// real ones); the caller adds d(hu) U^T.
 template <class T>
 void gru_cell_backward(std::int64_t B, std::int64_t H, T* gates, T* hu, const T* h_prev, const T* mask,
                        std::int64_t mask_stride, const T* dh, const T* dy, std::int64_t dy_stride, T* dh_carry) {

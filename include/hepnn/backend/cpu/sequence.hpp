@@ -16,13 +16,13 @@
 
 namespace hepnn::backend::cpu::inline HEPNN_ABI {
 
-// y (n) = 0: the gradient of an input a layer does not differentiate (a mask, its source).
+/// y (n) = 0: the gradient of an input a layer does not differentiate (a mask, its source).
 template <class T>
 void zero_fill(std::int64_t n, T* y) {
   std::fill(y, y + n, T(0));
 }
 
-// mask (rows) = 1 where some feature of x (rows, F) differs from `value`, else 0.
+/// mask (rows) = 1 where some feature of x (rows, F) differs from `value`, else 0.
 template <class T>
 void mask_from_value(std::int64_t rows, std::int64_t F, T value, const T* x, T* mask) {
   for (std::int64_t r = 0; r < rows; ++r) {
@@ -33,9 +33,9 @@ void mask_from_value(std::int64_t rows, std::int64_t F, T value, const T* x, T* 
   }
 }
 
-// mask (B, L): element l of sample b is real when l < lengths[b]. Returns the first sample whose
-// length is not a whole number in [0, L] (NaN included), or -1; such a sample's mask is left
-// all zero.
+/// mask (B, L): element l of sample b is real when l < lengths[b]. Returns the first sample whose
+/// length is not a whole number in [0, L] (NaN included), or -1; such a sample's mask is left
+/// all zero.
 template <class T>
 std::int64_t mask_from_lengths(std::int64_t B, std::int64_t L, const T* lengths, T* mask) {
   std::int64_t bad = -1;
@@ -49,8 +49,8 @@ std::int64_t mask_from_lengths(std::int64_t B, std::int64_t L, const T* lengths,
   return bad;
 }
 
-// y (rows, F) = x where mask[r] != 0, else 0 (a select, so NaN or inf padding becomes 0 too).
-// y may alias x.
+/// y (rows, F) = x where mask[r] != 0, else 0 (a select, so NaN or inf padding becomes 0 too).
+/// y may alias x.
 template <class T>
 void apply_mask(std::int64_t rows, std::int64_t F, const T* x, const T* mask, T* y) {
   parallel_range(rows, std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(F, 1)), double(F),
@@ -62,8 +62,8 @@ void apply_mask(std::int64_t rows, std::int64_t F, const T* x, const T* mask, T*
                  });
 }
 
-// y (B, F) = sum, mean or max over the real elements of x (B, L, F); mask (B, L) or null (all
-// real). A sample without real elements gives 0 for every kind.
+/// y (B, F) = sum, mean or max over the real elements of x (B, L, F); mask (B, L) or null (all
+/// real). A sample without real elements gives 0 for every kind.
 template <class T>
 void sequence_pool_forward(SequencePool kind, std::int64_t B, std::int64_t L, std::int64_t F, const T* x,
                            const T* mask, T* y) {
@@ -92,8 +92,8 @@ void sequence_pool_forward(SequencePool kind, std::int64_t B, std::int64_t L, st
                  });
 }
 
-// dx (B, L, F) from dy (B, F): sum: dy on every real element; mean: dy / (real elements); max:
-// dy on the first real element that holds the maximum (x == y), 0 elsewhere. Padding gets 0.
+/// dx (B, L, F) from dy (B, F): sum: dy on every real element; mean: dy / (real elements); max:
+/// dy on the first real element that holds the maximum (x == y), 0 elsewhere. Padding gets 0.
 template <class T>
 void sequence_pool_backward(SequencePool kind, std::int64_t B, std::int64_t L, std::int64_t F, const T* x,
                             const T* mask, const T* y, const T* dy, T* dx) {
@@ -126,9 +126,9 @@ void sequence_pool_backward(SequencePool kind, std::int64_t B, std::int64_t L, s
                  });
 }
 
-// y (rows, F) = (x - mean) / sqrt(var + eps) * gamma + beta over the F features of each row
-// (biased variance, as Keras and PyTorch); gamma or beta null: 1 or 0. stats (rows, 2), when
-// given, receives each row's mean and 1 / sqrt(var + eps) for the backward pass.
+/// y (rows, F) = (x - mean) / sqrt(var + eps) * gamma + beta over the F features of each row
+/// (biased variance, as Keras and PyTorch); gamma or beta null: 1 or 0. stats (rows, 2), when
+/// given, receives each row's mean and 1 / sqrt(var + eps) for the backward pass.
 template <class T>
 void layer_norm_forward(std::int64_t rows, std::int64_t F, T eps, const T* x, const T* gamma, const T* beta, T* y,
                         T* stats) {
@@ -157,9 +157,9 @@ void layer_norm_forward(std::int64_t rows, std::int64_t F, T eps, const T* x, co
                  });
 }
 
-// Given dy (rows, F) and the stats of layer_norm_forward: dx = rstd (g - mean(g) - xhat mean(g xhat))
-// with g = dy gamma and xhat = (x - mean) rstd; dgamma = sum over rows of dy xhat, dbeta = sum
-// of dy (overwritten). Null outputs are skipped.
+/// Given dy (rows, F) and the stats of layer_norm_forward: dx = rstd (g - mean(g) - xhat mean(g xhat))
+/// with g = dy gamma and xhat = (x - mean) rstd; dgamma = sum over rows of dy xhat, dbeta = sum
+/// of dy (overwritten). Null outputs are skipped.
 template <class T>
 void layer_norm_backward(std::int64_t rows, std::int64_t F, const T* x, const T* gamma, const T* stats, const T* dy,
                          T* dx, T* dgamma, T* dbeta) {
