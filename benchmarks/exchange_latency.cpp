@@ -16,17 +16,13 @@
 #include <vector>
 
 #include "hepnn/hepnn.hpp"
+#include "timing.hpp"
 #include "hepnn/io.hpp"
 #include "hepnn/io/onnx.hpp"
 
 using namespace hepnn;
 
 namespace {
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
 
 /// Microseconds per predict call of `batch` events, over calls that take about 0.3 s in all.
 double us_per_call(const Model<float, cpu>& m, const std::vector<float>& jet, const std::vector<float>& trk,
@@ -104,8 +100,8 @@ int main(int argc, char** argv) {
     }
     for (auto [side, t] : {std::pair{"imported", &ti}, std::pair{"built", &tb}})
       std::printf("RESULT side=%s batch=%lld us_per_call=%.4f events_per_s=%.0f\n", side, (long long)batch,
-                  median(*t), double(batch) / median(*t) * 1e6);
-    std::printf("# batch %lld: imported / built time = %.3f\n", (long long)batch, median(ti) / median(tb));
+                  bench::median(*t), double(batch) / bench::median(*t) * 1e6);
+    std::printf("# batch %lld: imported / built time = %.3f\n", (long long)batch, bench::median(ti) / bench::median(tb));
   }
   return bitwise ? 0 : 1;
 }

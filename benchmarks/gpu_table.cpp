@@ -30,6 +30,7 @@
 
 #include "hepnn/backend/cuda/api.hpp"
 #include "hepnn/hepnn.hpp"
+#include "timing.hpp"
 
 namespace {
 
@@ -165,12 +166,6 @@ class Timer {
   std::optional<gpu::Event> m_start, m_stop;
 };
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 struct Row {
   double ms_per_batch;
   int calls;
@@ -197,7 +192,7 @@ Row measure(const Options& o, F&& f) {
   std::vector<double> per_call;
   for (int r = 0; r < o.repeats; ++r) per_call.push_back(timer.ms(calls, f) / calls);
   if constexpr (std::is_same_v<Device, cuda>) timed_device_mallocs += gpu::memory_stats().device_mallocs - mallocs;
-  return {median(per_call), calls};
+  return {bench::median(per_call), calls};
 }
 
 void print_row(const char* model, const char* mode, const char* device, const std::string& threads, std::int64_t B,

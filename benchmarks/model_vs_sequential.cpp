@@ -17,6 +17,7 @@
 
 #include "hepnn/data/idx.hpp"
 #include "hepnn/hepnn.hpp"
+#include "timing.hpp"
 
 using namespace hepnn;
 
@@ -27,10 +28,6 @@ double seconds(const std::function<void()>& f) {
   f();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
 data::NamedDataset<float> named(const data::Dataset<float>& d, const std::string& in, const std::string& out) {
   std::map<std::string, Tensor<float>> x, y;
   x.emplace(in, d.features().clone());
@@ -39,7 +36,7 @@ data::NamedDataset<float> named(const data::Dataset<float>& d, const std::string
 }
 void report(const char* workload, const char* unit, const std::vector<double>& s, const std::vector<double>& m,
             bool bitwise) {
-  const double a = median(s), b = median(m);
+  const double a = bench::median(s), b = bench::median(m);
   std::printf("RESULT workload=%s unit=%s sequential=%.0f model=%.0f ratio=%.4f bitwise=%s\n", workload, unit, a, b,
               b / a, bitwise ? "yes" : "no");
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "hepnn/hepnn.hpp"
+#include "timing.hpp"
 
 using namespace hepnn;
 
@@ -42,26 +43,6 @@ Model<float, cpu> make(const std::string& which) {
   Model<float, cpu> m{{x}, {out}, which};
   m.compile({.loss = BinaryCrossEntropy{.from_logits = true}, .optimizer = Adam{.learning_rate = 1e-3}, .seed = 1});
   return m;
-}
-
-/// Median seconds per call of f over reps repetitions of enough calls to last min_seconds.
-double median_seconds(const std::function<void()>& f, int reps, double min_seconds) {
-  f();
-  std::int64_t calls = 1;
-  for (;;) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (std::int64_t c = 0; c < calls; ++c) f();
-    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() >= min_seconds) break;
-    calls *= 2;
-  }
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (std::int64_t c = 0; c < calls; ++c) f();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(calls));
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
 }
 
 }  // namespace
@@ -93,13 +74,13 @@ int main(int argc, char** argv) {
     std::printf("RESULT peer=hepnn model=%s threads=%d task=%s batch=%lld us_per_call=%.3f events_per_s=%.0f\n",
                 which.c_str(), threads, task, (long long)b, s * 1e6, double(b) / s);
   };
-  report("train", batch, median_seconds([&] { m.train_on_batch(d); }, reps, 0.2));
+  report("train", batch, bench::median_seconds([&] { m.train_on_batch(d); }, reps, 0.2));
   Model<float, cpu>::Workspace ws;
   std::vector<float> out(static_cast<std::size_t>(batch));
   for (std::int64_t b : {batch, std::int64_t(1)}) {
     const std::span<const float> xs[1] = {std::span<const float>(x.data(), std::size_t(b * L * F))};
     const std::span<float> os[1] = {std::span<float>(out.data(), std::size_t(b))};
-    report("infer", b, median_seconds([&] { m.predict(xs, os, ws); }, reps, 0.02));
+    report("infer", b, bench::median_seconds([&] { m.predict(xs, os, ws); }, reps, 0.02));
   }
   std::printf("# checksum %.6f\n", double(out[0]));
 }

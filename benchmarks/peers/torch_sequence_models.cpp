@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "../timing.hpp"
+
 namespace {
 
 constexpr std::int64_t L = 15, F = 6, H = 64, batch = 256;
@@ -61,25 +63,6 @@ struct EncoderNetImpl : torch::nn::Module {
 };
 TORCH_MODULE(EncoderNet);
 
-double median_seconds(const std::function<void()>& f, int reps, double min_seconds) {
-  f();
-  std::int64_t calls = 1;
-  for (;;) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (std::int64_t c = 0; c < calls; ++c) f();
-    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() >= min_seconds) break;
-    calls *= 2;
-  }
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (std::int64_t c = 0; c < calls; ++c) f();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(calls));
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
 template <class Net>
 void run(Net net, const std::string& which, int threads, int reps) {
   std::vector<float> x(static_cast<std::size_t>(batch * L * F)), y(static_cast<std::size_t>(batch)),
@@ -94,7 +77,7 @@ void run(Net net, const std::string& which, int threads, int reps) {
                 which.c_str(), threads, task, (long long)b, s * 1e6, double(b) / s);
   };
   net->train();
-  report("train", batch, median_seconds(
+  report("train", batch, bench::median_seconds(
                              [&] {
                                opt.zero_grad();
                                torch::binary_cross_entropy_with_logits(net->forward(xt), yt).backward();
@@ -105,7 +88,7 @@ void run(Net net, const std::string& which, int threads, int reps) {
   torch::NoGradGuard no_grad;
   for (std::int64_t b : {batch, std::int64_t(1)}) {
     const torch::Tensor xb = torch::from_blob(x.data(), {b, L, F}, torch::kFloat32);
-    report("infer", b, median_seconds(
+    report("infer", b, bench::median_seconds(
                            [&] {
                              const torch::Tensor o = net->forward(xb).contiguous();
                              std::memcpy(out.data(), o.data_ptr<float>(), sizeof(float) * std::size_t(b));
