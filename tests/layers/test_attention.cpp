@@ -14,6 +14,7 @@
 
 #include "hepnn/hepnn.hpp"
 #include "support/golden.hpp"
+#include "support/layer_harness.hpp"
 #include "support/gradcheck.hpp"
 
 using namespace hepnn;
@@ -25,41 +26,14 @@ void check_close(const std::vector<double>& got, const std::vector<double>& want
   hepnn::test::check_close_to_reference(got, want, what);
 }
 
-/// A MultiHeadAttention layer with its own parameters, run on raw buffers.
-struct Mha {
-  std::unique_ptr<MultiHeadAttentionLayer<double, cpu>> layer;
-  std::vector<double> p, g;
-  Mha(std::int64_t L, std::int64_t D, std::int64_t heads, std::int64_t key_dim, bool masked, std::int64_t value_dim = 0,
-      std::int64_t out = 0) {
-    std::vector<Shape> in{Shape{L, D}};
-    if (masked) in.push_back(Shape{L});
-    layer = std::make_unique<MultiHeadAttentionLayer<double, cpu>>("mha", in, heads, key_dim, value_dim, out, true,
-                                                                    Init::glorot_uniform);
-    p.assign(std::size_t(layer->num_params()), 0.0);
-    g.assign(p.size(), 0.0);
-    layer->bind(p.data(), g.data());
-  }
-  std::vector<double> forward(std::int64_t B, const double* x, const double* mask) const {
-    std::vector<double> y(std::size_t(B * layer->output_shape().size()));
-    std::vector<double> ws(std::size_t(B * layer->inference_workspace_per_sample()));
-    const double* xs[2] = {x, mask};
-    layer->forward_many(B, xs, y.data(), ws.data(), Pass{});
-    return y;
-  }
-  std::vector<double> backward(std::int64_t B, const double* x, const double* mask, const std::vector<double>& c) {
-    std::vector<double> y(std::size_t(B * layer->output_shape().size()));
-    std::vector<double> ws(std::size_t(B * layer->workspace_per_sample()));
-    std::vector<double> dx(std::size_t(B * layer->input_shape().size()), -9.0);
-    std::vector<double> dmask(std::size_t(B * layer->input_shape()[0]), -9.0);
-    const double* xs[2] = {x, mask};
-    double* dxs[2] = {dx.data(), dmask.data()};
-    layer->forward_many(B, xs, y.data(), ws.data(), Pass{.backward = true});
-    layer->backward_many(B, xs, y.data(), c.data(), dxs, ws.data(), Pass{.backward = true});
-    if (mask)
-      for (double v : dmask) CHECK(v == 0.0);
-    return dx;
-  }
-};
+/// A MultiHeadAttention layer with its own parameter and gradient vectors.
+hepnn::test::BoundLayer mha(std::int64_t L, std::int64_t D, std::int64_t heads, std::int64_t key_dim, bool masked,
+                            std::int64_t value_dim = 0, std::int64_t out = 0) {
+  std::vector<Shape> in{Shape{L, D}};
+  if (masked) in.push_back(Shape{L});
+  return hepnn::test::BoundLayer(std::make_unique<MultiHeadAttentionLayer<double, cpu>>(
+      "mha", in, heads, key_dim, value_dim, out, true, Init::glorot_uniform));
+}
 
 }  // namespace
 
@@ -72,14 +46,12 @@ TEST_CASE("MultiHeadAttention: outputs and gradients against PyTorch with a key 
   for (std::int64_t b = 0; b < B; ++b)
     for (std::int64_t l = 0; l < std::int64_t(ref.at("lengths").values[std::size_t(b)]); ++l)
       mask[std::size_t(b * L + l)] = 1.0;
-  Mha m(L, D, heads, D / heads, true);
+  auto m = mha(L, D, heads, D / heads, true);
   std::vector<double> p;
   for (const char* part : {"query", "key", "value", "output"})
     for (const char* what : {"_kernel", "_bias"})
       for (double v : ref.at(std::string(part) + what).values) p.push_back(v);
-  REQUIRE(p.size() == m.p.size());
-  m.p = p;
-  m.layer->bind(m.p.data(), m.g.data());
+  m.set_params(p);
   const std::vector<double>& x = ref.at("x").values;
   check_close(m.forward(B, x.data(), mask.data()), ref.at("out").values, "output");
   const std::vector<double> dx = m.backward(B, x.data(), mask.data(), ref.at("coef").values);
@@ -101,10 +73,9 @@ TEST_CASE("MultiHeadAttention: gradients against finite differences; padded keys
   const std::vector<double> mask{1, 1, 1, 1, /**/ 1, 0, 1, 0, /**/ 0, 0, 0, 0};  // full, 2 real (not first), empty
   for (bool masked : {false, true}) {
     INFO("masked " << masked);
-    Mha m(L, D, 3, 2, masked, 3, 4);  // 3 heads, key_dim 2, value_dim 3, output 4
+    auto m = mha(L, D, 3, 2, masked, 3, 4);  // 3 heads, key_dim 2, value_dim 3, output 4
     CHECK(m.layer->output_shape() == Shape{L, 4});
-    m.p = hepnn::test::random_vector(rng, m.p.size(), -0.8, 0.8);
-    m.layer->bind(m.p.data(), m.g.data());
+    m.set_params(hepnn::test::random_vector(rng, m.p.size(), -0.8, 0.8));
     const double* mk = masked ? mask.data() : nullptr;
     const std::vector<double> c = hepnn::test::random_vector(rng, std::size_t(B * L * 4));
     const std::vector<double> dx = m.backward(B, x.data(), mk, c);

@@ -15,6 +15,7 @@
 
 #include "hepnn/hepnn.hpp"
 #include "support/golden.hpp"
+#include "support/layer_harness.hpp"
 #include "support/gradcheck.hpp"
 
 using namespace hepnn;
@@ -31,43 +32,16 @@ void check_close(const std::vector<double>& got, const std::vector<double>& want
 }
 
 /// An LSTM or GRU layer of the given options with its own parameter and gradient vectors.
-struct Bound {
-  std::unique_ptr<RecurrentLayer<double, cpu>> layer;
-  std::vector<double> p, g;
-  Bound(const std::string& kind, std::int64_t L, std::int64_t F, std::int64_t H, bool seq, bool rev, bool masked) {
-    std::vector<Shape> in{Shape{L, F}};
-    if (masked) in.push_back(Shape{L});
-    if (kind == "lstm")
-      layer = std::make_unique<LSTMLayer<double, cpu>>("lstm", in, H, seq, rev, Init::glorot_uniform,
-                                                        Init::orthogonal, true);
-    else
-      layer = std::make_unique<GRULayer<double, cpu>>("gru", in, H, seq, rev, Init::glorot_uniform, Init::orthogonal);
-    p.assign(std::size_t(layer->num_params()), 0.0);
-    g.assign(p.size(), 0.0);
-    layer->bind(p.data(), g.data());
-  }
-  std::vector<double> forward(std::int64_t B, const double* x, const double* mask) const {
-    std::vector<double> y(std::size_t(B * layer->output_shape().size()));
-    std::vector<double> ws(std::size_t(B * layer->workspace_per_sample()));
-    const double* xs[2] = {x, mask};
-    layer->forward_many(B, xs, y.data(), ws.data(), Pass{});
-    return y;
-  }
-  /// Parameter gradients into g and dx for the scalar sum(c * y).
-  std::vector<double> backward(std::int64_t B, const double* x, const double* mask, const std::vector<double>& c) {
-    std::vector<double> y(std::size_t(B * layer->output_shape().size()));
-    std::vector<double> ws(std::size_t(B * layer->workspace_per_sample()));
-    std::vector<double> dx(std::size_t(B * layer->input_shape().size()), -9.0), dmask(std::size_t(B * layer->input_shape()[0]), -9.0);
-    const double* xs[2] = {x, mask};
-    double* dxs[2] = {dx.data(), dmask.data()};
-    layer->forward_many(B, xs, y.data(), ws.data(), Pass{.backward = true});
-    layer->backward_many(B, xs, y.data(), c.data(), dxs, ws.data(), Pass{.backward = true});
-    if (mask) {
-      for (std::int64_t i = 0; i < B * layer->input_shape()[0]; ++i) CHECK(dmask[std::size_t(i)] == 0.0);
-    }
-    return dx;
-  }
-};
+hepnn::test::BoundLayer recurrent(const std::string& kind, std::int64_t L, std::int64_t F, std::int64_t H, bool seq,
+                                  bool rev, bool masked) {
+  std::vector<Shape> in{Shape{L, F}};
+  if (masked) in.push_back(Shape{L});
+  if (kind == "lstm")
+    return hepnn::test::BoundLayer(std::make_unique<LSTMLayer<double, cpu>>("lstm", in, H, seq, rev,
+                                                                            Init::glorot_uniform, Init::orthogonal, true));
+  return hepnn::test::BoundLayer(
+      std::make_unique<GRULayer<double, cpu>>("gru", in, H, seq, rev, Init::glorot_uniform, Init::orthogonal));
+}
 
 }  // namespace
 
@@ -88,17 +62,12 @@ TEST_CASE("LSTM and GRU: outputs and gradients against PyTorch's nn.LSTM and nn.
   for (const std::string tag : {"fwd", "rev"}) {
     INFO("direction " << tag);
     const bool rev = tag == "rev";
-    auto load = [&](Bound& m) {
-      std::vector<double> p = ref.at("W_" + tag).values;
-      for (double v : ref.at("U_" + tag).values) p.push_back(v);
-      for (double v : ref.at("b_" + tag).values) p.push_back(v);
-      REQUIRE(p.size() == m.p.size());
-      m.p = p;
-      m.layer->bind(m.p.data(), m.g.data());
-    };
-    Bound seq(kind, L, F, H, true, rev, true), last(kind, L, F, H, false, rev, true);
-    Bound seq_full(kind, L, F, H, true, rev, false), last_full(kind, L, F, H, false, rev, false);
-    for (Bound* m : {&seq, &last, &seq_full, &last_full}) load(*m);
+    std::vector<double> p = ref.at("W_" + tag).values;
+    for (double v : ref.at("U_" + tag).values) p.push_back(v);
+    for (double v : ref.at("b_" + tag).values) p.push_back(v);
+    auto seq = recurrent(kind, L, F, H, true, rev, true), last = recurrent(kind, L, F, H, false, rev, true);
+    auto seq_full = recurrent(kind, L, F, H, true, rev, false), last_full = recurrent(kind, L, F, H, false, rev, false);
+    for (hepnn::test::BoundLayer* m : {&seq, &last, &seq_full, &last_full}) m->set_params(p);
     check_close(seq.forward(B, x.data(), mask.data()), ref.at("seq_masked_" + tag).values, "masked sequence");
     check_close(last.forward(B, x.data(), mask.data()), ref.at("last_masked_" + tag).values, "masked last state");
     check_close(seq_full.forward(B, x.data(), nullptr), ref.at("seq_full_" + tag).values, "unmasked sequence");
@@ -127,9 +96,8 @@ TEST_CASE("LSTM and GRU: gradients against finite differences, with and without 
     for (bool rev : {false, true})
       for (bool masked : {false, true}) {
         INFO(kind << ", return_sequences " << seq << ", reverse " << rev << ", masked " << masked);
-        Bound m(kind, L, F, H, seq, rev, masked);
-        m.p = hepnn::test::random_vector(rng, m.p.size(), -0.7, 0.7);
-        m.layer->bind(m.p.data(), m.g.data());
+        auto m = recurrent(kind, L, F, H, seq, rev, masked);
+        m.set_params(hepnn::test::random_vector(rng, m.p.size(), -0.7, 0.7));
         const std::vector<double> c = hepnn::test::random_vector(rng, std::size_t(B * m.layer->output_shape().size()));
         const double* mk = masked ? mask.data() : nullptr;
         const std::vector<double> dx = m.backward(B, x.data(), mk, c);
