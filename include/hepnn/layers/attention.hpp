@@ -15,6 +15,7 @@
 /// the output bias, then 0 as it is padding).
 #pragma once
 #include "hepnn/core/config.hpp"
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -78,11 +79,12 @@ class MultiHeadAttentionLayer final : public SequenceLayer<T, Device> {
     hepnn::initialize(m_kernel_init, p + o.wk, m_D * hk, m_D, hk, seed, stream + (1ull << 32));
     hepnn::initialize(m_kernel_init, p + o.wv, m_D * hv, m_D, hv, seed, stream + (2ull << 32));
     hepnn::initialize(m_kernel_init, p + o.wo, hv * m_out, hv, m_out, seed, stream + (3ull << 32));
-    if (m_use_bias)
-      for (std::int64_t off : {o.bq, o.bk, o.bv, o.bo}) {
-        const std::int64_t n = off == o.bo ? m_out : off == o.bv ? hv : hk;
-        for (std::int64_t i = 0; i < n; ++i) p[off + i] = T(0);
-      }
+    if (m_use_bias) {  // the four biases start at 0
+      std::fill(p + o.bq, p + o.bq + hk, T(0));
+      std::fill(p + o.bk, p + o.bk + hk, T(0));
+      std::fill(p + o.bv, p + o.bv + hv, T(0));
+      std::fill(p + o.bo, p + o.bo + m_out, T(0));
+    }
   }
   // per sample: q, k, v, the probabilities, the heads' outputs; in training also the gradients of
   // the scores, of the heads' outputs, of q, k and v, and the masked output gradient
