@@ -296,6 +296,18 @@ class GRULayer final : public RecurrentLayer<T, Device> {
   Init m_kernel_init, m_recurrent_init;
 };
 
+namespace detail {
+/// The options LSTM and GRU share, as model files store them.
+inline std::map<std::string, ConfigValue> recurrent_options(std::int64_t units, bool return_sequences, bool reverse,
+                                                            Init kernel_initializer, Init recurrent_initializer) {
+  return {{"units", units},
+          {"return_sequences", return_sequences},
+          {"reverse", reverse},
+          {"kernel_initializer", to_string(kernel_initializer)},
+          {"recurrent_initializer", to_string(recurrent_initializer)}};
+}
+}  // namespace detail
+
 /// Spec: a long short-term memory layer over sequences (L, F), Keras' equations and weight layout; a
 /// padded element leaves the state unchanged. Example: `LSTM{.units = 64, .return_sequences = true}(tracks)`.
 struct LSTM {
@@ -319,12 +331,9 @@ struct LSTM {
   /// Reads the mask; with return_sequences its output carries it on.
   MaskMode mask_mode_of_call() const { return return_sequences ? MaskMode::consume_propagate : MaskMode::consume; }
   std::map<std::string, ConfigValue> options() const {
-    return {{"units", units},
-            {"return_sequences", return_sequences},
-            {"reverse", reverse},
-            {"kernel_initializer", to_string(kernel_initializer)},
-            {"recurrent_initializer", to_string(recurrent_initializer)},
-            {"unit_forget_bias", unit_forget_bias}};
+    auto o = detail::recurrent_options(units, return_sequences, reverse, kernel_initializer, recurrent_initializer);
+    o.emplace("unit_forget_bias", unit_forget_bias);
+    return o;
   }
   static LSTM from_config(const LayerConfig& c) {
     return LSTM{c.get<std::int64_t>("units"),
@@ -366,11 +375,7 @@ struct GRU {
   /// Reads the mask; with return_sequences its output carries it on.
   MaskMode mask_mode_of_call() const { return return_sequences ? MaskMode::consume_propagate : MaskMode::consume; }
   std::map<std::string, ConfigValue> options() const {
-    return {{"units", units},
-            {"return_sequences", return_sequences},
-            {"reverse", reverse},
-            {"kernel_initializer", to_string(kernel_initializer)},
-            {"recurrent_initializer", to_string(recurrent_initializer)}};
+    return detail::recurrent_options(units, return_sequences, reverse, kernel_initializer, recurrent_initializer);
   }
   static GRU from_config(const LayerConfig& c) {
     return GRU{c.get<std::int64_t>("units"),
