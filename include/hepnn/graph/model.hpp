@@ -392,6 +392,16 @@ class Model {
                        const std::map<std::string, std::map<int, double>>& class_weight = {}) const;
   /// fit's checks of its options that do not depend on where the data come from.
   void check_fit_options(const ModelFitOptions<T>& o) const;
+  // Data-parallel fit (graph/model_parallel.hpp): every rank checks that the others run the
+  // same fit, then takes rank 0's weights; gradients are summed and moving statistics averaged
+  // over the ranks before each step.
+  class ParallelScope;
+  void agree_with_ranks(const ModelFitOptions<T>& o, const data::NamedDataset<T>& train,
+                        const data::NamedDataset<T>* val);
+  void reduce_gradients();
+  void average_state();
+  /// The seed of the dropout masks: rank r > 0 of a data-parallel fit draws its own.
+  std::uint64_t pass_seed() const;
   std::string log_key(std::size_t k, const std::string& what) const {
     return num_outputs() == 1 ? what : output_names()[k] + "_" + what;
   }
@@ -412,6 +422,7 @@ class Model {
   std::vector<const T*> m_step_in;
   std::int64_t m_step_batch = 0;
   Pass m_step_pass;
+  Communicator* m_comm = nullptr;  // the ranks of the data-parallel fit running now (null: none)
 };
 
 }  // namespace hepnn

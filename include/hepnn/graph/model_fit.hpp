@@ -16,7 +16,8 @@ template <class T, class Device>
 class Model<T, Device>::Runner final : public detail::EpochRunner {
  public:
   Runner(Model& m, const data::NamedDataset<T>& train, const data::NamedDataset<T>* val, const ModelFitOptions<T>& o)
-      : m(m), train(train), val(val), o(o), n(train.size()), bs(std::min(o.batch_size, n)),
+      : m(m), train(train), val(val), o(o), n(train.size()),
+        ranks(m.m_comm ? m.m_comm->size() : 1), bs(std::min(o.batch_size * ranks, n)),
         w(m.class_weighted(train, o.class_weight)) {
     const std::size_t no = m.num_outputs();
     for (const auto& t : w) wp.push_back(t.data());
@@ -40,6 +41,8 @@ class Model<T, Device>::Runner final : public detail::EpochRunner {
     if (!o.shuffle) std::iota(order.begin(), order.end(), std::int64_t{0});
     std::fill(epoch_sums.begin(), epoch_sums.end(), 0.0);
     std::fill(seen_w.begin(), seen_w.end(), 0.0);
+    if (m.m_comm)  // each rank fills the outputs of its events; the sum over the ranks has them all
+      for (auto& e : epoch_out) std::fill(e.begin(), e.end(), T(0));
     return (n + bs - 1) / bs;
   }
   bool train_batch(int, std::int64_t b, detail::BatchReport& r) override {
@@ -48,19 +51,26 @@ class Model<T, Device>::Runner final : public detail::EpochRunner {
     const std::int64_t B = std::min(bs, n - b0);
     std::vector<double> nk(norm);
     for (auto& v : nk) v = double(B) * v;  // B times the mean weight, also for the last, short batch
-    m.run_batch(train, order.data() + b0, B, nk.data(), true, true, sums.data(), &wp);
+    // a data-parallel rank trains its part [lo, hi) of the batch; the gradients, normalised by
+    // the whole batch's nk, are summed over the ranks before the step (in run_batch)
+    const auto [lo, hi] = m.m_comm ? detail::rank_part(b0, B, m.m_comm->rank(), ranks) : std::pair{b0, b0 + B};
+    if (hi > lo) m.run_batch(train, order.data() + lo, hi - lo, nk.data(), true, true, sums.data(), &wp);
+    else step_without_events();
+    if (m.m_comm) m.m_comm->allreduce_sum(sums.data(), std::int64_t(sums.size()));
     double running = 0, batch = 0;
     for (std::size_t k = 0; k < m.num_outputs(); ++k) {
       for (std::int64_t i = 0; i < B; ++i) seen_w[k] += double(wp[k][order[std::size_t(b0 + i)]]);
       epoch_sums[k] += sums[k];
       running += m.m_outputs[k].opt.weight * epoch_sums[k] / seen_w[k];
       batch += m.m_outputs[k].opt.weight * sums[k] / nk[k];
-      if (!epoch_out[k].empty()) collect(k, b0, B);
+      if (!epoch_out[k].empty() && hi > lo) collect(k, lo, hi - lo);
     }
     r = {b0 + B, running, batch};
     return true;
   }
   void end_epoch(int, Logs& logs) override {
+    if (m.m_comm)
+      for (auto& e : epoch_out) m.m_comm->allreduce_sum(e.data(), std::int64_t(e.size()));
     double total = 0;
     for (std::size_t k = 0; k < m.num_outputs(); ++k) {
       const double l = epoch_sums[k] / wsum[k];
@@ -90,11 +100,27 @@ class Model<T, Device>::Runner final : public detail::EpochRunner {
     for (std::int64_t i = 0; i < B; ++i)
       std::copy_n(host.data() + i * C, C, epoch_out[k].data() + order[std::size_t(b0 + i)] * C);
   }
+  // A rank of a data-parallel fit with no event in a short last batch: zero gradients, so that
+  // it takes part in the sum and makes the same step as the others.
+  void step_without_events() {
+    for (const auto& s : m.m_segments) {
+      const std::vector<T> zeros(std::size_t(s.size), T(0));
+      detail::copy_bytes<Device, cpu>(s.grads, zeros.data(), sizeof(T) * zeros.size());
+    }
+    std::fill(sums.begin(), sums.end(), 0.0);
+    m.reduce_gradients();
+    m.average_state();
+    std::vector<typename Optimizer<T, Device>::Segment> segs;
+    for (const auto& s : m.m_segments) segs.push_back({s.params, s.grads, s.size});
+    m.m_optimizer.step(segs.data(), segs.size());
+  }
   Model& m;
   const data::NamedDataset<T>& train;
   const data::NamedDataset<T>* val;
   const ModelFitOptions<T>& o;
-  std::int64_t n, bs;
+  std::int64_t n;
+  int ranks;           // of a data-parallel fit, else 1
+  std::int64_t bs;     // events per step, over all ranks
   std::vector<Tensor<T, cpu>> w;  // each output's event weights times its class weights
   std::vector<const T*> wp;
   std::vector<double> wsum, norm, sums, epoch_sums, seen_w;
@@ -177,9 +203,21 @@ template <class T, class Device>
 void Model<T, Device>::validation_logs(const data::NamedDataset<T>* val, std::int64_t batch_size, Logs& logs,
                                        const std::map<std::string, std::map<int, double>>& class_weight) const {
   if (!val) return;
-  auto out = predict_checked(ordered(val->inputs()), batch_size);
   std::vector<Tensor<T, cpu>> outs;
-  for (const auto& name : output_names()) outs.push_back(std::move(out.at(name)));
+  if (m_comm) {  // data-parallel: each rank predicts its part, the sum over the ranks has all
+    const auto [lo, hi] = detail::rank_part(0, val->size(), m_comm->rank(), m_comm->size());
+    std::map<std::string, Tensor<T, cpu>> part;
+    if (hi > lo) part = predict_checked(ordered(val->slice(lo, hi).inputs()), batch_size);
+    for (std::size_t k = 0; k < num_outputs(); ++k) {
+      const std::int64_t row = output_shape(k).size();
+      outs.emplace_back(output_shape(k).with_batch(val->size()), T(0));
+      if (hi > lo) std::copy_n(part.at(output_names()[k]).data(), (hi - lo) * row, outs.back().data() + lo * row);
+      m_comm->allreduce_sum(outs.back().data(), outs.back().size());
+    }
+  } else {
+    auto out = predict_checked(ordered(val->inputs()), batch_size);
+    for (const auto& name : output_names()) outs.push_back(std::move(out.at(name)));
+  }
   const std::vector<Tensor<T, cpu>> w = class_weighted(*val, class_weight);
   std::vector<const T*> wp;
   for (const auto& t : w) wp.push_back(t.data());
@@ -216,6 +254,9 @@ History Model<T, Device>::fit(data::NamedBatchSource<T>& src, const ModelFitOpti
               "(ModelFitOptions::validation)");
   HEPNN_CHECK(o.class_weight.empty(), "fit: class_weight is not supported with a batch source (write the factors "
               "into the file's event weights)");
+  HEPNN_CHECK(!o.communicator || o.communicator->size() == 1, "fit: a data-parallel fit (ModelFitOptions::communicator, ",
+              o.communicator ? o.communicator->size() : 0, " ranks) takes its training data in memory (data::NamedDataset); "
+              "streaming from a batch source is not data-parallel yet");
   if (o.validation.ptr) check_data(*o.validation.ptr, "fit (validation data)", true);
   SourceRunner runner(*this, src, o.validation.ptr, o);
   detail::OptimizerControl<T, Device> control(m_optimizer, m_core->params, m_core->state);
@@ -277,9 +318,13 @@ History Model<T, Device>::fit(const data::NamedDataset<T>& train_in, const Model
     val = &split_val;
   }
   if (val) check_data(*val, "fit (validation data)", true);
+  ParallelScope parallel(*this, o.communicator);
+  if (m_comm) agree_with_ranks(o, *train, val);
   Runner runner(*this, *train, val, o);
   detail::OptimizerControl<T, Device> control(m_optimizer, m_core->params, m_core->state);
-  return detail::run_epochs(runner, control, o.callbacks, o.verbose, o.initial_epoch, o.epochs, train->size());
+  control.comm = m_comm;
+  const int verbose = m_comm && m_comm->rank() != 0 ? 0 : o.verbose;  // rank 0 shows the progress
+  return detail::run_epochs(runner, control, o.callbacks, verbose, o.initial_epoch, o.epochs, train->size());
 }
 
 }  // namespace hepnn

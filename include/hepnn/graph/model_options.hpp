@@ -13,6 +13,7 @@
 #include "hepnn/losses/compute.hpp"
 #include "hepnn/optim/optimizer.hpp"
 #include "hepnn/train/callbacks.hpp"
+#include "hepnn/train/communicator.hpp"
 #include "hepnn/train/metric_spec.hpp"
 
 namespace hepnn::inline HEPNN_ABI {
@@ -63,6 +64,12 @@ struct ModelFitOptions {
   /// for the training and the validation events. The class of an event is its target (rounded)
   /// for one target column, else the column of the largest target (one-hot rows).
   std::map<std::string, std::map<int, double>> class_weight = {};
+  /// Data-parallel training (docs/distributed.md): every rank calls fit with the same model, data
+  /// and options; batch_size is per rank, so one step sees size() * batch_size events. Rank 0's
+  /// weights are broadcast first, each rank trains on its part of every batch, the gradients
+  /// are summed over the ranks before each step, and the logs and validation are reduced.
+  /// Null: one process. See hepnn/mpi.hpp for the MPI communicator.
+  Communicator* communicator = nullptr;
 };
 
 }  // namespace hepnn

@@ -195,7 +195,7 @@ void Model<T, Device>::run_batch(const data::NamedDataset<T>& d, const std::int6
   }
   T* arena = m_arena.data();
   m_step_batch = 0;  // the arena is overwritten: a forward_train before is gone
-  const Pass pass{training, m_core->seed, std::uint64_t(m_optimizer.iterations()), 0};
+  const Pass pass{training, pass_seed(), std::uint64_t(m_optimizer.iterations()), 0};
   m_core->forward(arena, B, in.data(), pass, true);
   for (std::size_t k = 0; k < no; ++k) {
     const LossSpec& loss = m_outputs[k].opt.loss;
@@ -221,7 +221,9 @@ void Model<T, Device>::run_batch(const data::NamedDataset<T>& d, const std::int6
   }
   m_core->backward(arena, B, in.data(), pass, nullptr, false);
   if (step) {
+    if (m_comm) reduce_gradients();
     m_core->update_state(arena, B, in.data(), pass);
+    if (m_comm) average_state();
     std::vector<typename Optimizer<T, Device>::Segment> segs;
     for (const auto& s : m_segments) segs.push_back({s.params, s.grads, s.size});
     m_optimizer.step(segs.data(), segs.size());
@@ -322,5 +324,6 @@ Logs Model<T, Device>::evaluate(const data::NamedDataset<T>& d, EvaluateOptions 
 }  // namespace hepnn
 
 #include "hepnn/graph/model_fit.hpp"
+#include "hepnn/graph/model_parallel.hpp"
 #include "hepnn/graph/model_infer.hpp"
 #include "hepnn/graph/model_step.hpp"

@@ -416,8 +416,9 @@ struct ModelCheckpoint {
       History history;
       explicit Impl(ModelCheckpoint opts)
           : o(std::move(opts)), maximise(hepnn::detail::monitor_maximises(o.monitor, o.mode)) {}
-      void on_epoch_end(int epoch, const Logs& logs, TrainingControl&) override {
+      void on_epoch_end(int epoch, const Logs& logs, TrainingControl& c) override {
         history.append(epoch, logs);
+        if (c.rank() != 0) return;  // data-parallel fit: rank 0 writes the checkpoints
         if (o.save_best_only) {
           const double v = hepnn::detail::monitored(logs, o.monitor, "ModelCheckpoint");
           if (!std::isfinite(v) || (seen && !(maximise ? v > best : v < best))) return;

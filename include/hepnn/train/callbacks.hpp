@@ -36,6 +36,10 @@ class TrainingControl {
   /// Prints one line through fit's progress display (nothing with `verbose = 0`), so that
   /// callbacks can say what they did without breaking the progress bar.
   virtual void message(const std::string& /*line*/) {}
+  /// This process's rank in a data-parallel fit (ModelFitOptions::communicator), else 0. Every
+  /// rank runs the callbacks with the same logs; those that write files (CSVLogger,
+  /// ModelCheckpoint) write on rank 0 only.
+  virtual int rank() const { return 0; }
 };
 
 /// Base class of every callback implementation; override what you need.
@@ -174,13 +178,15 @@ struct CSVLogger {
       std::ofstream out;
       bool header_done = false;
       explicit Impl(CSVLogger opts) : o(std::move(opts)) {}
-      void on_train_begin(TrainingControl&) override {
+      void on_train_begin(TrainingControl& c) override {
+        if (c.rank() != 0) return;  // data-parallel fit: rank 0 writes the file
         const bool had = o.append && std::ifstream(o.filename).good();
         out.open(o.filename, o.append ? std::ios::app : std::ios::trunc);
         HEPNN_CHECK(out.good(), "CSVLogger: cannot open '", o.filename, "' for writing");
         header_done = had;
       }
-      void on_epoch_end(int epoch, const Logs& logs, TrainingControl&) override {
+      void on_epoch_end(int epoch, const Logs& logs, TrainingControl& c) override {
+        if (c.rank() != 0) return;
         if (!header_done) {
           out << "epoch";
           for (const auto& [k, v] : logs) out << ',' << k;

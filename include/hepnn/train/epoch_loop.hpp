@@ -14,6 +14,7 @@
 #include "hepnn/core/tensor.hpp"
 #include "hepnn/optim/optimizer.hpp"
 #include "hepnn/train/callbacks.hpp"
+#include "hepnn/train/communicator.hpp"
 #include "hepnn/train/history.hpp"
 #include "hepnn/train/progress.hpp"
 
@@ -30,9 +31,11 @@ class FitControl : public TrainingControl {
   void message(const std::string& line) override {
     if (bar) bar->message(line);
   }
+  int rank() const override { return comm ? comm->rank() : 0; }
   bool stopped = false;
   std::string reason;
   ProgressBar* bar = nullptr;
+  Communicator* comm = nullptr;  // a data-parallel fit's ranks (null: one process)
 };
 
 /// The FitControl of a model trained by one optimizer over flat parameter and state buffers
@@ -118,6 +121,11 @@ inline History run_epochs(EpochRunner& runner, FitControl& control, const std::v
     bar.epoch_end(logs);
     history.append(epoch, logs);
     for (auto& c : cbs) c->on_epoch_end(epoch, logs, control);
+    if (control.comm) {  // the logs are the same on every rank, and so should the decision be: one stops, all stop
+      std::int64_t stop = control.stopped ? 1 : 0;
+      control.comm->allreduce_max(&stop, 1);
+      if (stop && !control.stopped) control.stop_training("stopped on another rank");
+    }
   }
   for (auto& c : cbs) c->on_train_end(control);
   history.stop_reason = control.reason;

@@ -1,0 +1,152 @@
+/// @file graph/model_parallel.hpp
+/// @brief The data-parallel parts of Model::fit (ModelFitOptions::communicator; included by
+/// graph/model_train.hpp): the ranks' agreement check, rank 0's weights, the gradient sum and the
+/// moving statistics' average. docs/distributed.md describes the scheme.
+#pragma once
+#include "hepnn/core/config.hpp"
+#include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "hepnn/graph/model.hpp"
+#include "hepnn/train/communicator.hpp"
+
+namespace hepnn::inline HEPNN_ABI {
+
+/// Makes a fit data-parallel over `c` (when it has more than one rank) while it runs, and
+/// single-process again however the fit ends.
+template <class T, class Device>
+class Model<T, Device>::ParallelScope {
+ public:
+  ParallelScope(Model& m, Communicator* c) : m(m) { m.m_comm = c && c->size() > 1 ? c : nullptr; }
+  ~ParallelScope() { m.m_comm = nullptr; }
+  ParallelScope(const ParallelScope&) = delete;
+  ParallelScope& operator=(const ParallelScope&) = delete;
+
+ private:
+  Model& m;
+};
+
+namespace detail {
+
+/// Element-wise sum over the ranks of n values on any device (through the host off the CPU).
+template <class T, class Device>
+void allreduce_sum(Communicator& c, T* data, std::int64_t n) {
+  if (n == 0) return;
+  if constexpr (std::is_same_v<Device, cpu>) {
+    c.allreduce_sum(data, n);
+  } else {
+    std::vector<T> host(static_cast<std::size_t>(n));
+    copy_bytes<cpu, Device>(host.data(), data, sizeof(T) * host.size());
+    c.allreduce_sum(host.data(), n);
+    copy_bytes<Device, cpu>(data, host.data(), sizeof(T) * host.size());
+  }
+}
+
+/// Rank `root`'s n values on every rank, on any device.
+template <class T, class Device>
+void broadcast(Communicator& c, T* data, std::int64_t n, int root) {
+  if (n == 0) return;
+  if constexpr (std::is_same_v<Device, cpu>) {
+    c.broadcast(data, n, root);
+  } else {
+    std::vector<T> host(static_cast<std::size_t>(n));
+    copy_bytes<cpu, Device>(host.data(), data, sizeof(T) * host.size());
+    c.broadcast(host.data(), n, root);
+    copy_bytes<Device, cpu>(data, host.data(), sizeof(T) * host.size());
+  }
+}
+
+/// A 63-bit fingerprint of bytes (not cryptographic: it tells whether the ranks hold the same data).
+inline std::int64_t fingerprint(const void* p, std::size_t bytes, std::uint64_t h = 0x243f6a8885a308d3ull) {
+  const auto* c = static_cast<const unsigned char*>(p);
+  std::size_t i = 0;
+  for (; i + 8 <= bytes; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, c + i, 8);
+    h = (h ^ w) * 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  for (; i < bytes; ++i) h = (h ^ c[i]) * 0x100000001b3ull;
+  return std::int64_t(h >> 1);
+}
+
+template <class T>
+std::int64_t fingerprint(const data::NamedDataset<T>* d) {
+  if (!d) return 0;
+  std::uint64_t h = 0x243f6a8885a308d3ull;
+  for (const auto* part : {&d->inputs(), &d->targets()})
+    for (const auto& [name, t] : *part) {
+      h = std::uint64_t(fingerprint(name.data(), name.size(), h));
+      h = std::uint64_t(fingerprint(t.data(), sizeof(T) * std::size_t(t.size()), h));
+    }
+  for (const auto& [name, t] : d->output_weights()) h = std::uint64_t(fingerprint(t.data(), sizeof(T) * std::size_t(t.size()), h));
+  const Tensor<T, cpu>& w = d->weights();
+  return fingerprint(w.data(), sizeof(T) * std::size_t(w.size()), h);
+}
+
+}  // namespace detail
+
+template <class T, class Device>
+void Model<T, Device>::agree_with_ranks(const ModelFitOptions<T>& o, const data::NamedDataset<T>& train,
+                                        const data::NamedDataset<T>* val) {
+  Communicator& c = *m_comm;
+  // what every rank must have the same of: rank 0's values are broadcast and compared on each rank
+  static constexpr const char* what[] = {
+      "number of trainable parameters", "parameter buffer size", "number of state values", "training events",
+      "validation events", "batch_size", "epochs", "initial_epoch", "shuffle", "optimizer steps taken",
+      "model seed", "training data (fingerprint of the values)", "validation data (fingerprint of the values)"};
+  constexpr std::size_t nw = sizeof(what) / sizeof(what[0]);
+  const std::int64_t mine[nw] = {trainable_size(), m_core->params.size(), m_core->state.size(), train.size(),
+                                 val ? val->size() : 0, o.batch_size, o.epochs, o.initial_epoch, o.shuffle ? 1 : 0,
+                                 m_optimizer.iterations(), std::int64_t(m_core->seed >> 1),
+                                 detail::fingerprint(&train), detail::fingerprint(val)};
+  std::int64_t root[nw];
+  std::copy(mine, mine + nw, root);
+  c.broadcast(root, nw, 0);
+  std::int64_t bad = std::equal(mine, mine + nw, root) ? 0 : c.rank() + 1;
+  c.allreduce_max(&bad, 1);  // the highest rank that differs from rank 0, + 1: every rank learns it
+  if (bad > 0) {
+    std::int64_t theirs[nw];
+    std::copy(mine, mine + nw, theirs);
+    c.broadcast(theirs, nw, int(bad - 1));
+    std::size_t i = 0;
+    while (i + 1 < nw && theirs[i] == root[i]) ++i;
+    throw Error(detail::concat("fit (data-parallel, ", c.size(), " ranks): rank ", bad - 1, " has ", what[i], " ",
+                               theirs[i], ", rank 0 has ", root[i],
+                               "; every rank must call fit with the same model, data and options"));
+  }
+  // every rank starts from rank 0's weights and moving statistics
+  detail::broadcast<T, Device>(c, m_core->params.data(), m_core->params.size(), 0);
+  detail::broadcast<T, Device>(c, m_core->state.data(), m_core->state.size(), 0);
+}
+
+template <class T, class Device>
+void Model<T, Device>::reduce_gradients() {
+  // contiguous trainable segments (the layers of one model) go in one message
+  std::size_t i = 0;
+  while (i < m_segments.size()) {
+    std::size_t j = i + 1;
+    std::int64_t n = m_segments[i].size;
+    while (j < m_segments.size() && m_segments[j].grads == m_segments[i].grads + n) n += m_segments[j++].size;
+    detail::allreduce_sum<T, Device>(*m_comm, m_segments[i].grads, n);
+    i = j;
+  }
+}
+
+template <class T, class Device>
+void Model<T, Device>::average_state() {
+  const std::int64_t n = m_core->state.size();
+  if (n == 0) return;
+  detail::allreduce_sum<T, Device>(*m_comm, m_core->state.data(), n);
+  ops::scale<Device>(n, T(1.0 / m_comm->size()), m_core->state.data());
+}
+
+template <class T, class Device>
+std::uint64_t Model<T, Device>::pass_seed() const {
+  if (!m_comm || m_comm->rank() == 0) return m_core->seed;
+  return m_core->seed + 0x9e3779b97f4a7c15ull * std::uint64_t(m_comm->rank());
+}
+
+}  // namespace hepnn

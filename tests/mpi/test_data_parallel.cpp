@@ -1,0 +1,197 @@
+/// @file tests/mpi/test_data_parallel.cpp
+/// @brief Data-parallel Model::fit over MPI, run by ctest as `mpiexec -n 2` (every rank runs
+/// every case; a case's collectives happen in the same order on each rank).
+///
+/// The truth: N ranks with per-rank batch b train the model that one process trains with batch
+/// N b (docs/distributed.md), to double rounding: each rank here also trains the one-process
+/// reference itself, without a communicator. All ranks end with bitwise the same weights.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "hepnn/hepnn.hpp"
+#include "hepnn/io.hpp"
+#include "hepnn/mpi.hpp"
+
+using namespace hepnn;
+using Catch::Contains;
+
+namespace {
+mpi::Communicator* world = nullptr;
+
+template <class T>
+data::NamedDataset<T> toy(std::int64_t n, unsigned seed, bool negative_weights) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> g;
+  std::uniform_real_distribution<double> u(0.2, 1.5);
+  Tensor<T, cpu> x(Shape{n, 6}), y(Shape{n, 1}), w(Shape{n});
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int64_t j = 0; j < 6; ++j) x(i, j) = T(g(rng));
+    y(i, 0) = x(i, 0) + 0.5 * x(i, 1) * x(i, 2) > 0.3 ? T(1) : T(0);
+    w(i) = T(u(rng));
+    if (negative_weights && i % 7 == 3) w(i) = T(-0.3);  // NLO-like negative weights; the sum stays positive
+  }
+  std::map<std::string, Tensor<T, cpu>> in, tg;
+  in.emplace("x", std::move(x));
+  tg.emplace("p", std::move(y));
+  return data::NamedDataset<T>(std::move(in), std::move(tg), std::move(w));
+}
+
+template <class T>
+Model<T, cpu> mlp(bool batchnorm_dropout = false) {
+  auto in = Input{"x", {6}};
+  SymbolicTensor h = Dense{16, Activation::tanh}(in);
+  if (batchnorm_dropout) h = Dropout{0.2}(BatchNormalization{}(h));
+  h = Dense{8, Activation::relu}(h);
+  auto out = Dense{.units = 1, .name = "p"}(h);
+  Model<T, cpu> m{{in}, {out}};
+  m.compile({.loss = BinaryCrossEntropy{.from_logits = true},
+             .optimizer = Adam{.learning_rate = 1e-2},
+             .metrics = {metrics::AUC{}},
+             .seed = 11});
+  return m;
+}
+
+// rank 0's values on every rank, compared bitwise with this rank's
+template <class T>
+bool same_on_all_ranks(const std::vector<T>& mine) {
+  std::vector<T> root = mine;
+  world->broadcast(root.data(), std::int64_t(root.size()), 0);
+  std::int64_t differs = root == mine ? 0 : 1;
+  world->allreduce_max(&differs, 1);
+  return differs == 0;
+}
+
+double max_rel(const std::vector<double>& a, const std::vector<double>& b) {
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]) / std::max(1.0, std::abs(b[i])));
+  return m;
+}
+}  // namespace
+
+TEST_CASE("data-parallel fit: N ranks with batch b train as one process with batch N b", "[mpi]") {
+  const int N = world->size();
+  REQUIRE(N >= 2);
+  // 203 events: the last batch is short and splits unevenly; 193 = 6 * 32 + 1 with 2 ranks: one
+  // rank has no event in the last step and must still take part in it
+  const std::int64_t n = GENERATE(203, 193);
+  const bool negative = GENERATE(false, true);
+  CAPTURE(n, negative);
+  const auto train = toy<double>(n, 5, negative), val = toy<double>(71, 6, false);
+  const std::int64_t b = 16;
+
+  auto reference = mlp<double>();
+  const History href = reference.fit(train, {.epochs = 3, .batch_size = N * b, .validation = val, .verbose = 0});
+
+  auto model = mlp<double>();
+  if (world->rank() != 0)  // other ranks start from other weights: fit takes rank 0's
+    for (auto& v : model.parameters()) v = 0.5 * v + 0.01;
+  const History h = model.fit(train, {.epochs = 3, .batch_size = b, .validation = val, .verbose = 0,
+                                      .communicator = world});
+
+  const std::vector<double> got = model.parameters().to_vector(), want = reference.parameters().to_vector();
+  CHECK(max_rel(got, want) < 1e-12);
+  CHECK(same_on_all_ranks(got));
+  for (const char* key : {"loss", "auc", "val_loss", "val_auc"}) {
+    CAPTURE(key);
+    CHECK(max_rel(h[key], href[key]) < 1e-12);
+    CHECK(same_on_all_ranks(h[key]));
+  }
+  CHECK(model.optimizer().iterations() == reference.optimizer().iterations());
+  // the step is not the one-process step with batch b (the test can tell the two apart)
+  auto small = mlp<double>();
+  small.fit(train, {.epochs = 3, .batch_size = b, .verbose = 0});
+  CHECK(max_rel(small.parameters().to_vector(), want) > 1e-6);
+}
+
+TEST_CASE("data-parallel fit in float with BatchNormalization and Dropout: the ranks stay identical", "[mpi]") {
+  const auto train = toy<float>(512, 9, false);
+  auto model = mlp<float>(true);
+  const History h = model.fit(train, {.epochs = 2, .batch_size = 32, .validation_split = 0.25, .verbose = 0,
+                                      .communicator = world});
+  CHECK(same_on_all_ranks(model.parameters().to_vector()));
+  CHECK(same_on_all_ranks(model.core().state.to_vector()));  // the moving statistics, averaged over the ranks
+  for (double v : h["val_loss"]) CHECK(std::isfinite(v));
+  CHECK(h["loss"].back() < h["loss"].front());
+}
+
+TEST_CASE("data-parallel fit: ranks that disagree get the same clear error, and no rank hangs", "[mpi]") {
+  const auto train = toy<double>(100, 5, false);
+  SECTION("batch size") {
+    auto model = mlp<double>();
+    const std::int64_t b = world->rank() == 1 ? 8 : 16;
+    CHECK_THROWS_WITH(model.fit(train, {.epochs = 1, .batch_size = b, .verbose = 0, .communicator = world}),
+                      Contains("rank 1 has batch_size 8, rank 0 has 16") && Contains("same model, data and options"));
+  }
+  SECTION("training data") {
+    auto model = mlp<double>();
+    auto mine = toy<double>(100, world->rank() == 1 ? 77 : 5, false);
+    CHECK_THROWS_WITH(model.fit(mine, {.epochs = 1, .batch_size = 16, .verbose = 0, .communicator = world}),
+                      Contains("rank 1 has training data (fingerprint of the values)"));
+  }
+  SECTION("the model") {
+    auto in = Input{"x", {6}};
+    auto out = Dense{.units = 1, .name = "p"}(Dense{world->rank() == 1 ? 9 : 16}(in));
+    Model<double, cpu> model{{in}, {out}};
+    model.compile({.loss = BinaryCrossEntropy{.from_logits = true}, .optimizer = Adam{}});
+    CHECK_THROWS_WITH(model.fit(train, {.epochs = 1, .batch_size = 16, .verbose = 0, .communicator = world}),
+                      Contains("rank 1 has number of trainable parameters 73, rank 0 has 129"));
+  }
+  // after the errors, the ranks still train together
+  auto model = mlp<double>();
+  CHECK_NOTHROW(model.fit(train, {.epochs = 1, .batch_size = 16, .verbose = 0, .communicator = world}));
+}
+
+TEST_CASE("data-parallel fit: callbacks decide alike, rank 0 writes the files", "[mpi]") {
+  const auto train = toy<double>(256, 5, false), val = toy<double>(64, 6, false);
+  const std::string csv = "mpi_test_log.csv", ckpt = "mpi_test_ckpt.h5";
+  auto model = mlp<double>();
+  const History h = model.fit(train, {.epochs = 40, .batch_size = 16, .validation = val,
+                                      .callbacks = {EarlyStopping{.patience = 1}, CSVLogger{csv},
+                                                    io::FunctionalModelCheckpoint<double>{.model = &model, .filepath = ckpt}},
+                                      .verbose = 0, .communicator = world});
+  CHECK(same_on_all_ranks(std::vector<double>{double(h.epochs.size())}));
+  CHECK(h.epochs.size() < 40);  // stopped early, on every rank at the same epoch
+  std::int64_t lines = 0;
+  {
+    std::ifstream in(csv);
+    for (std::string l; std::getline(in, l);) ++lines;
+  }
+  CHECK(lines == std::int64_t(h.epochs.size()) + 1);  // one writer: a header and one row per epoch
+  auto back = io::load_functional_model<double>(ckpt);
+  CHECK(back.parameters().to_vector() == model.parameters().to_vector());
+  world->allreduce_max(&lines, 1);  // every rank has read the files before rank 0 removes them
+  if (world->rank() == 0) {
+    std::remove(csv.c_str());
+    std::remove(ckpt.c_str());
+  }
+}
+
+TEST_CASE("data-parallel fit: a batch source is refused with a clear error", "[mpi]") {
+  struct Once final : data::NamedBatchSource<double> {  // never read: fit refuses first
+    std::int64_t size() const override { return 64; }
+    double sum_of_weights() const override { return 64; }
+    void start_epoch(int, bool) override {}
+    bool next(std::int64_t, data::NamedDataset<double>&) override { return false; }
+  } src;
+  auto model = mlp<double>();
+  CHECK_THROWS_WITH(model.fit(src, {.epochs = 1, .batch_size = 16, .verbose = 0, .communicator = world}),
+                    Contains("streaming from a batch source is not data-parallel yet"));
+}
+
+int main(int argc, char** argv) {
+  return mpi::run(argc, argv, [&](mpi::Communicator& comm) {
+    world = &comm;
+    if (comm.rank() == 0) std::printf("hepnn MPI tests on %s\n", comm.description().c_str());
+    Catch::Session session;
+    const int rc = session.applyCommandLine(argc, argv);
+    if (rc != 0) return rc;
+    int failed = session.run();
+    std::int64_t any = failed;
+    comm.allreduce_max(&any, 1);  // a case that failed on one rank fails the test
+    return int(std::min<std::int64_t>(any, 255));
+  });
+}
