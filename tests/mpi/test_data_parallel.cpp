@@ -170,16 +170,59 @@ TEST_CASE("data-parallel fit: callbacks decide alike, rank 0 writes the files", 
   }
 }
 
-TEST_CASE("data-parallel fit: a batch source is refused with a clear error", "[mpi]") {
-  struct Once final : data::NamedBatchSource<double> {  // never read: fit refuses first
-    std::int64_t size() const override { return 64; }
-    double sum_of_weights() const override { return 64; }
-    void start_epoch(int, bool) override {}
-    bool next(std::int64_t, data::NamedDataset<double>&) override { return false; }
-  } src;
+TEST_CASE("data-parallel streaming: each rank reads its shard of the HDF5 file", "[mpi]") {
+  // Without shuffling, step k trains rows [k b, (k + 1) b) of every rank's shard: one process
+  // trains the same steps on the rows in that order with batch N b. 197 rows: shards of 98 and
+  // 99, a last step of 2 + 3 events; 101 rows with b = 25: shards of 50 and 51, and in the last
+  // step only rank 1 has an event (rank 0 steps with zero gradients).
+  const int N = world->size();
+  const auto [n, b] = GENERATE(std::pair<std::int64_t, std::int64_t>{197, 16}, std::pair<std::int64_t, std::int64_t>{101, 25});
+  CAPTURE(n, b);
+  const auto all = toy<double>(n, 8, true), val = toy<double>(40, 6, false);
+  const std::string path = "mpi_test_stream_" + std::to_string(n) + ".h5";
+  if (world->rank() == 0) io::write_named_dataset(path, all);
+  std::int64_t sync = 0;
+  world->allreduce_max(&sync, 1);  // the file is written before any rank opens it
+
+  std::vector<std::int64_t> order;
+  for (std::int64_t k = 0; std::int64_t(order.size()) < n; ++k)
+    for (int r = 0; r < N; ++r) {
+      const std::int64_t first = n * r / N, rows = n * (r + 1) / N - first;
+      for (std::int64_t i = k * b; i < std::min((k + 1) * b, rows); ++i) order.push_back(first + i);
+    }
+  auto reference = mlp<double>();
+  const History href = reference.fit(all.subset(order), {.epochs = 2, .batch_size = N * b, .shuffle = false,
+                                                         .validation = val, .verbose = 0});
+
+  io::NamedStreamingSource<double> shard(path, {.shard = world->rank(), .shards = N});
+  CHECK(shard.size() == n * (world->rank() + 1) / N - n * world->rank() / N);
   auto model = mlp<double>();
-  CHECK_THROWS_WITH(model.fit(src, {.epochs = 1, .batch_size = 16, .verbose = 0, .communicator = world}),
-                    Contains("streaming from a batch source is not data-parallel yet"));
+  const History h = model.fit(shard, {.epochs = 2, .batch_size = b, .shuffle = false, .validation = val,
+                                      .verbose = 0, .communicator = world});
+  CHECK(max_rel(model.parameters().to_vector(), reference.parameters().to_vector()) < 1e-12);
+  CHECK(same_on_all_ranks(model.parameters().to_vector()));
+  for (const char* key : {"loss", "val_loss", "val_auc"}) {
+    CAPTURE(key);
+    CHECK(max_rel(h[key], href[key]) < 1e-12);
+  }
+  // shuffled, the shards still make one model on every rank
+  auto shuffled = mlp<double>();
+  shuffled.fit(shard, {.epochs = 2, .batch_size = b, .verbose = 0, .communicator = world});
+  CHECK(same_on_all_ranks(shuffled.parameters().to_vector()));
+  world->allreduce_max(&sync, 1);
+  if (world->rank() == 0) std::remove(path.c_str());
+}
+
+TEST_CASE("streaming shards: a shard that does not exist is refused", "[mpi]") {
+  const std::string path = "mpi_test_shards.h5";
+  if (world->rank() == 0) io::write_named_dataset(path, toy<double>(10, 1, false));
+  std::int64_t sync = 0;
+  world->allreduce_max(&sync, 1);
+  CHECK_THROWS_WITH((io::NamedStreamingSource<double>(path, {.shard = 2, .shards = 2})),
+                    Contains("shard 2 of 2 does not exist"));
+  CHECK_THROWS_WITH((io::NamedStreamingSource<double>(path, {.shard = 0, .shards = 0})), Contains("shard 0 of 0"));
+  world->allreduce_max(&sync, 1);
+  if (world->rank() == 0) std::remove(path.c_str());
 }
 
 int main(int argc, char** argv) {

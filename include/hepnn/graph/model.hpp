@@ -396,9 +396,11 @@ class Model {
   // same fit, then takes rank 0's weights; gradients are summed and moving statistics averaged
   // over the ranks before each step.
   class ParallelScope;
-  void agree_with_ranks(const ModelFitOptions<T>& o, const data::NamedDataset<T>& train,
+  void agree_with_ranks(const ModelFitOptions<T>& o, std::int64_t n_train, std::int64_t train_fingerprint,
                         const data::NamedDataset<T>* val);
   void reduce_gradients();
+  /// The step of a rank with no event in it (a short last batch): zero gradients, sums 0.
+  void step_without_events(double* sums);
   void average_state();
   /// The seed of the dropout masks: rank r > 0 of a data-parallel fit draws its own.
   std::uint64_t pass_seed() const;

@@ -55,7 +55,7 @@ class Model<T, Device>::Runner final : public detail::EpochRunner {
     // the whole batch's nk, are summed over the ranks before the step (in run_batch)
     const auto [lo, hi] = m.m_comm ? detail::rank_part(b0, B, m.m_comm->rank(), ranks) : std::pair{b0, b0 + B};
     if (hi > lo) m.run_batch(train, order.data() + lo, hi - lo, nk.data(), true, true, sums.data(), &wp);
-    else step_without_events();
+    else m.step_without_events(sums.data());
     if (m.m_comm) m.m_comm->allreduce_sum(sums.data(), std::int64_t(sums.size()));
     double running = 0, batch = 0;
     for (std::size_t k = 0; k < m.num_outputs(); ++k) {
@@ -100,20 +100,6 @@ class Model<T, Device>::Runner final : public detail::EpochRunner {
     for (std::int64_t i = 0; i < B; ++i)
       std::copy_n(host.data() + i * C, C, epoch_out[k].data() + order[std::size_t(b0 + i)] * C);
   }
-  // A rank of a data-parallel fit with no event in a short last batch: zero gradients, so that
-  // it takes part in the sum and makes the same step as the others.
-  void step_without_events() {
-    for (const auto& s : m.m_segments) {
-      const std::vector<T> zeros(std::size_t(s.size), T(0));
-      detail::copy_bytes<Device, cpu>(s.grads, zeros.data(), sizeof(T) * zeros.size());
-    }
-    std::fill(sums.begin(), sums.end(), 0.0);
-    m.reduce_gradients();
-    m.average_state();
-    std::vector<typename Optimizer<T, Device>::Segment> segs;
-    for (const auto& s : m.m_segments) segs.push_back({s.params, s.grads, s.size});
-    m.m_optimizer.step(segs.data(), segs.size());
-  }
   Model& m;
   const data::NamedDataset<T>& train;
   const data::NamedDataset<T>* val;
@@ -136,7 +122,15 @@ class Model<T, Device>::SourceRunner final : public detail::EpochRunner {
   /// Epochs of m on the batches of `src`, validated on `val` when given, with the options of fit.
   SourceRunner(Model& m, data::NamedBatchSource<T>& src, const data::NamedDataset<T>* val, const ModelFitOptions<T>& o)
       : m(m), src(src), val(val), o(o), n(src.size()), bs(std::min(o.batch_size, n)), wsum(src.sum_of_weights()),
-        idx(std::size_t(std::max<std::int64_t>(bs, 0))), sums(m.num_outputs()), epoch_sums(m.num_outputs()) {
+        idx(std::size_t(std::max<std::int64_t>(bs, 0))), sums(m.num_outputs() + 1), epoch_sums(m.num_outputs()) {
+    if (m.m_comm) {  // data-parallel: each rank streams its own shard; n and wsum are the totals
+      double totals[2] = {double(n), wsum};
+      m.m_comm->allreduce_sum(totals, 2);
+      n = std::int64_t(totals[0]);
+      wsum = totals[1];
+      bs = std::min(o.batch_size, std::max<std::int64_t>(src.size(), 1));
+      idx.resize(std::size_t(bs));
+    }
     HEPNN_CHECK(n > 0 && wsum > 0, "fit: the batch source has ", n, " events of weight sum ", wsum,
                 "; both must be positive");
     mean_w = wsum / double(n);
@@ -148,22 +142,40 @@ class Model<T, Device>::SourceRunner final : public detail::EpochRunner {
     std::fill(epoch_sums.begin(), epoch_sums.end(), 0.0);
     seen_w = 0;
     seen = 0;
-    return (n + bs - 1) / bs;
+    drained = false;
+    if (!m.m_comm) return (n + bs - 1) / bs;
+    // data-parallel: the epoch lasts as long as the largest shard (for the progress display)
+    std::int64_t batches = (src.size() + bs - 1) / bs;
+    m.m_comm->allreduce_max(&batches, 1);
+    return batches;
   }
   /// Trains the source's next batch; false when the pass is over.
   bool train_batch(int, std::int64_t, detail::BatchReport& r) override {
-    if (!src.next(bs, batch)) return false;
-    const std::int64_t B = batch.size();
-    HEPNN_CHECK(B > 0 && B <= bs, "fit: the batch source gave a batch of ", B, " events, asked for 1 to ", bs);
-    HEPNN_CHECK(batch.output_weights().empty(), "fit: the batch source gave weights for output '",
-                batch.output_weights().begin()->first, "'; a streamed fit takes event weights shared by the outputs");
-    m.check_data(batch, "fit (batch source)", true);
-    const double norm = double(B) * mean_w;  // B times the mean weight of the whole set, as fit in memory
+    const bool have = !drained && src.next(bs, batch);
+    drained = !have;
+    const std::int64_t B = have ? batch.size() : 0;
+    if (have) {
+      HEPNN_CHECK(B > 0 && B <= bs, "fit: the batch source gave a batch of ", B, " events, asked for 1 to ", bs);
+      HEPNN_CHECK(batch.output_weights().empty(), "fit: the batch source gave weights for output '",
+                  batch.output_weights().begin()->first, "'; a streamed fit takes event weights shared by the outputs");
+      m.check_data(batch, "fit (batch source)", true);
+    }
+    double Bg = double(B);  // the step's events over all ranks: a rank whose shard is drained adds 0
+    if (m.m_comm) m.m_comm->allreduce_sum(&Bg, 1);
+    if (Bg == 0) return false;
+    const double norm = Bg * mean_w;  // the step's events times the mean weight of the whole set, as fit in memory
     const std::vector<double> norms(m.num_outputs(), norm);
-    m.run_batch(batch, idx.data(), B, norms.data(), true, true, sums.data());
-    const Tensor<T, cpu>& w = batch.weights();
-    seen_w += std::accumulate(w.begin(), w.end(), 0.0);
-    seen += B;
+    if (have) m.run_batch(batch, idx.data(), B, norms.data(), true, true, sums.data());
+    else m.step_without_events(sums.data());
+    const std::size_t no = m.num_outputs();
+    sums[no] = 0;
+    if (have) {
+      const Tensor<T, cpu>& w = batch.weights();
+      sums[no] = std::accumulate(w.begin(), w.end(), 0.0);
+    }
+    if (m.m_comm) m.m_comm->allreduce_sum(sums.data(), std::int64_t(sums.size()));
+    seen_w += sums[no];
+    seen += std::int64_t(Bg);
     double running = 0, batch_loss = 0;
     for (std::size_t k = 0; k < m.num_outputs(); ++k) {
       epoch_sums[k] += sums[k];
@@ -173,6 +185,8 @@ class Model<T, Device>::SourceRunner final : public detail::EpochRunner {
     r = {seen, running, batch_loss};
     return true;
   }
+  /// Events per epoch (over all ranks of a data-parallel fit).
+  std::int64_t events() const { return n; }
   /// The epoch's losses (total and per output) and validation logs; checks every event came.
   void end_epoch(int epoch, Logs& logs) override {
     HEPNN_CHECK(seen == n, "fit: the batch source gave ", seen, " events in epoch ", epoch + 1, ", expected ", n);
@@ -194,6 +208,7 @@ class Model<T, Device>::SourceRunner final : public detail::EpochRunner {
   std::int64_t n, bs;
   double wsum, mean_w = 0, seen_w = 0;
   std::int64_t seen = 0;
+  bool drained = false;  // this rank's source has given its last batch of the epoch
   std::vector<std::int64_t> idx;
   std::vector<double> sums, epoch_sums;
   data::NamedDataset<T> batch;
@@ -254,13 +269,15 @@ History Model<T, Device>::fit(data::NamedBatchSource<T>& src, const ModelFitOpti
               "(ModelFitOptions::validation)");
   HEPNN_CHECK(o.class_weight.empty(), "fit: class_weight is not supported with a batch source (write the factors "
               "into the file's event weights)");
-  HEPNN_CHECK(!o.communicator || o.communicator->size() == 1, "fit: a data-parallel fit (ModelFitOptions::communicator, ",
-              o.communicator ? o.communicator->size() : 0, " ranks) takes its training data in memory (data::NamedDataset); "
-              "streaming from a batch source is not data-parallel yet");
   if (o.validation.ptr) check_data(*o.validation.ptr, "fit (validation data)", true);
+  ParallelScope parallel(*this, o.communicator);
+  // data-parallel: the shards differ by design, so no fingerprint of the training data is compared
+  if (m_comm) agree_with_ranks(o, 0, 0, o.validation.ptr);
   SourceRunner runner(*this, src, o.validation.ptr, o);
   detail::OptimizerControl<T, Device> control(m_optimizer, m_core->params, m_core->state);
-  return detail::run_epochs(runner, control, o.callbacks, o.verbose, o.initial_epoch, o.epochs, src.size());
+  control.comm = m_comm;
+  const int verbose = m_comm && m_comm->rank() != 0 ? 0 : o.verbose;  // rank 0 shows the progress
+  return detail::run_epochs(runner, control, o.callbacks, verbose, o.initial_epoch, o.epochs, runner.events());
 }
 
 template <class T, class Device>
@@ -319,7 +336,7 @@ History Model<T, Device>::fit(const data::NamedDataset<T>& train_in, const Model
   }
   if (val) check_data(*val, "fit (validation data)", true);
   ParallelScope parallel(*this, o.communicator);
-  if (m_comm) agree_with_ranks(o, *train, val);
+  if (m_comm) agree_with_ranks(o, train->size(), detail::fingerprint(train), val);
   Runner runner(*this, *train, val, o);
   detail::OptimizerControl<T, Device> control(m_optimizer, m_core->params, m_core->state);
   control.comm = m_comm;

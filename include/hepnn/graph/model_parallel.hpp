@@ -72,6 +72,7 @@ inline std::int64_t fingerprint(const void* p, std::size_t bytes, std::uint64_t 
   return std::int64_t(h >> 1);
 }
 
+/// The fingerprint of a data set's names and values (0 for none).
 template <class T>
 std::int64_t fingerprint(const data::NamedDataset<T>* d) {
   if (!d) return 0;
@@ -89,7 +90,7 @@ std::int64_t fingerprint(const data::NamedDataset<T>* d) {
 }  // namespace detail
 
 template <class T, class Device>
-void Model<T, Device>::agree_with_ranks(const ModelFitOptions<T>& o, const data::NamedDataset<T>& train,
+void Model<T, Device>::agree_with_ranks(const ModelFitOptions<T>& o, std::int64_t n_train, std::int64_t train_fingerprint,
                                         const data::NamedDataset<T>* val) {
   Communicator& c = *m_comm;
   // what every rank must have the same of: rank 0's values are broadcast and compared on each rank
@@ -98,10 +99,10 @@ void Model<T, Device>::agree_with_ranks(const ModelFitOptions<T>& o, const data:
       "validation events", "batch_size", "epochs", "initial_epoch", "shuffle", "optimizer steps taken",
       "model seed", "training data (fingerprint of the values)", "validation data (fingerprint of the values)"};
   constexpr std::size_t nw = sizeof(what) / sizeof(what[0]);
-  const std::int64_t mine[nw] = {trainable_size(), m_core->params.size(), m_core->state.size(), train.size(),
+  const std::int64_t mine[nw] = {trainable_size(), m_core->params.size(), m_core->state.size(), n_train,
                                  val ? val->size() : 0, o.batch_size, o.epochs, o.initial_epoch, o.shuffle ? 1 : 0,
                                  m_optimizer.iterations(), std::int64_t(m_core->seed >> 1),
-                                 detail::fingerprint(&train), detail::fingerprint(val)};
+                                 train_fingerprint, detail::fingerprint(val)};
   std::int64_t root[nw];
   std::copy(mine, mine + nw, root);
   c.broadcast(root, nw, 0);
@@ -141,6 +142,20 @@ void Model<T, Device>::average_state() {
   if (n == 0) return;
   detail::allreduce_sum<T, Device>(*m_comm, m_core->state.data(), n);
   ops::scale<Device>(n, T(1.0 / m_comm->size()), m_core->state.data());
+}
+
+template <class T, class Device>
+void Model<T, Device>::step_without_events(double* sums) {
+  for (const auto& s : m_segments) {
+    const std::vector<T> zeros(static_cast<std::size_t>(s.size), T(0));
+    detail::copy_bytes<Device, cpu>(s.grads, zeros.data(), sizeof(T) * zeros.size());
+  }
+  std::fill(sums, sums + num_outputs(), 0.0);
+  reduce_gradients();
+  average_state();
+  std::vector<typename Optimizer<T, Device>::Segment> segs;
+  for (const auto& s : m_segments) segs.push_back({s.params, s.grads, s.size});
+  m_optimizer.step(segs.data(), segs.size());
 }
 
 template <class T, class Device>

@@ -323,7 +323,7 @@ Logs Model<T, Device>::evaluate(const data::NamedDataset<T>& d, EvaluateOptions 
 
 }  // namespace hepnn
 
-#include "hepnn/graph/model_fit.hpp"
 #include "hepnn/graph/model_parallel.hpp"
+#include "hepnn/graph/model_fit.hpp"
 #include "hepnn/graph/model_infer.hpp"
 #include "hepnn/graph/model_step.hpp"

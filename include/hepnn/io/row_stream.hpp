@@ -37,17 +37,19 @@ struct StreamParams {
   int window_chunks = 4;
   int prefetch_chunks = 2;
   std::uint64_t seed = 42;
+  std::int64_t first_row = 0;  ///< the stream's rows are the file's rows first_row, first_row + 1, ... (a shard)
 };
 
-/// The sum of the n values of the 1-D dataset `name`, read as T (as the batches hold them)
-/// chunk_rows at a time.
+/// The sum of the n values of the 1-D dataset `name` from row first_row on, read as T (as the
+/// batches hold them) chunk_rows at a time.
 template <class T>
-double sum_of_rows(const h5::File& f, const std::string& name, std::int64_t n, std::int64_t chunk_rows) {
+double sum_of_rows(const h5::File& f, const std::string& name, std::int64_t n, std::int64_t chunk_rows,
+                   std::int64_t first_row = 0) {
   double s = 0;
   std::vector<T> v(static_cast<std::size_t>(std::min(chunk_rows, std::max<std::int64_t>(n, 1))));
   for (std::int64_t r = 0; r < n; r += chunk_rows) {
     const std::int64_t k = std::min(chunk_rows, n - r);
-    f.template read_rows<T>(name, r, k, v.data());
+    f.template read_rows<T>(name, first_row + r, k, v.data());
     for (std::int64_t i = 0; i < k; ++i) s += double(v[std::size_t(i)]);
   }
   return s;
@@ -155,7 +157,8 @@ class RowStream {
     k.cols.resize(m_cols.size());
     for (std::size_t j = 0; j < m_cols.size(); ++j) {
       k.cols[j].assign(std::size_t(k.rows * m_cols[j].row), T(1));
-      if (!m_cols[j].dataset.empty()) m_file.read_rows<T>(m_cols[j].dataset, r0, k.rows, k.cols[j].data());
+      if (!m_cols[j].dataset.empty())
+        m_file.read_rows<T>(m_cols[j].dataset, m_p.first_row + r0, k.rows, k.cols[j].data());
     }
     return k;
   }

@@ -11,6 +11,8 @@
 #include "hepnn/core/config.hpp"
 #include <map>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "hepnn/data/batch_source.hpp"
@@ -32,7 +34,20 @@ struct StreamOptions {
   int prefetch_chunks = 2;                    // chunks read ahead on the background thread
   std::uint64_t seed = 42;
   bool ignore_weights = false;                // train unweighted although the file has weights (deliberate)
+  int shard = 0;   // read only rows [N shard / shards, N (shard + 1) / shards): one shard per rank of a
+  int shards = 1;  // data-parallel fit (ModelFitOptions::communicator; docs/distributed.md)
 };
+
+namespace detail {
+/// The first row and the row count of shard `shard` of `shards` of n rows (contiguous, sizes
+/// differing by at most one), after checking the two numbers.
+inline std::pair<std::int64_t, std::int64_t> shard_rows(std::int64_t n, int shard, int shards, const std::string& who) {
+  HEPNN_CHECK(shards >= 1 && shard >= 0 && shard < shards, who, ": shard ", shard, " of ", shards,
+              " does not exist (shards >= 1, 0 <= shard < shards)");
+  const std::int64_t first = n * shard / shards;
+  return {first, n * (shard + 1) / shards - first};
+}
+}  // namespace detail
 
 namespace detail {
 /// Fills in the dataset names a streaming reader or the shuffle left empty (see io::resolve);
@@ -66,7 +81,8 @@ class StreamingSource final : public data::BatchSource<T> {
  public:
   StreamingSource(std::string path, StreamOptions o)
       : m_o(std::move(o)), m_file(std::move(path), h5::File::Mode::read), m_stream(open()) {
-    m_wsum = m_o.weights.empty() ? double(m_n) : detail::sum_of_rows<T>(m_file, m_o.weights, m_n, m_stream.chunk_rows());
+    m_wsum = m_o.weights.empty() ? double(m_n)
+                                 : detail::sum_of_rows<T>(m_file, m_o.weights, m_n, m_stream.chunk_rows(), m_first);
   }
   StreamingSource(const StreamingSource&) = delete;
   StreamingSource& operator=(const StreamingSource&) = delete;
@@ -113,14 +129,15 @@ class StreamingSource final : public data::BatchSource<T> {
     m_yrow = yi.size() / std::max<std::int64_t>(1, m_n);
     if (yi.shape.size() == 1 || m_n == 0) m_yrow = 1;
     detail::check_stream_weights(m_file, m_o.weights, m_n, "weights");
+    std::tie(m_first, m_n) = detail::shard_rows(m_n, m_o.shard, m_o.shards, "StreamingSource '" + m_file.path() + "'");
     return detail::RowStream<T>(m_file, {{m_o.features, xrow}, {m_o.targets, m_yrow}, {m_o.weights, 1}}, m_n,
-                                {m_o.memory_budget_bytes, m_o.window_chunks, m_o.prefetch_chunks, m_o.seed},
+                                {m_o.memory_budget_bytes, m_o.window_chunks, m_o.prefetch_chunks, m_o.seed, m_first},
                                 "StreamingSource");
   }
 
   StreamOptions m_o;
   h5::File m_file;
-  std::int64_t m_n = 0, m_yrow = 1;
+  std::int64_t m_n = 0, m_yrow = 1, m_first = 0;  // m_n rows from file row m_first (the shard)
   std::vector<std::int64_t> m_xshape;
   detail::RowStream<T> m_stream;  // after the file and the shapes: made from them
   double m_wsum = 0;
@@ -138,6 +155,10 @@ struct NamedStreamOptions {
   int prefetch_chunks = 2;                          ///< chunks read ahead on the background thread
   std::uint64_t seed = 42;                          ///< keys the order of the chunks and rows
   bool ignore_weights = false;                      ///< train unweighted although the file has weights (deliberate)
+  /// Read only rows [N shard / shards, N (shard + 1) / shards) of the file's N: one shard per rank
+  /// of a data-parallel fit (ModelFitOptions::communicator; docs/distributed.md).
+  int shard = 0;
+  int shards = 1;  ///< the number of shards (1: the whole file)
 };
 
 /// A NamedBatchSource over an HDF5 file: the batches of a functional Model by name, in the order
@@ -150,7 +171,8 @@ class NamedStreamingSource final : public data::NamedBatchSource<T> {
   /// Opens `path` and checks that every named dataset exists and has the same number of rows.
   NamedStreamingSource(std::string path, NamedStreamOptions o)
       : m_o(std::move(o)), m_file(std::move(path), h5::File::Mode::read), m_stream(open()) {
-    m_wsum = m_weights.empty() ? double(m_n) : detail::sum_of_rows<T>(m_file, m_weights, m_n, m_stream.chunk_rows());
+    m_wsum = m_weights.empty() ? double(m_n)
+                               : detail::sum_of_rows<T>(m_file, m_weights, m_n, m_stream.chunk_rows(), m_first);
   }
   NamedStreamingSource(const NamedStreamingSource&) = delete;
   NamedStreamingSource& operator=(const NamedStreamingSource&) = delete;
@@ -230,13 +252,15 @@ class NamedStreamingSource final : public data::NamedBatchSource<T> {
     m_weights = r.weights;
     detail::check_stream_weights(m_file, m_weights, m_n, "event weights");
     cols.push_back({m_weights, 1});
+    std::tie(m_first, m_n) = detail::shard_rows(m_n, m_o.shard, m_o.shards, std::string(who) + " '" + m_file.path() + "'");
     return detail::RowStream<T>(m_file, std::move(cols), m_n,
-                                {m_o.memory_budget_bytes, m_o.window_chunks, m_o.prefetch_chunks, m_o.seed}, who);
+                                {m_o.memory_budget_bytes, m_o.window_chunks, m_o.prefetch_chunks, m_o.seed, m_first},
+                                who);
   }
 
   NamedStreamOptions m_o;
   h5::File m_file;
-  std::int64_t m_n = 0;
+  std::int64_t m_n = 0, m_first = 0;  // m_n rows from file row m_first (the shard)
   std::vector<std::vector<std::int64_t>> m_shapes;  // per column: the shape of one event's values
   std::string m_weights;
   detail::RowStream<T> m_stream;  // after the file and the shapes: made from them
