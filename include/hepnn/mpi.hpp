@@ -26,11 +26,13 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <thread>
 #include <type_traits>
 
 #include "hepnn/core/error.hpp"
@@ -66,9 +68,18 @@ class Environment {
 /// A hepnn::Communicator over an MPI communicator (a duplicate of it: hepnn's messages never mix
 /// with the program's own). MPI errors come back as hepnn::Error naming the call and the rank,
 /// not as MPI's default abort.
+/// Options of an MPI communicator.
+struct Options {
+  /// Seconds a collective may wait for the other ranks before this rank gives up with an error
+  /// naming the call (then mpi::run ends the job). 0: wait for ever, as MPI does. Set it above the
+  /// longest time one rank may work alone (rank 0 writing a checkpoint, say).
+  double timeout_seconds = 0;
+};
+
 class Communicator final : public ::hepnn::Communicator {
  public:
-  explicit Communicator(MPI_Comm comm = MPI_COMM_WORLD) {
+  explicit Communicator(MPI_Comm comm = MPI_COMM_WORLD, Options o = {}) : m_o(o) {
+    HEPNN_CHECK(o.timeout_seconds >= 0, "hepnn::mpi: timeout_seconds must be >= 0, got ", o.timeout_seconds);
     check(MPI_Comm_dup(comm, &m_comm), "MPI_Comm_dup");
     check(MPI_Comm_set_errhandler(m_comm, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
     check(MPI_Comm_rank(m_comm, &m_rank), "MPI_Comm_rank");
@@ -111,15 +122,44 @@ class Communicator final : public ::hepnn::Communicator {
   static constexpr std::int64_t piece = std::int64_t(1) << 30;
   template <class V>
   void allreduce(V* data, std::int64_t n, MPI_Datatype type, MPI_Op op) {
-    for (std::int64_t i = 0; i < n; i += piece)
-      check(MPI_Allreduce(MPI_IN_PLACE, data + i, int(std::min(piece, n - i)), type, op, m_comm), "MPI_Allreduce");
+    for (std::int64_t i = 0; i < n; i += piece) {
+      const int k = int(std::min(piece, n - i));
+      if (m_o.timeout_seconds <= 0) {
+        check(MPI_Allreduce(MPI_IN_PLACE, data + i, k, type, op, m_comm), "MPI_Allreduce");
+      } else {
+        MPI_Request req;
+        check(MPI_Iallreduce(MPI_IN_PLACE, data + i, k, type, op, m_comm, &req), "MPI_Iallreduce");
+        wait(req, "MPI_Iallreduce");
+      }
+    }
   }
   template <class V>
   void bcast(V* data, std::int64_t n, MPI_Datatype type, int root) {
     HEPNN_CHECK(root >= 0 && root < m_size, "hepnn::mpi: broadcast from rank ", root, " of a communicator of ", m_size,
                 " ranks");
-    for (std::int64_t i = 0; i < n; i += piece)
-      check(MPI_Bcast(data + i, int(std::min(piece, n - i)), type, root, m_comm), "MPI_Bcast");
+    for (std::int64_t i = 0; i < n; i += piece) {
+      const int k = int(std::min(piece, n - i));
+      if (m_o.timeout_seconds <= 0) {
+        check(MPI_Bcast(data + i, k, type, root, m_comm), "MPI_Bcast");
+      } else {
+        MPI_Request req;
+        check(MPI_Ibcast(data + i, k, type, root, m_comm, &req), "MPI_Ibcast");
+        wait(req, "MPI_Ibcast");
+      }
+    }
+  }
+  // completes a non-blocking collective, or throws once the timeout has passed
+  void wait(MPI_Request& req, const char* call) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int done = 0;;) {
+      check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), call);
+      if (done) return;
+      const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (waited > m_o.timeout_seconds)
+        throw Error(detail::concat("hepnn::mpi: ", call, ": no answer from the other ranks for ", m_o.timeout_seconds,
+                                   " s (Options::timeout_seconds); another rank has failed, hangs or is far behind"));
+      std::this_thread::yield();
+    }
   }
   void check(int rc, const char* call) const {
     if (rc == MPI_SUCCESS) return;
@@ -129,6 +169,7 @@ class Communicator final : public ::hepnn::Communicator {
     throw Error(detail::concat("hepnn::mpi: ", call, " failed on rank ", m_rank, " of ", m_size, ": ",
                                std::string(text, std::size_t(std::max(len, 0)))));
   }
+  Options m_o;
   MPI_Comm m_comm = MPI_COMM_NULL;
   int m_rank = 0, m_size = 1;
 };
@@ -136,11 +177,13 @@ class Communicator final : public ::hepnn::Communicator {
 /// Runs `body(world)` in an MPI program and returns its exit status: MPI is initialised and
 /// finalised around it, and an exception on any rank prints "hepnn: rank r of N: <what>" on
 /// standard error and ends the whole job (MPI_Abort), so that no other rank waits for ever in a
-/// collective. `body` may return void (status 0) or an int.
+/// collective. With Options::timeout_seconds, a rank that waits longer than that in a collective
+/// (another rank hangs) says so and ends the job the same way. `body` may return void (status 0)
+/// or an int.
 template <class Body>
-int run(int argc, char** argv, Body&& body) {
+int run(int argc, char** argv, Body&& body, Options o = {}) {
   Environment env(argc, argv);
-  Communicator world;  // outside the try: neither it nor MPI is torn down before the abort
+  Communicator world(MPI_COMM_WORLD, o);  // outside the try: neither it nor MPI is torn down before the abort
   try {
     if constexpr (std::is_void_v<decltype(body(world))>) {
       body(world);
@@ -149,7 +192,9 @@ int run(int argc, char** argv, Body&& body) {
       return int(body(world));
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "hepnn: rank %d of %d: %s\n", world.rank(), world.size(), e.what());
+    std::string what = e.what();
+    if (what.rfind("hepnn: ", 0) == 0) what.erase(0, 7);  // hepnn::Error's prefix, said once
+    std::fprintf(stderr, "hepnn: rank %d of %d: %s\n", world.rank(), world.size(), what.c_str());
   } catch (...) {
     std::fprintf(stderr, "hepnn: rank %d of %d: unknown exception\n", world.rank(), world.size());
   }
