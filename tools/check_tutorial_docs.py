@@ -21,6 +21,9 @@
        varies: REGEX     the matched text is a result that changes between runs of different
                          size (say, which class is confused most); it is compared as "<varies>"
        excerpt           the block is a part of the output, not all of it
+       ranks: N          the program is an MPI program: run it as `mpiexec -n N program args`
+                         (Open MPI: with --oversubscribe, and --allow-run-as-root as root);
+                         skipped when there is no mpiexec
    The program runs in an empty working directory (or --work-dir) and its output (stdout and
    stderr) is compared with the block line by line after this normalisation, applied to both:
      - runs of spaces become one space, and leading and trailing spaces go (column widths follow
@@ -100,6 +103,7 @@ class Block:
     optional: list[re.Pattern] = field(default_factory=list)
     varies: list[re.Pattern] = field(default_factory=list)
     excerpt: bool = False
+    ranks: int = 0  # > 0: run under mpiexec -n ranks
     lines: list[str] = field(default_factory=list)
 
     def where(self) -> str:
@@ -141,6 +145,8 @@ def parse_blocks(page: Path) -> tuple[list[Block], list[str]]:
                 b.varies.append(re.compile(value.strip()))
             elif key == "excerpt":
                 b.excerpt = True
+            elif key == "ranks" and value.strip().isdigit() and int(value) > 0:
+                b.ranks = int(value)
             else:
                 errors.append(f"{page.relative_to(ROOT)}:{i + 1}: unknown field {key!r} in sample-output marker")
         blocks.append(b)
@@ -307,7 +313,28 @@ class Run:
     message: str = ""
 
 
-def run(program: Path, args: list[str], small: bool, work_dir: Path | None, timeout: float) -> Run:
+def mpi_launcher(ranks: int) -> list[str] | None:
+    """mpiexec -n ranks, with the flags Open MPI needs on a small machine and as root; None without mpiexec."""
+    import shutil
+    exe = shutil.which("mpiexec") or shutil.which("mpirun")
+    if not exe:
+        return None
+    cmd = [exe, "-n", str(ranks)]
+    version = subprocess.run([exe, "--version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout
+    if b"Open MPI" in version or b"OpenRTE" in version:
+        cmd.append("--oversubscribe")
+        if os.geteuid() == 0:
+            cmd.append("--allow-run-as-root")
+    return cmd
+
+
+def run(program: Path, args: list[str], small: bool, work_dir: Path | None, timeout: float, ranks: int = 0) -> Run:
+    launcher: list[str] = []
+    if ranks:
+        found = mpi_launcher(ranks)
+        if found is None:
+            return Run("skip", [], "no mpiexec: the MPI program cannot run (apt-get install openmpi-bin)")
+        launcher = found
     env = dict(os.environ)
     env.pop("HEPNN_TUTORIAL_SMALL", None)
     if small:
@@ -316,7 +343,7 @@ def run(program: Path, args: list[str], small: bool, work_dir: Path | None, time
         cwd = work_dir or Path(tmp)
         cwd.mkdir(parents=True, exist_ok=True)
         try:
-            p = subprocess.run([str(program), *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+            p = subprocess.run([*launcher, str(program), *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, timeout=timeout)
         except subprocess.TimeoutExpired:
             return Run("fail", [], f"timed out after {timeout:.0f} s")
@@ -404,11 +431,11 @@ def main() -> int:
                     print(f"SKIP {label}: {exe} is not built")
                     skipped += 1
                     continue
-                key = (b.program, tuple(b.args))
+                key = (b.program, tuple(b.args), b.ranks)
                 if key not in cache:
                     print(f"run  {' '.join([b.program, *b.args])}" + (" (HEPNN_TUTORIAL_SMALL=1)" if a.small else ""),
                           flush=True)
-                    cache[key] = run(exe, b.args, a.small, a.work_dir, a.timeout)
+                    cache[key] = run(exe, b.args, a.small, a.work_dir, a.timeout, b.ranks)
                     if a.echo:
                         print("\n".join("    | " + l for l in cache[key].lines), flush=True)
                 r = cache[key]

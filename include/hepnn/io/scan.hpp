@@ -458,7 +458,7 @@ inline plot::Figure figure(const Ranking& r) {
       y.push_back(t.best);
     }
     auto& ax = fig.axes(int(p / 2), int(p % 2));
-    ax.title(names[p]).xlabel(names[p]).ylabel(r.scan.metric());
+    ax.title(names[p]).xlabel(names[p]).ylabel(r.scan.metric()).legend(plot::LegendLocation::lower_right);
     if (r.scan.log_scale(names[p])) ax.xscale(plot::Scale::log);
     ax.errorbar(x, y, {}, {}, "trials", {.marker = plot::Marker::circle});
     const double bx[1] = {x[0]}, by[1] = {y[0]};
