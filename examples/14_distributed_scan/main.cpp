@@ -184,7 +184,12 @@ int run_scan(mpi::Communicator& world, const std::string& dir) {
                            .callbacks = {EarlyStopping{.monitor = "val_auc", .patience = 4}}, .verbose = 0,
                            .class_weight = {{"signal", {{1, d.class_factor}}}}});
   };
-  scan::run(s, dir, worker, trial, /*print=*/root);  // rank 0 prints its trials; all write their files
+  // every worker writes one file per trial; trials already done by an earlier run are skipped
+  const auto done_now = scan::run(s, dir, worker, trial, /*print=*/false);
+  const int mine = (s.trials() - worker.index + worker.count - 1) / worker.count;
+  if (root || slurm)
+    std::printf("worker %d of %d: %zu trial(s) trained now, %zu already done by an earlier run\n", worker.index,
+                worker.count, done_now.size(), std::size_t(mine) - done_now.size());
   std::fflush(stdout);
   if (slurm) return 0;  // array tasks end on their own; `merge DIR` when all are done
   double done = 0;
