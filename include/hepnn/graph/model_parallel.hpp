@@ -30,12 +30,15 @@ class Model<T, Device>::ParallelScope {
 
 namespace detail {
 
-/// Element-wise sum over the ranks of n values on any device (through the host off the CPU).
+/// Element-wise sum over the ranks of n values on any device (off the CPU: in GPU memory when the
+/// communicator sums device buffers, else through the host).
 template <class T, class Device>
 void allreduce_sum(Communicator& c, T* data, std::int64_t n) {
   if (n == 0) return;
   if constexpr (std::is_same_v<Device, cpu>) {
     c.allreduce_sum(data, n);
+  } else if (c.sums_device_buffers()) {
+    c.allreduce_sum_device(data, n);  // NCCL: where the gradients are
   } else {
     std::vector<T> host(static_cast<std::size_t>(n));
     copy_bytes<cpu, Device>(host.data(), data, sizeof(T) * host.size());

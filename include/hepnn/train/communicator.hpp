@@ -10,6 +10,8 @@
 #include <string>
 #include <utility>
 
+#include "hepnn/core/error.hpp"
+
 namespace hepnn::inline HEPNN_ABI {
 
 /// A group of processes (ranks) that train one model together. Buffers live in host memory.
@@ -34,6 +36,18 @@ class Communicator {
   virtual void broadcast(std::int64_t* data, std::int64_t n, int root) = 0;
   /// What the communicator runs on, for messages ("MPI (Open MPI v4.1.4), 2 ranks").
   virtual std::string description() const = 0;
+  /// True when allreduce_sum_device takes GPU buffers (NCCL): a GPU model's gradients are then
+  /// summed where they are, instead of through host memory.
+  virtual bool sums_device_buffers() const { return false; }
+  /// data[0..n) in GPU memory becomes the sum over the ranks (only when sums_device_buffers()).
+  virtual void allreduce_sum_device(float* /*data*/, std::int64_t /*n*/) { unsupported(); }
+  /// As above, in double.
+  virtual void allreduce_sum_device(double* /*data*/, std::int64_t /*n*/) { unsupported(); }
+
+ private:
+  [[noreturn]] void unsupported() const {
+    throw Error("Communicator '" + description() + "' sums host buffers only (sums_device_buffers() is false)");
+  }
 };
 
 namespace detail {
