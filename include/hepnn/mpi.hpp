@@ -16,11 +16,12 @@
 /// Launched with `mpirun -np 2 ./program` or `srun ./program`: one process per socket or GPU.
 #pragma once
 #include "hepnn/core/config.hpp"
-// MPI's C interface only: Open MPI's and MPICH's deprecated C++ bindings stay out
 #ifndef OMPI_SKIP_MPICXX
+/// MPI's C interface only: Open MPI's deprecated C++ bindings stay out.
 #define OMPI_SKIP_MPICXX 1
 #endif
 #ifndef MPICH_SKIP_MPICXX
+/// MPI's C interface only: MPICH's deprecated C++ bindings stay out.
 #define MPICH_SKIP_MPICXX 1
 #endif
 #include <mpi.h>
@@ -44,6 +45,7 @@ namespace hepnn::inline HEPNN_ABI::mpi {
 /// MPI is already initialised, and MPI_Finalize at destruction when this object initialised it.
 class Environment {
  public:
+  /// Initialises MPI with the program's arguments, unless it already is.
   Environment(int& argc, char**& argv) {
     int done = 0;
     MPI_Initialized(&done);
@@ -65,9 +67,6 @@ class Environment {
   bool m_owner = false;
 };
 
-/// A hepnn::Communicator over an MPI communicator (a duplicate of it: hepnn's messages never mix
-/// with the program's own). MPI errors come back as hepnn::Error naming the call and the rank,
-/// not as MPI's default abort.
 /// Options of an MPI communicator.
 struct Options {
   /// Seconds a collective may wait for the other ranks before this rank gives up with an error
@@ -76,8 +75,12 @@ struct Options {
   double timeout_seconds = 0;
 };
 
+/// A hepnn::Communicator over an MPI communicator (a duplicate of it: hepnn's messages never mix
+/// with the program's own). MPI errors come back as hepnn::Error naming the call and the rank,
+/// not as MPI's default abort.
 class Communicator final : public ::hepnn::Communicator {
  public:
+  /// Duplicates `comm` (MPI must be initialised: mpi::Environment or mpi::run).
   explicit Communicator(MPI_Comm comm = MPI_COMM_WORLD, Options o = {}) : m_o(o) {
     HEPNN_CHECK(o.timeout_seconds >= 0, "hepnn::mpi: timeout_seconds must be >= 0, got ", o.timeout_seconds);
     check(MPI_Comm_dup(comm, &m_comm), "MPI_Comm_dup");

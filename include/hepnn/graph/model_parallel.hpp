@@ -19,6 +19,7 @@ namespace hepnn::inline HEPNN_ABI {
 template <class T, class Device>
 class Model<T, Device>::ParallelScope {
  public:
+  /// m's fit is data-parallel over c while this object lives (when c has more than one rank).
   ParallelScope(Model& m, Communicator* c) : m(m) { m.m_comm = c && c->size() > 1 ? c : nullptr; }
   ~ParallelScope() { m.m_comm = nullptr; }
   ParallelScope(const ParallelScope&) = delete;

@@ -139,10 +139,12 @@ class Scan {
     }
   }
 
+  /// The scan's name (for messages).
   const std::string& name() const { return m_name; }
   /// The History key trials are ranked by, and whether larger is better.
   const std::string& metric() const { return m_metric; }
-  bool maximise() const { return m_maximise; }
+  bool maximise() const { return m_maximise; }  ///< larger values of metric() are better
+  /// The number of trials (of the grid, or as given).
   int trials() const { return m_trials; }
   /// A full grid (true) or random sampling (false).
   bool grid() const { return m_grid; }
@@ -232,16 +234,16 @@ inline std::optional<Worker> slurm_array_worker() {
 
 /// What run() records for one trial (also what merge() reads back).
 struct Result {
-  int trial = 0;
+  int trial = 0;        ///< the trial's number
   std::string status;   ///< "ok", "failed" (the training threw: error says why), "started" (crashed or still running)
-  nlohmann::json params;
-  std::uint64_t seed = 0;
+  nlohmann::json params;  ///< its parameter values
+  std::uint64_t seed = 0;  ///< its seed
   double best = std::numeric_limits<double>::quiet_NaN();  ///< best value of the scan's metric
   int best_epoch = -1;  ///< its epoch, from 1
   int epochs = 0;       ///< epochs run
   double seconds = 0;   ///< wall time of the trial
-  std::string error;
-  int worker = 0;
+  std::string error;  ///< why it failed (status "failed")
+  int worker = 0;     ///< the worker that ran it
 };
 
 namespace detail {

@@ -34,8 +34,10 @@ struct StreamOptions {
   int prefetch_chunks = 2;                    // chunks read ahead on the background thread
   std::uint64_t seed = 42;
   bool ignore_weights = false;                // train unweighted although the file has weights (deliberate)
-  int shard = 0;   // read only rows [N shard / shards, N (shard + 1) / shards): one shard per rank of a
-  int shards = 1;  // data-parallel fit (ModelFitOptions::communicator; docs/distributed.md)
+  /// Read only rows [N shard / shards, N (shard + 1) / shards) of the file's N: one shard per rank
+  /// of a data-parallel fit (ModelFitOptions::communicator; docs/distributed.md).
+  int shard = 0;
+  int shards = 1;  ///< the number of shards (1: the whole file)
 };
 
 namespace detail {

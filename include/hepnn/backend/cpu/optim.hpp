@@ -16,7 +16,8 @@ namespace hepnn::backend::cpu::inline HEPNN_ABI {
 inline constexpr std::int64_t optim_grain = 1 << 14;
 inline constexpr std::int64_t opt_block = 256;  // divides optim_grain
 
-// x, or 0 when |x| is below the smallest normal number. The running averages of the optimizers
+/// x, or 0 when |x| is below the smallest normal number (the optimizers' state is stored so).
+// The running averages of the optimizers
 // decay geometrically where the gradient is 0 (a dead ReLU unit): 0.9 m reaches the denormal
 // range after ~800 steps and then sticks at the smallest denormal (0.9 * 2^-149 rounds back to
 // 2^-149), and every later step pays the CPU's slow path for denormal operands: 16x slower
