@@ -18,6 +18,9 @@ run(${WORK_DIR}/consumer-build/consumer)
 if(EXISTS ${WORK_DIR}/consumer-build/consumer_onnx)
   run(${WORK_DIR}/consumer-build/consumer_onnx ${WORK_DIR}/consumer.onnx)
 endif()
+if(EXISTS ${WORK_DIR}/consumer-build/consumer_mpi)
+  run(${WORK_DIR}/consumer-build/consumer_mpi)  # a singleton MPI job: no mpiexec needed
+endif()
 # header-only, hepnn::precompiled and hepnn::precompiled with the precompiled header: the same bits
 if(EXISTS ${WORK_DIR}/consumer-build/consumer_dense_precompiled)
   foreach(variant consumer_dense consumer_dense_precompiled consumer_dense_pch)

@@ -170,6 +170,35 @@ TEST_CASE("data-parallel fit: callbacks decide alike, rank 0 writes the files", 
   }
 }
 
+TEST_CASE("data-parallel fit: resuming from a checkpoint with the same ranks gives bitwise the same weights", "[mpi]") {
+  const auto train = toy<double>(211, 5, true), val = toy<double>(50, 6, false);
+  ModelFitOptions<double> o{.epochs = 4, .batch_size = 16, .validation = val, .verbose = 0, .communicator = world};
+  auto full = mlp<double>();
+  full.fit(train, o);
+  const std::string ck = "mpi_test_resume.h5";
+  {
+    auto first = mlp<double>();
+    o.epochs = 2;
+    first.fit(train, o);  // the checkpoint callback writes on rank 0: here rank 0 saves by hand
+    if (world->rank() == 0) io::save_model(first, ck, {.epoch = 1});
+  }
+  std::int64_t sync = 0;
+  world->allreduce_max(&sync, 1);  // the file is complete before any rank reads it
+  auto resumed = mlp<double>();
+  REQUIRE(io::load_checkpoint(resumed, ck) == 2);
+  o.epochs = 4;
+  o.initial_epoch = 2;
+  resumed.fit(train, o);
+  CHECK(resumed.parameters().to_vector() == full.parameters().to_vector());
+  CHECK(resumed.optimizer().iterations() == full.optimizer().iterations());
+  // a rank that did not load the checkpoint (another optimizer step count) is refused by name
+  auto fresh = mlp<double>();
+  if (world->rank() == 0) io::load_checkpoint(fresh, ck);
+  CHECK_THROWS_WITH(fresh.fit(train, o), Contains("optimizer steps taken"));
+  world->allreduce_max(&sync, 1);
+  if (world->rank() == 0) std::remove(ck.c_str());
+}
+
 TEST_CASE("data-parallel streaming: each rank reads its shard of the HDF5 file", "[mpi]") {
   // Without shuffling, step k trains rows [k b, (k + 1) b) of every rank's shard: one process
   // trains the same steps on the rows in that order with batch N b. 197 rows: shards of 98 and
