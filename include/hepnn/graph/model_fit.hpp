@@ -8,6 +8,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "hepnn/data/fingerprint.hpp"
 #include "hepnn/graph/model.hpp"
 
 namespace hepnn::inline HEPNN_ABI {
