@@ -118,6 +118,49 @@ TEST_CASE("data-parallel fit in float with BatchNormalization and Dropout: the r
   CHECK(h["loss"].back() < h["loss"].front());
 }
 
+// Dense -> BatchNormalization over 16 features, and Reshape (4, 4) -> BatchNormalization over 4
+// channels of 4 elements each (the conv layout), both synchronized or not
+Model<double, cpu> bn_model(bool synchronized) {
+  auto in = Input{"x", {6}};
+  // (no bias before a normalisation: its gradient is zero but for rounding, which Adam's
+  // g / sqrt(v) would turn into steps of the learning rate's size)
+  SymbolicTensor h = BatchNormalization{.momentum = 0.9, .synchronized = synchronized}(
+      Dense{.units = 16, .use_bias = false}(in));
+  h = Flatten{}(BatchNormalization{.momentum = 0.8, .center = false, .synchronized = synchronized}(
+      Reshape{{4, 4}}(Dense{.units = 16, .activation = Activation::tanh, .use_bias = false}(h))));
+  auto out = Dense{.units = 1, .name = "p"}(Dense{8, Activation::relu}(h));
+  Model<double, cpu> m{{in}, {out}};
+  m.compile({.loss = BinaryCrossEntropy{.from_logits = true}, .optimizer = Adam{.learning_rate = 1e-2}, .seed = 3});
+  return m;
+}
+
+TEST_CASE("synchronized BatchNormalization: N ranks with batch b normalise as one process with batch N b", "[mpi]") {
+  const int N = world->size();
+  // 193 = 6 * 32 + 1 with 2 ranks: in the last step one rank has no event and takes part anyway
+  const std::int64_t n = GENERATE(203, 193);
+  CAPTURE(n);
+  const auto train = toy<double>(n, 8, true), val = toy<double>(50, 4, false);
+  const std::int64_t b = 16;
+  auto reference = bn_model(true);  // alone, synchronized changes nothing
+  const History href = reference.fit(train, {.epochs = 2, .batch_size = N * b, .validation = val, .verbose = 0});
+  const std::vector<double> want = reference.parameters().to_vector(), want_state = reference.state().to_vector();
+
+  auto model = bn_model(true);
+  const History h = model.fit(train, {.epochs = 2, .batch_size = b, .validation = val, .verbose = 0,
+                                      .communicator = world});
+  CHECK(max_rel(model.parameters().to_vector(), want) < 1e-12);
+  CHECK(max_rel(model.state().to_vector(), want_state) < 1e-12);  // the moving statistics too
+  CHECK(max_rel(h["loss"], href["loss"]) < 1e-12);
+  CHECK(max_rel(h["val_loss"], href["val_loss"]) < 1e-12);
+  CHECK(same_on_all_ranks(model.parameters().to_vector()));
+  CHECK(same_on_all_ranks(model.state().to_vector()));
+
+  // per-rank statistics (synchronized = false) train another model: the test tells them apart
+  auto local = bn_model(false);
+  local.fit(train, {.epochs = 2, .batch_size = b, .verbose = 0, .communicator = world});
+  CHECK(max_rel(local.parameters().to_vector(), want) > 1e-6);
+}
+
 TEST_CASE("data-parallel fit: ranks that disagree get the same clear error, and no rank hangs", "[mpi]") {
   const auto train = toy<double>(100, 5, false);
   SECTION("batch size") {

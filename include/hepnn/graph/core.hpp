@@ -145,6 +145,19 @@ class GraphCore {
     }
   }
 
+  /// take_part_without_events of every call: backward = false in the forward order, true in the
+  /// reverse one (a data-parallel rank with no event in the step; graph/model_parallel.hpp).
+  void take_part_without_events(bool backward, const Pass& pass) {
+    const std::size_t n = topo.calls.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t c = backward ? n - 1 - i : i;
+      Pass p = pass;
+      p.layer_index = std::int64_t(c) + pass.layer_index;
+      p.backward = true;
+      layers[topo.calls[c].layer]->take_part_without_events(backward, p);
+    }
+  }
+
   /// update_state of every call (BatchNormalization's moving statistics), after backward.
   void update_state(T* arena, std::int64_t B, const T* const* inputs, const Pass& pass) {
     for (std::size_t c = 0; c < topo.calls.size(); ++c) {

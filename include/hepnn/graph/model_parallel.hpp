@@ -127,6 +127,11 @@ void Model<T, Device>::step_without_events(double* sums) {
     detail::copy_bytes<Device, cpu>(s.grads, zeros.data(), sizeof(T) * zeros.size());
   }
   std::fill(sums, sums + num_outputs(), 0.0);
+  // the collectives of the passes (synchronized BatchNormalization), with nothing to add
+  Pass pass{true, pass_seed(), std::uint64_t(m_optimizer.iterations()), 0};
+  pass.comm = m_comm;
+  m_core->take_part_without_events(false, pass);
+  m_core->take_part_without_events(true, pass);
   reduce_gradients();
   average_state();
   std::vector<typename Optimizer<T, Device>::Segment> segs;

@@ -195,7 +195,8 @@ void Model<T, Device>::run_batch(const data::NamedDataset<T>& d, const std::int6
   }
   T* arena = m_arena.data();
   m_step_batch = 0;  // the arena is overwritten: a forward_train before is gone
-  const Pass pass{training, pass_seed(), std::uint64_t(m_optimizer.iterations()), 0};
+  Pass pass{training, pass_seed(), std::uint64_t(m_optimizer.iterations()), 0};
+  if (training) pass.comm = m_comm;  // synchronized BatchNormalization pools over the ranks
   m_core->forward(arena, B, in.data(), pass, true);
   for (std::size_t k = 0; k < no; ++k) {
     const LossSpec& loss = m_outputs[k].opt.loss;

@@ -55,6 +55,9 @@ class SubmodelLayer final : public Layer<T, Device> {
   void update_state(std::int64_t B, const T* x, const T* ws, const Pass& pass) override {
     m_core->update_state(const_cast<T*>(ws), B, &x, inner(pass));
   }
+  void take_part_without_events(bool backward, const Pass& pass) override {
+    m_core->take_part_without_events(backward, inner(pass));
+  }
 
  private:
   // the inner calls get dropout streams of their own, apart from the outer model's

@@ -297,8 +297,7 @@ inline Translation batchnorm(const LayerIn& l) {
   const bool last = axis.is_null() || axis == -1 || axis == json::array({-1}) || axis == in.rank() ||
                     axis == json::array({in.rank()});
   if (!last) unsupported(l, "axis = " + axis.dump(), "hepnn normalises the channel axis, Keras' -1");
-  for (const char* k : {"renorm", "synchronized"})
-    if (opt_bool(l, k, false)) unsupported(l, std::string("option ") + k + " = true");
+  if (opt_bool(l, "renorm", false)) unsupported(l, "option renorm = true");
   if (!opt(l, "virtual_batch_size").is_null()) unsupported(l, "option virtual_batch_size");
   if (!opt(l, "adjustment").is_null()) unsupported(l, "option adjustment");
   BatchNormalization b;
@@ -306,6 +305,7 @@ inline Translation batchnorm(const LayerIn& l) {
   b.epsilon = opt_num(l, "epsilon", 1e-3);
   b.center = opt_bool(l, "center", true);
   b.scale = opt_bool(l, "scale", true);
+  b.synchronized = opt_bool(l, "synchronized", false);
   const std::int64_t c = in[in.rank() - 1];
   std::vector<std::vector<std::int64_t>> dims;
   std::vector<const char*> names;

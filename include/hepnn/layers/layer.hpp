@@ -18,6 +18,7 @@
 #include "hepnn/core/error.hpp"
 #include "hepnn/core/shape.hpp"
 #include "hepnn/layers/layer_config.hpp"
+#include "hepnn/train/communicator.hpp"
 
 namespace hepnn::inline HEPNN_ABI {
 
@@ -28,6 +29,10 @@ struct Pass {
   std::uint64_t step = 0;     ///< optimizer step, keys the dropout masks
   std::int64_t layer_index = 0;  ///< position of the layer in the model, from 0
   bool backward = false;      ///< a backward pass follows (ws is the training workspace)
+  /// The ranks of the data-parallel fit this training pass is part of (null: this process
+  /// alone). Layers that pool batch statistics over the ranks (BatchNormalization with
+  /// `synchronized`) call its collectives; every rank's pass calls them in the same order.
+  Communicator* comm = nullptr;
 };
 
 /// One named parameter array of a layer, in the layer's own order.
@@ -96,6 +101,11 @@ class Layer {
   /// Called once per training step, after backward, with the x and ws of that step's forward
   /// pass: the place to update running statistics (forward stays const).
   virtual void update_state(std::int64_t /*batch*/, const T* /*x*/, const T* /*ws*/, const Pass& /*pass*/) {}
+  /// A rank of a data-parallel fit with no event in this step calls this instead of forward
+  /// (backward = false: in the forward order of the layers, then update_state's work) and of
+  /// backward (backward = true: in the reverse order), so that a layer whose passes call
+  /// collectives over pass.comm takes part in them with nothing. Other layers do nothing.
+  virtual void take_part_without_events(bool /*backward*/, const Pass& /*pass*/) {}
 
   /// Extra scratch elements per sample this layer needs in training (pre-activations, ...).
   virtual std::int64_t workspace_per_sample() const { return 0; }
