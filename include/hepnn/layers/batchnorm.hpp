@@ -28,6 +28,7 @@ namespace hepnn::inline HEPNN_ABI {
 template <class T, class Device>
 class BatchNormalizationLayer final : public Layer<T, Device> {
  public:
+  /// The layer of the spec BatchNormalization (its fields, in order) for samples of shape `in`.
   BatchNormalizationLayer(std::string name, const Shape& in, double momentum, double epsilon, bool center, bool scale,
                           bool synchronized = false)
       : Layer<T, Device>(std::move(name), in),
@@ -129,6 +130,7 @@ class BatchNormalizationLayer final : public Layer<T, Device> {
 
   double momentum() const { return m_momentum; }
   double epsilon() const { return m_epsilon; }
+  /// Pools its statistics over the ranks of a data-parallel fit (the spec's `synchronized`).
   bool synchronized() const { return m_sync; }
 
  private:
