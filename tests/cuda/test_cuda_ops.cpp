@@ -132,6 +132,12 @@ TEMPLATE_TEST_CASE("cuda ops: dropout draws the CPU's Philox masks exactly", "[c
       ops::dropout_backward<cpu>(n, T(rate), seed, stream, x.data(), y.data());
       ops::dropout_backward<cuda>(n, T(rate), seed, stream, dX.data(), dY.data());
       check_close(dY.to_vector(), y, "dropout_backward");
+      for (std::uint64_t first : {1, 2, 3, 6, 1029}) {  // a data-parallel rank's part of the whole batch
+        INFO("first " << first);
+        ops::dropout_forward<cpu>(n, T(rate), seed, stream, x.data(), y.data(), first);
+        ops::dropout_forward<cuda>(n, T(rate), seed, stream, dX.data(), dY.data(), first);
+        check_close(dY.to_vector(), y, "dropout_forward from an offset");
+      }
     }
 }
 

@@ -119,7 +119,7 @@ TEST_CASE("data-parallel fit in float with BatchNormalization and Dropout: the r
 }
 
 // Dense -> BatchNormalization over 16 features, and Reshape (4, 4) -> BatchNormalization over 4
-// channels of 4 elements each (the conv layout), both synchronized or not
+// channels of 4 elements each (the conv layout), both synchronized or not, and Dropout
 Model<double, cpu> bn_model(bool synchronized) {
   auto in = Input{"x", {6}};
   // (no bias before a normalisation: its gradient is zero but for rounding, which Adam's
@@ -128,13 +128,17 @@ Model<double, cpu> bn_model(bool synchronized) {
       Dense{.units = 16, .use_bias = false}(in));
   h = Flatten{}(BatchNormalization{.momentum = 0.8, .center = false, .synchronized = synchronized}(
       Reshape{{4, 4}}(Dense{.units = 16, .activation = Activation::tanh, .use_bias = false}(h))));
-  auto out = Dense{.units = 1, .name = "p"}(Dense{8, Activation::relu}(h));
+  auto out = Dense{.units = 1, .name = "p"}(Dropout{0.25}(Dense{8, Activation::relu}(h)));
   Model<double, cpu> m{{in}, {out}};
-  m.compile({.loss = BinaryCrossEntropy{.from_logits = true}, .optimizer = Adam{.learning_rate = 1e-2}, .seed = 3});
+  m.compile({.loss = BinaryCrossEntropy{.from_logits = true},
+             .optimizer = Adam{.learning_rate = 1e-2},
+             .metrics = {metrics::AUC{}},
+             .seed = 3});
   return m;
 }
 
-TEST_CASE("synchronized BatchNormalization: N ranks with batch b normalise as one process with batch N b", "[mpi]") {
+TEST_CASE("synchronized BatchNormalization and Dropout: N ranks with batch b train as one process with batch N b",
+          "[mpi]") {
   const int N = world->size();
   // 193 = 6 * 32 + 1 with 2 ranks: in the last step one rank has no event and takes part anyway
   const std::int64_t n = GENERATE(203, 193);
@@ -262,13 +266,14 @@ TEST_CASE("data-parallel streaming: each rank reads its shard of the HDF5 file",
       const std::int64_t first = n * r / N, rows = n * (r + 1) / N - first;
       for (std::int64_t i = k * b; i < std::min((k + 1) * b, rows); ++i) order.push_back(first + i);
     }
-  auto reference = mlp<double>();
+  // with synchronized BatchNormalization and Dropout: each rank's part of the step's statistics and masks
+  auto reference = bn_model(true);
   const History href = reference.fit(all.subset(order), {.epochs = 2, .batch_size = N * b, .shuffle = false,
                                                          .validation = val, .verbose = 0});
 
   io::NamedStreamingSource<double> shard(path, {.shard = world->rank(), .shards = N});
   CHECK(shard.size() == n * (world->rank() + 1) / N - n * world->rank() / N);
-  auto model = mlp<double>();
+  auto model = bn_model(true);
   const History h = model.fit(shard, {.epochs = 2, .batch_size = b, .shuffle = false, .validation = val,
                                       .verbose = 0, .communicator = world});
   CHECK(max_rel(model.parameters().to_vector(), reference.parameters().to_vector()) < 1e-12);

@@ -143,6 +143,39 @@ TEST_CASE("cuda kernel bodies: dropout blocks draw exactly the CPU's masks", "[o
     }
 }
 
+TEST_CASE("dropout and Gaussian noise from an offset: exactly that part of the whole batch's numbers",
+          "[ops][cuda-host]") {
+  // a data-parallel rank draws elements [first, first + n) of the step's whole batch
+  std::mt19937 rng(34);
+  const std::uint64_t seed = 7, stream = rng_stream::dropout + (std::uint64_t(1) << 32) + 3;
+  for (std::int64_t first : {0, 1, 2, 3, 5, 13, 1030})
+    for (std::int64_t n : {1, 3, 4, 9, 1001}) {
+      CAPTURE(first, n);
+      const std::int64_t total = first + n;
+      const auto x = random_vector<float>(rng, static_cast<std::size_t>(total), 0.5, 1.5);
+      std::vector<float> whole(static_cast<std::size_t>(total)), part(static_cast<std::size_t>(n)),
+          part_el(static_cast<std::size_t>(n), -1.0f);
+      ops::dropout_forward<cpu>(total, 0.4f, seed, stream, x.data(), whole.data());
+      ops::dropout_forward<cpu>(n, 0.4f, seed, stream, x.data() + first, part.data(), std::uint64_t(first));
+      const std::vector<float> want(whole.begin() + first, whole.end());
+      CHECK(part == want);
+      // the GPU kernel's body: blocks (first % 4 + n + 3) / 4 from block first / 4
+      const auto threshold = static_cast<std::uint32_t>(std::ceil(double(0.4f) * 16777216.0));
+      for (std::int64_t k = 0; k < (first % 4 + n + 3) / 4; ++k)
+        el::dropout_block(n, threshold, 1.0f / 0.6f, seed, stream, x.data() + first, part_el.data(), k,
+                          std::uint64_t(first));
+      CHECK(part_el == want);
+      // the Gaussian noise of GaussianSample
+      const auto mean = random_vector<double>(rng, static_cast<std::size_t>(total), -1, 1);
+      const auto log_var = random_vector<double>(rng, static_cast<std::size_t>(total), -1, 1);
+      std::vector<double> z_whole(static_cast<std::size_t>(total)), z_part(static_cast<std::size_t>(n));
+      ops::gaussian_sample<cpu>(total, seed, stream, mean.data(), log_var.data(), z_whole.data());
+      ops::gaussian_sample<cpu>(n, seed, stream, mean.data() + first, log_var.data() + first, z_part.data(),
+                                std::uint64_t(first));
+      CHECK(z_part == std::vector<double>(z_whole.begin() + first, z_whole.end()));
+    }
+}
+
 TEST_CASE("loss rows: an out-of-range class label gives NaN and a zero gradient, never a read out of bounds",
           "[ops][losses]") {
   // an out-of-range label: NaN, never a read out of bounds

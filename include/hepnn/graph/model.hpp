@@ -402,8 +402,6 @@ class Model {
   /// The step of a rank with no event in it (a short last batch): zero gradients, sums 0.
   void step_without_events(double* sums);
   void average_state();
-  /// The seed of the dropout masks: rank r > 0 of a data-parallel fit draws its own.
-  std::uint64_t pass_seed() const;
   std::string log_key(std::size_t k, const std::string& what) const {
     return num_outputs() == 1 ? what : output_names()[k] + "_" + what;
   }
@@ -425,6 +423,8 @@ class Model {
   std::int64_t m_step_batch = 0;
   Pass m_step_pass;
   Communicator* m_comm = nullptr;  // the ranks of the data-parallel fit running now (null: none)
+  // where this rank's events start in the step's whole batch (Pass::first_sample; 0 alone)
+  std::int64_t m_first_sample = 0;
 };
 
 }  // namespace hepnn

@@ -55,6 +55,7 @@ class Model<T, Device>::Runner final : public detail::EpochRunner {
     // a data-parallel rank trains its part [lo, hi) of the batch; the gradients, normalised by
     // the whole batch's nk, are summed over the ranks before the step (in run_batch)
     const auto [lo, hi] = m.m_comm ? detail::rank_part(b0, B, m.m_comm->rank(), ranks) : std::pair{b0, b0 + B};
+    m.m_first_sample = lo - b0;  // the dropout masks of events [lo, hi) of the whole batch
     if (hi > lo) m.run_batch(train, order.data() + lo, hi - lo, nk.data(), true, true, sums.data(), &wp);
     else m.step_without_events(sums.data());
     if (m.m_comm) m.m_comm->allreduce_sum(sums.data(), std::int64_t(sums.size()));
@@ -162,7 +163,13 @@ class Model<T, Device>::SourceRunner final : public detail::EpochRunner {
       m.check_data(batch, "fit (batch source)", true);
     }
     double Bg = double(B);  // the step's events over all ranks: a rank whose shard is drained adds 0
-    if (m.m_comm) m.m_comm->allreduce_sum(&Bg, 1);
+    if (m.m_comm) {  // and where this rank's start in the step's whole batch (rank 0's first, ...)
+      std::vector<double> counts(std::size_t(m.m_comm->size()), 0.0);
+      counts[std::size_t(m.m_comm->rank())] = double(B);
+      m.m_comm->allreduce_sum(counts.data(), std::int64_t(counts.size()));
+      Bg = std::accumulate(counts.begin(), counts.end(), 0.0);
+      m.m_first_sample = std::int64_t(std::accumulate(counts.begin(), counts.begin() + m.m_comm->rank(), 0.0));
+    }
     if (Bg == 0) return false;
     const double norm = Bg * mean_w;  // the step's events times the mean weight of the whole set, as fit in memory
     const std::vector<double> norms(m.num_outputs(), norm);

@@ -128,7 +128,7 @@ void Model<T, Device>::step_without_events(double* sums) {
   }
   std::fill(sums, sums + num_outputs(), 0.0);
   // the collectives of the passes (synchronized BatchNormalization), with nothing to add
-  Pass pass{true, pass_seed(), std::uint64_t(m_optimizer.iterations()), 0};
+  Pass pass{true, m_core->seed, std::uint64_t(m_optimizer.iterations()), 0};
   pass.comm = m_comm;
   m_core->take_part_without_events(false, pass);
   m_core->take_part_without_events(true, pass);
@@ -137,12 +137,6 @@ void Model<T, Device>::step_without_events(double* sums) {
   std::vector<typename Optimizer<T, Device>::Segment> segs;
   for (const auto& s : m_segments) segs.push_back({s.params, s.grads, s.size});
   m_optimizer.step(segs.data(), segs.size());
-}
-
-template <class T, class Device>
-std::uint64_t Model<T, Device>::pass_seed() const {
-  if (!m_comm || m_comm->rank() == 0) return m_core->seed;
-  return m_core->seed + 0x9e3779b97f4a7c15ull * std::uint64_t(m_comm->rank());
 }
 
 }  // namespace hepnn

@@ -195,8 +195,11 @@ void Model<T, Device>::run_batch(const data::NamedDataset<T>& d, const std::int6
   }
   T* arena = m_arena.data();
   m_step_batch = 0;  // the arena is overwritten: a forward_train before is gone
-  Pass pass{training, pass_seed(), std::uint64_t(m_optimizer.iterations()), 0};
-  if (training) pass.comm = m_comm;  // synchronized BatchNormalization pools over the ranks
+  Pass pass{training, m_core->seed, std::uint64_t(m_optimizer.iterations()), 0};
+  if (training) {  // data-parallel: BatchNormalization pools over the ranks, masks are the ranks' parts
+    pass.comm = m_comm;
+    pass.first_sample = m_comm ? m_first_sample : 0;
+  }
   m_core->forward(arena, B, in.data(), pass, true);
   for (std::size_t k = 0; k < no; ++k) {
     const LossSpec& loss = m_outputs[k].opt.loss;

@@ -32,10 +32,15 @@ class DropoutLayer final : public Layer<T, Device> {
     return rng_stream::dropout + (static_cast<std::uint64_t>(pass.layer_index) << 32) + pass.step;
   }
 
+  /// The Philox number of this pass's first element (pass.first_sample's first).
+  std::uint64_t first(const Pass& pass) const {
+    return static_cast<std::uint64_t>(pass.first_sample) * static_cast<std::uint64_t>(this->m_input_shape.size());
+  }
+
   void forward(std::int64_t B, const T* x, T* y, T*, const Pass& pass) const override {
     const std::int64_t n = B * this->m_input_shape.size();
     if (pass.training && m_rate > 0)
-      ops::dropout_forward<Device>(n, T(m_rate), pass.seed, stream(pass), x, y);
+      ops::dropout_forward<Device>(n, T(m_rate), pass.seed, stream(pass), x, y, first(pass));
     else
       detail::copy_bytes<Device, Device>(y, x, static_cast<std::size_t>(n) * sizeof(T));
   }
@@ -43,7 +48,7 @@ class DropoutLayer final : public Layer<T, Device> {
     if (!dx) return;
     const std::int64_t n = B * this->m_input_shape.size();
     if (pass.training && m_rate > 0)
-      ops::dropout_backward<Device>(n, T(m_rate), pass.seed, stream(pass), dy, dx);
+      ops::dropout_backward<Device>(n, T(m_rate), pass.seed, stream(pass), dy, dx, first(pass));
     else
       detail::copy_bytes<Device, Device>(dx, dy, static_cast<std::size_t>(n) * sizeof(T));
   }

@@ -33,6 +33,10 @@ struct Pass {
   /// alone). Layers that pool batch statistics over the ranks (BatchNormalization with
   /// `synchronized`) call its collectives; every rank's pass calls them in the same order.
   Communicator* comm = nullptr;
+  /// The index of this pass's first sample in the step's whole batch over the ranks (0 alone):
+  /// random masks (Dropout, GaussianSample) are drawn for the whole batch and each rank uses its
+  /// part, so that the ranks together draw what one process would.
+  std::int64_t first_sample = 0;
 };
 
 /// One named parameter array of a layer, in the layer's own order.

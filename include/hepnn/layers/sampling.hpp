@@ -39,7 +39,8 @@ class GaussianSampleLayer final : public MergeLayer<T, Device> {
 
   void forward_many(std::int64_t B, const T* const* xs, T* y, T*, const Pass& pass) const override {
     const std::int64_t n = B * this->m_output_shape.size();
-    if (pass.training) ops::gaussian_sample<Device>(n, pass.seed, stream(pass), xs[0], xs[1], y);
+    const auto first = static_cast<std::uint64_t>(pass.first_sample) * std::uint64_t(this->m_output_shape.size());
+    if (pass.training) ops::gaussian_sample<Device>(n, pass.seed, stream(pass), xs[0], xs[1], y, first);
     else detail::copy_bytes<Device, Device>(y, xs[0], std::size_t(n) * sizeof(T));
   }
   // dz/dmean = 1; dz/dlog_var = eps exp(log_var / 2) / 2 = (z - mean) / 2 (training), 0 (inference)

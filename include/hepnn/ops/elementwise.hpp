@@ -60,25 +60,31 @@ void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T*
   else return backend::cuda::softmax_backward(rows, cols, y, dy, dx, log);
 }
 
-/// Inverted dropout with the Philox mask of (seed, stream): y = keep ? x / (1 - rate) : 0.
+/// Inverted dropout with the Philox mask of (seed, stream): y = keep ? x / (1 - rate) : 0, element
+/// i keyed by Philox number first + i (first: where a data-parallel rank's part of the batch starts).
 template <class Device, class T>
-void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* x, T* y) {
-  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::dropout_forward(n, rate, seed, stream, x, y);
-  else return backend::cuda::dropout_forward(n, rate, seed, stream, x, y);
+void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* x, T* y,
+                     std::uint64_t first = 0) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::dropout_forward(n, rate, seed, stream, x, y, first);
+  else return backend::cuda::dropout_forward(n, rate, seed, stream, x, y, first);
 }
 
-/// Gradient of dropout_forward with the same (seed, stream): the mask is drawn again.
+/// Gradient of dropout_forward with the same (seed, stream, first): the mask is drawn again.
 template <class Device, class T>
-void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* dy, T* dx) {
-  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::dropout_backward(n, rate, seed, stream, dy, dx);
-  else return backend::cuda::dropout_backward(n, rate, seed, stream, dy, dx);
+void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* dy, T* dx,
+                      std::uint64_t first = 0) {
+  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::dropout_backward(n, rate, seed, stream, dy, dx, first);
+  else return backend::cuda::dropout_backward(n, rate, seed, stream, dy, dx, first);
 }
 
-/// z = mean + exp(log_var / 2) eps, eps_i = philox_normal(seed, stream, i): the same noise on every device.
+/// z = mean + exp(log_var / 2) eps, eps_i = philox_normal(seed, stream, first + i): the same noise on
+/// every device.
 template <class Device, class T>
-void gaussian_sample(std::int64_t n, std::uint64_t seed, std::uint64_t stream, const T* mean, const T* log_var, T* z) {
-  if constexpr (std::is_same_v<Device, cpu>) return backend::cpu::gaussian_sample(n, seed, stream, mean, log_var, z);
-  else return backend::cuda::gaussian_sample(n, seed, stream, mean, log_var, z);
+void gaussian_sample(std::int64_t n, std::uint64_t seed, std::uint64_t stream, const T* mean, const T* log_var, T* z,
+                     std::uint64_t first = 0) {
+  if constexpr (std::is_same_v<Device, cpu>)
+    return backend::cpu::gaussian_sample(n, seed, stream, mean, log_var, z, first);
+  else return backend::cuda::gaussian_sample(n, seed, stream, mean, log_var, z, first);
 }
 
 /// Sum (or sum of squares) of n elements, accumulated in double; the same bits for any thread count.

@@ -120,8 +120,9 @@ void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T*
                  });
 }
 
-// Inverted dropout: element i is kept when philox_uniform(seed, stream, i) >= rate, and scaled
-// by 1 / (1 - rate). Backward draws the same numbers again, so no mask is stored.
+// Inverted dropout: element i is kept when philox_uniform(seed, stream, first + i) >= rate, and
+// scaled by 1 / (1 - rate). Backward draws the same numbers again, so no mask is stored. `first`
+// (0 but for a data-parallel rank's part of the whole batch) is the number of element 0.
 // y[k] = u[k] >> 8 >= threshold ? x[k] * scale : 0; y may alias x. A function of its own, with
 // every operand a value or a pointer parameter, so that the compiler vectorises the loop.
 template <class T>
@@ -136,7 +137,8 @@ void dropout_apply(std::int64_t m, const std::uint32_t* __restrict u, std::uint3
 }
 
 template <class T>
-void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* x, T* y) {
+void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* x, T* y,
+                     std::uint64_t first = 0) {
   const T scale = T(1) / (T(1) - rate);
   // Element i is kept when philox_uniform(seed, stream, i) >= rate (as a float). That uniform is
   // u / 2^24 with u = philox_u32 >> 8, and scaling by 2^24 is exact in float, so the test is
@@ -147,22 +149,24 @@ void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t s
     std::uint32_t u[block];
     for (std::int64_t b0 = i0; b0 < i1; b0 += block) {
       const std::int64_t m = std::min(block, i1 - b0);
-      philox_fill_u32(seed, stream, static_cast<std::uint64_t>(b0), m, u);
+      philox_fill_u32(seed, stream, first + static_cast<std::uint64_t>(b0), m, u);
       dropout_apply(m, u, threshold, scale, x + b0, y + b0);
     }
   });
 }
 template <class T>
-void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* dy, T* dx) {
-  dropout_forward(n, rate, seed, stream, dy, dx);
+void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* dy, T* dx,
+                      std::uint64_t first = 0) {
+  dropout_forward(n, rate, seed, stream, dy, dx, first);
 }
 
-/// z = mean + exp(log_var / 2) * eps, eps_i = philox_normal(seed, stream, i) (the GPU draws the same eps).
+/// z = mean + exp(log_var / 2) * eps, eps_i = philox_normal(seed, stream, first + i) (the GPU draws the same eps).
 template <class T>
-void gaussian_sample(std::int64_t n, std::uint64_t seed, std::uint64_t stream, const T* mean, const T* log_var, T* z) {
+void gaussian_sample(std::int64_t n, std::uint64_t seed, std::uint64_t stream, const T* mean, const T* log_var, T* z,
+                     std::uint64_t first = 0) {
   parallel_range(n, elementwise_grain, 60.0, [&](std::int64_t i0, std::int64_t i1) {
     for (std::int64_t i = i0; i < i1; ++i)
-      z[i] = mean[i] + std::exp(log_var[i] * T(0.5)) * T(philox_normal(seed, stream, std::uint64_t(i)));
+      z[i] = mean[i] + std::exp(log_var[i] * T(0.5)) * T(philox_normal(seed, stream, first + std::uint64_t(i)));
   });
 }
 

@@ -32,9 +32,9 @@ namespace hepnn::backend::cuda {
   template void bias_activation_forward<T>(Activation, T, std::int64_t, std::int64_t, const T*, T*, T*);              \
   template void softmax_forward<T>(std::int64_t, std::int64_t, const T*, T*, bool);                                   \
   template void softmax_backward<T>(std::int64_t, std::int64_t, const T*, const T*, T*, bool);                        \
-  template void dropout_forward<T>(std::int64_t, T, std::uint64_t, std::uint64_t, const T*, T*);                      \
-  template void dropout_backward<T>(std::int64_t, T, std::uint64_t, std::uint64_t, const T*, T*);                     \
-  template void gaussian_sample<T>(std::int64_t, std::uint64_t, std::uint64_t, const T*, const T*, T*);              \
+  template void dropout_forward<T>(std::int64_t, T, std::uint64_t, std::uint64_t, const T*, T*, std::uint64_t);       \
+  template void dropout_backward<T>(std::int64_t, T, std::uint64_t, std::uint64_t, const T*, T*, std::uint64_t);      \
+  template void gaussian_sample<T>(std::int64_t, std::uint64_t, std::uint64_t, const T*, const T*, T*, std::uint64_t); \
   template double sum<T>(std::int64_t, const T*, bool);                                                               \
   template void scale<T>(std::int64_t, T, T*);                                                                        \
   template bool all_finite<T>(std::int64_t, const T*);                                                                \

@@ -106,11 +106,14 @@ template <class T> void softmax_forward(std::int64_t rows, std::int64_t cols, co
 template <class T>
 void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T* dy, T* dx, bool log);
 template <class T>
-void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* x, T* y);
+void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* x, T* y,
+                     std::uint64_t first);
 template <class T>
-void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* dy, T* dx);
+void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* dy, T* dx,
+                      std::uint64_t first);
 template <class T>
-void gaussian_sample(std::int64_t n, std::uint64_t seed, std::uint64_t stream, const T* mean, const T* log_var, T* z);
+void gaussian_sample(std::int64_t n, std::uint64_t seed, std::uint64_t stream, const T* mean, const T* log_var, T* z,
+                     std::uint64_t first);
 template <class T> double sum(std::int64_t n, const T* x, bool squares);
 template <class T> void scale(std::int64_t n, T s, T* x);
 template <class T> bool all_finite(std::int64_t n, const T* x);

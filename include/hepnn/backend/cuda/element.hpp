@@ -180,18 +180,23 @@ HEPNN_HOST_DEVICE inline T avgpool_backward_at(const Conv2DGeometry& g, const T*
   return acc;
 }
 
-/// Dropout of the four elements 4k .. 4k+3 (those below n): one Philox block, the CPU's numbers.
+/// Dropout with Philox block first / 4 + k: the elements i of x whose numbers first + i are
+/// 4 (first / 4 + k) .. + 3 (those with 0 <= i < n), the CPU's numbers. `first`: the number of
+/// element 0 (a data-parallel rank's part of the whole batch starts there; 0 otherwise).
 template <class T>
 HEPNN_HOST_DEVICE inline void dropout_block(std::int64_t n, std::uint32_t threshold, T scale, std::uint64_t seed,
-                                            std::uint64_t stream, const T* x, T* y, std::int64_t k) {
-  const std::uint64_t blk = std::uint64_t(k);
+                                            std::uint64_t stream, const T* x, T* y, std::int64_t k,
+                                            std::uint64_t first = 0) {
+  const std::uint64_t blk = first / 4 + std::uint64_t(k);
   const PhiloxBlock u = philox4x32_10(
       PhiloxBlock{{static_cast<std::uint32_t>(blk), static_cast<std::uint32_t>(blk >> 32),
                    static_cast<std::uint32_t>(stream), static_cast<std::uint32_t>(stream >> 32)}},
       static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
   for (int j = 0; j < 4; ++j) {
-    const std::int64_t i = 4 * k + j;
-    if (i < n) y[i] = (u.v[j] >> 8) >= threshold ? x[i] * scale : T(0);
+    const std::uint64_t g = 4 * blk + std::uint64_t(j);
+    if (g < first || g - first >= std::uint64_t(n)) continue;
+    const std::int64_t i = std::int64_t(g - first);
+    y[i] = (u.v[j] >> 8) >= threshold ? x[i] * scale : T(0);
   }
 }
 

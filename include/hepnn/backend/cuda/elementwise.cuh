@@ -137,15 +137,17 @@ __global__ void softmax_backward(std::int64_t rows, std::int64_t cols, const T* 
 /// exactly as the CPU does, so the masks are identical.
 template <class T>
 __global__ void dropout(std::int64_t n, std::uint32_t threshold, T scale, std::uint64_t seed, std::uint64_t stream,
-                        const T* x, T* y) {
-  HEPNN_GRID_STRIDE(k, (n + 3) / 4) element::dropout_block(n, threshold, scale, seed, stream, x, y, k);
+                        const T* x, T* y, std::uint64_t first) {
+  HEPNN_GRID_STRIDE(k, (std::int64_t(first % 4) + n + 3) / 4)
+  element::dropout_block(n, threshold, scale, seed, stream, x, y, k, first);
 }
 
 /// z = mean + exp(log_var / 2) * eps with the CPU's eps (philox_normal of the element index).
 template <class T>
 __global__ void gaussian_sample(std::int64_t n, std::uint64_t seed, std::uint64_t stream, const T* __restrict__ mean,
-                                const T* __restrict__ log_var, T* __restrict__ z) {
-  HEPNN_GRID_STRIDE(i, n) z[i] = mean[i] + exp(log_var[i] * T(0.5)) * T(philox_normal(seed, stream, std::uint64_t(i)));
+                                const T* __restrict__ log_var, T* __restrict__ z, std::uint64_t first) {
+  HEPNN_GRID_STRIDE(i, n)
+  z[i] = mean[i] + exp(log_var[i] * T(0.5)) * T(philox_normal(seed, stream, first + std::uint64_t(i)));
 }
 
 /// Deterministic sums in double: a fixed grid for a given n, a fixed tree inside each block,
@@ -330,25 +332,28 @@ void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T*
 }
 
 template <class T>
-void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* x, T* y) {
+void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* x, T* y,
+                     std::uint64_t first) {
   if (n == 0) return;
   const T scale = T(1) / (T(1) - rate);
   // the CPU's integer form of "philox_uniform >= rate" (backend/cpu/elementwise.hpp)
   const std::uint32_t threshold = static_cast<std::uint32_t>(std::ceil(double(static_cast<float>(rate)) * 16777216.0));
-  detail::launch("dropout", detail::blocks_for((n + 3) / 4), detail::threads_per_block, kernels::dropout<T>, n,
-                 threshold, scale, seed, stream, x, y);
+  detail::launch("dropout", detail::blocks_for((std::int64_t(first % 4) + n + 3) / 4), detail::threads_per_block,
+                 kernels::dropout<T>, n, threshold, scale, seed, stream, x, y, first);
 }
 template <class T>
-void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* dy, T* dx) {
-  dropout_forward(n, rate, seed, stream, dy, dx);
+void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* dy, T* dx,
+                      std::uint64_t first) {
+  dropout_forward(n, rate, seed, stream, dy, dx, first);
 }
 
 /// z = mean + exp(log_var / 2) * eps, with the CPU's eps.
 template <class T>
-void gaussian_sample(std::int64_t n, std::uint64_t seed, std::uint64_t stream, const T* mean, const T* log_var, T* z) {
+void gaussian_sample(std::int64_t n, std::uint64_t seed, std::uint64_t stream, const T* mean, const T* log_var, T* z,
+                     std::uint64_t first) {
   if (n == 0) return;
   detail::launch("gaussian_sample", detail::blocks_for(n), detail::threads_per_block, kernels::gaussian_sample<T>, n, seed,
-                 stream, mean, log_var, z);
+                 stream, mean, log_var, z, first);
 }
 
 template <class T>
