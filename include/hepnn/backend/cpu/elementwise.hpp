@@ -136,6 +136,7 @@ void dropout_apply(std::int64_t m, const std::uint32_t* __restrict u, std::uint3
   }
 }
 
+/// Inverted dropout of x[0..n) into y (may alias x), element i keyed by Philox number first + i.
 template <class T>
 void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* x, T* y,
                      std::uint64_t first = 0) {
@@ -154,6 +155,7 @@ void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t s
     }
   });
 }
+/// The gradient of dropout_forward: the same mask drawn again and applied to dy.
 template <class T>
 void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* dy, T* dx,
                       std::uint64_t first = 0) {

@@ -331,6 +331,7 @@ void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T*
                  rows, cols, y, dy, dx, log);
 }
 
+/// Inverted dropout on the GPU with the CPU's masks (element i: Philox number first + i).
 template <class T>
 void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* x, T* y,
                      std::uint64_t first) {
@@ -341,6 +342,7 @@ void dropout_forward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t s
   detail::launch("dropout", detail::blocks_for((std::int64_t(first % 4) + n + 3) / 4), detail::threads_per_block,
                  kernels::dropout<T>, n, threshold, scale, seed, stream, x, y, first);
 }
+/// The gradient of dropout_forward: the same mask drawn again and applied to dy.
 template <class T>
 void dropout_backward(std::int64_t n, T rate, std::uint64_t seed, std::uint64_t stream, const T* dy, T* dx,
                       std::uint64_t first) {
