@@ -116,8 +116,8 @@ int train(mpi::Communicator& world) {
   }
 
   // The same training in one process with the same global batch (rank 0 alone; the other ranks
-  // wait): the steps see the same events. They differ only in the order of sums, and in the
-  // dropout masks, which each rank draws from its own stream.
+  // wait): the steps see the same events and drop the same units (each rank uses its part of the
+  // whole step's dropout masks). They differ only in the order of sums.
   if (root) {
     auto single = classifier(d, 64, 2, 0.1, 1e-3, 42);
     o.communicator = nullptr;
