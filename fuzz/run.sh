@@ -17,7 +17,7 @@ seed=${FUZZ_SEED:-1}
 cxx=${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++)}
 out=build-fuzz
 mkdir -p "$out/corpus/model" "$out/corpus/data" "$out/corpus/keras" "$out/corpus/onnx"
-flags=(-std=c++20 -O1 -g -DEIGEN_DONT_PARALLELIZE -DHEPNN_HAVE_ZLIB -Iinclude -I/usr/include/eigen3 -I/usr/include/hdf5/serial)
+flags=(-std=c++20 -O1 -g1 -DEIGEN_DONT_PARALLELIZE -DHEPNN_HAVE_ZLIB -Iinclude -I/usr/include/eigen3 -I/usr/include/hdf5/serial)
 libs=(-L/usr/lib/x86_64-linux-gnu -lhdf5_serial -lz)
 "$cxx" "${flags[@]}" fuzz/make_seeds.cpp -o "$out/make_seeds" "${libs[@]}"
 "$out/make_seeds" "$out/corpus/model" "$out/corpus/data"
@@ -34,12 +34,21 @@ if [ -f /usr/include/onnx/onnx_pb.h ]; then
 else
   echo "fuzz: SKIPPED fuzz_onnx_loader (no libonnx-dev)" >&2
 fi
-for target in "${targets[@]}"; do
-  extra=()
+# compiled FUZZ_JOBS at a time (default 2: CI's two cores); a failed compile stops the script
+build_target() {
+  local target=$1 extra=()
   [ "$target" = fuzz_onnx_loader ] && extra=(-lonnx_proto -lprotobuf)
   "$cxx" "${flags[@]}" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     "fuzz/$target.cpp" -o "$out/$target" "${libs[@]}" "${extra[@]}"
+}
+jobs=${FUZZ_JOBS:-2}
+pids=()
+for target in "${targets[@]}"; do
+  build_target "$target" &
+  pids+=($!)
+  if [ "${#pids[@]}" -ge "$jobs" ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
 done
+for pid in "${pids[@]}"; do wait "$pid"; done
 status=0
 for target in "${targets[@]}"; do
   corpus="$out/corpus/model"
