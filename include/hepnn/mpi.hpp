@@ -35,6 +35,7 @@
 #include <string>
 #include <thread>
 #include <type_traits>
+#include <vector>
 
 #include "hepnn/core/error.hpp"
 #include "hepnn/train/communicator.hpp"
@@ -103,6 +104,26 @@ class Communicator final : public ::hepnn::Communicator {
 
   void allreduce_sum(float* data, std::int64_t n) override { allreduce(data, n, MPI_FLOAT, MPI_SUM); }
   void allreduce_sum(double* data, std::int64_t n) override { allreduce(data, n, MPI_DOUBLE, MPI_SUM); }
+  void start_allreduce_sum(float* data, std::int64_t n) override { start_allreduce(data, n, MPI_FLOAT); }
+  void start_allreduce_sum(double* data, std::int64_t n) override { start_allreduce(data, n, MPI_DOUBLE); }
+  void progress() override {
+    if (m_pending.empty()) return;
+    int done = 0;
+    check(MPI_Testall(int(m_pending.size()), m_pending.data(), &done, MPI_STATUSES_IGNORE), "MPI_Testall");
+    if (done) m_pending.clear();
+  }
+  void wait_all() override {
+    // on an error or a timeout the remaining requests are dropped: the job ends (mpi::run)
+    std::vector<MPI_Request> pending;
+    pending.swap(m_pending);
+    for (MPI_Request& req : pending) {
+      if (m_o.timeout_seconds <= 0) {
+        check(MPI_Wait(&req, MPI_STATUS_IGNORE), "MPI_Iallreduce");
+      } else {
+        wait(req, "MPI_Iallreduce");
+      }
+    }
+  }
   void allreduce_max(std::int64_t* data, std::int64_t n) override { allreduce(data, n, MPI_INT64_T, MPI_MAX); }
   void broadcast(float* data, std::int64_t n, int root) override { bcast(data, n, MPI_FLOAT, root); }
   void broadcast(double* data, std::int64_t n, int root) override { bcast(data, n, MPI_DOUBLE, root); }
@@ -134,6 +155,15 @@ class Communicator final : public ::hepnn::Communicator {
         check(MPI_Iallreduce(MPI_IN_PLACE, data + i, k, type, op, m_comm, &req), "MPI_Iallreduce");
         wait(req, "MPI_Iallreduce");
       }
+    }
+  }
+  template <class V>
+  void start_allreduce(V* data, std::int64_t n, MPI_Datatype type) {
+    for (std::int64_t i = 0; i < n; i += piece) {
+      MPI_Request req;
+      check(MPI_Iallreduce(MPI_IN_PLACE, data + i, int(std::min(piece, n - i)), type, MPI_SUM, m_comm, &req),
+            "MPI_Iallreduce");
+      m_pending.push_back(req);
     }
   }
   template <class V>
@@ -173,6 +203,7 @@ class Communicator final : public ::hepnn::Communicator {
                                std::string(text, std::size_t(std::max(len, 0)))));
   }
   Options m_o;
+  std::vector<MPI_Request> m_pending;  // started sums (start_allreduce_sum), until wait_all
   MPI_Comm m_comm = MPI_COMM_NULL;
   int m_rank = 0, m_size = 1;
 };

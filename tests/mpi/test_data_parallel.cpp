@@ -7,9 +7,11 @@
 /// reference itself, without a communicator. All ranks end with bitwise the same weights.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <random>
 
 #include "hepnn/hepnn.hpp"
@@ -163,6 +165,100 @@ TEST_CASE("synchronized BatchNormalization and Dropout: N ranks with batch b tra
   auto local = bn_model(false);
   local.fit(train, {.epochs = 2, .batch_size = b, .verbose = 0, .communicator = world});
   CHECK(max_rel(local.parameters().to_vector(), want) > 1e-6);
+}
+
+namespace {
+// Forwards to the world's communicator and records the sums: "s<n>" started (a gradient bucket),
+// "a<n>" summed at once (a loss, synchronized BatchNormalization), "w" wait_all.
+class Recorder final : public Communicator {
+ public:
+  explicit Recorder(Communicator& c) : c(c) {}
+  std::vector<std::string> log;
+  int rank() const override { return c.rank(); }
+  int size() const override { return c.size(); }
+  void allreduce_sum(float* d, std::int64_t n) override { note("a", n), c.allreduce_sum(d, n); }
+  void allreduce_sum(double* d, std::int64_t n) override { note("a", n), c.allreduce_sum(d, n); }
+  void allreduce_max(std::int64_t* d, std::int64_t n) override { c.allreduce_max(d, n); }
+  void broadcast(float* d, std::int64_t n, int root) override { c.broadcast(d, n, root); }
+  void broadcast(double* d, std::int64_t n, int root) override { c.broadcast(d, n, root); }
+  void broadcast(std::int64_t* d, std::int64_t n, int root) override { c.broadcast(d, n, root); }
+  std::string description() const override { return "recorder over " + c.description(); }
+  void start_allreduce_sum(float* d, std::int64_t n) override { note("s", n), c.start_allreduce_sum(d, n); }
+  void start_allreduce_sum(double* d, std::int64_t n) override { note("s", n), c.start_allreduce_sum(d, n); }
+  void progress() override { c.progress(); }
+  void wait_all() override { note("w", -1), c.wait_all(); }
+
+ private:
+  void note(const char* what, std::int64_t n) { log.push_back(n < 0 ? what : what + std::to_string(n)); }
+  Communicator& c;
+};
+
+// Gradients that become final out of their order in memory: a layer called twice (its first call
+// comes first in the graph, so its gradient is complete only at the end of the backward pass), a
+// model used as a layer twice, a synchronized BatchNormalization (sums inside the backward pass)
+// and Dropout.
+struct BucketNet {
+  std::unique_ptr<Model<double, cpu>> enc, net;
+};
+BucketNet bucket_net() {
+  BucketNet m;
+  auto e = Input{"e", {16}};
+  m.enc.reset(new Model<double, cpu>{{e}, {Dense{5, Activation::tanh}(Dense{12, Activation::relu}(e))}, "encoder"});
+  auto in = Input{"x", {6}};
+  Dense shared{8, Activation::tanh};
+  SymbolicTensor h = Concatenate{}({shared(in), shared(Dense{6, Activation::relu}(in))});
+  h = BatchNormalization{.synchronized = true}(Dense{.units = 16, .use_bias = false}(h));
+  h = Concatenate{}({(*m.enc)(h), (*m.enc)(Dense{16, Activation::elu}(h))});
+  auto out = Dense{.units = 1, .name = "p"}(Dropout{0.2}(Dense{8, Activation::relu}(h)));
+  m.net.reset(new Model<double, cpu>{{in}, {out}});
+  m.net->compile({.loss = BinaryCrossEntropy{.from_logits = true}, .optimizer = Adam{.learning_rate = 1e-2}, .seed = 5});
+  return m;
+}
+}  // namespace
+
+TEST_CASE("gradient buckets: summed during the backward pass, the training of one process with batch N b",
+          "[mpi]") {
+  const int N = world->size();
+  const std::int64_t n = GENERATE(203, 193);  // 193: a rank with no event in the last step
+  CAPTURE(n);
+  const auto train = toy<double>(n, 12, true), val = toy<double>(40, 13, false);
+  const std::int64_t b = 16;
+  auto reference = bucket_net();
+  const History href = reference.net->fit(train, {.epochs = 2, .batch_size = N * b, .validation = val, .verbose = 0});
+  const std::vector<double> want = reference.net->parameters().to_vector();
+  const std::vector<double> want_enc = reference.enc->parameters().to_vector();
+  std::vector<double> after_backward;  // bucket_bytes = 0: one sum after the pass
+  for (const std::int64_t bytes : {std::int64_t(0), std::int64_t(1), std::int64_t(600), std::int64_t(256) << 10}) {
+    CAPTURE(bytes);
+    auto m = bucket_net();
+    Recorder rec(*world);
+    const History h = m.net->fit(train, {.epochs = 2, .batch_size = b, .validation = val, .verbose = 0,
+                                         .communicator = &rec, .bucket_bytes = bytes});
+    const std::vector<double> got = m.net->parameters().to_vector();
+    CHECK(max_rel(got, want) < 1e-12);
+    CHECK(max_rel(m.enc->parameters().to_vector(), want_enc) < 1e-12);
+    CHECK(max_rel(h["loss"], href["loss"]) < 1e-12);
+    CHECK(max_rel(h["val_loss"], href["val_loss"]) < 1e-12);
+    CHECK(same_on_all_ranks(got));
+    // each element is summed once over the same two ranks however it is grouped: bitwise the same
+    if (bytes == 0) after_backward = got;
+    if (N == 2) CHECK(got == after_backward);
+    // the order of the sums in a step: with buckets, some start before the backward sum of the
+    // batch normalisation (2 * 16 + 1 values), i.e. while the backward pass is still going on
+    const auto bn_backward = std::find(rec.log.begin(), rec.log.end(), "a33");
+    REQUIRE(bn_backward != rec.log.end());
+    const auto first_start = std::find_if(rec.log.begin(), rec.log.end(), [](const std::string& s) { return s[0] == 's'; });
+    if (bytes == 0) {
+      CHECK(first_start == rec.log.end());
+    } else if (bytes == 1) {
+      CHECK(first_start < bn_backward);
+      const std::int64_t started = std::count_if(rec.log.begin(), std::find(rec.log.begin(), rec.log.end(), "w"),
+                                                 [](const std::string& s) { return s[0] == 's'; });
+      CHECK(started >= 8);  // one per layer with weights, at least, in the first step
+    } else {
+      CHECK(first_start != rec.log.end());
+    }
+  }
 }
 
 TEST_CASE("data-parallel fit: ranks that disagree get the same clear error, and no rank hangs", "[mpi]") {

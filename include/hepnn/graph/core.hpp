@@ -103,8 +103,10 @@ class GraphCore {
   /// Backward through every call after a training forward on the same arena, with the output
   /// gradients already at output_grad(). Parameter gradients are written to grads (added to
   /// what is there when accumulate); input_grads[k], when given, receives d/d input k.
+  /// after_call, when given, is called with c after call c (calls run from the last to the first):
+  /// the data-parallel fit starts the sums of the gradients that are final by then.
   void backward(T* arena, std::int64_t B, const T* const* inputs, const Pass& pass, T* const* input_grads,
-                bool accumulate) {
+                bool accumulate, const std::function<void(std::size_t)>* after_call = nullptr) {
     std::vector<const T*> xs;
     std::vector<T*> dxs;
     for (std::size_t c = topo.calls.size(); c-- > 0;) {
@@ -142,12 +144,15 @@ class GraphCore {
           const std::size_t t = call.inputs[s];
           ops::axpby<Device>(B * topo.tensors[t]->shape.size(), T(1), dxs[s], T(1), grad_ptr(arena, B, input_grads, t));
         }
+      if (after_call) (*after_call)(c);
     }
   }
 
   /// take_part_without_events of every call: backward = false in the forward order, true in the
-  /// reverse one (a data-parallel rank with no event in the step; graph/model_parallel.hpp).
-  void take_part_without_events(bool backward, const Pass& pass) {
+  /// reverse one (a data-parallel rank with no event in the step; graph/model_parallel.hpp);
+  /// after_call as in backward().
+  void take_part_without_events(bool backward, const Pass& pass,
+                                const std::function<void(std::size_t)>* after_call = nullptr) {
     const std::size_t n = topo.calls.size();
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t c = backward ? n - 1 - i : i;
@@ -155,6 +160,7 @@ class GraphCore {
       p.layer_index = std::int64_t(c) + pass.layer_index;
       p.backward = true;
       layers[topo.calls[c].layer]->take_part_without_events(backward, p);
+      if (after_call) (*after_call)(c);
     }
   }
 

@@ -399,6 +399,16 @@ class Model {
   void agree_with_ranks(const ModelFitOptions<T>& o, std::int64_t n_train, std::int64_t train_fingerprint,
                         const data::NamedDataset<T>* val);
   void reduce_gradients();
+  // The gradient sums started during backward (CPU): after call `after`, grads[0..n) is final.
+  struct GradBucket {
+    T* grads;
+    std::int64_t n;
+    std::size_t after;
+  };
+  void plan_buckets(std::int64_t bucket_bytes);
+  /// backward of a training step with the gradient sums: bucket by bucket during the pass on the
+  /// CPU, after it elsewhere (sums a rank with no event when `without_events`).
+  void backward_and_reduce(T* arena, std::int64_t B, const T* const* in, const Pass& pass, bool without_events);
   /// The step of a rank with no event in it (a short last batch): zero gradients, sums 0.
   void step_without_events(double* sums);
   void average_state();
@@ -423,6 +433,7 @@ class Model {
   std::int64_t m_step_batch = 0;
   Pass m_step_pass;
   Communicator* m_comm = nullptr;  // the ranks of the data-parallel fit running now (null: none)
+  std::vector<GradBucket> m_buckets;  // in the order they are started (empty: one sum after backward)
   // where this rank's events start in the step's whole batch (Pass::first_sample; 0 alone)
   std::int64_t m_first_sample = 0;
 };

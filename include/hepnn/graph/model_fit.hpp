@@ -278,7 +278,7 @@ History Model<T, Device>::fit(data::NamedBatchSource<T>& src, const ModelFitOpti
   HEPNN_CHECK(o.class_weight.empty(), "fit: class_weight is not supported with a batch source (write the factors "
               "into the file's event weights)");
   if (o.validation.ptr) check_data(*o.validation.ptr, "fit (validation data)", true);
-  ParallelScope parallel(*this, o.communicator);
+  ParallelScope parallel(*this, o.communicator, o.bucket_bytes);
   // data-parallel: the shards differ by design, so no fingerprint of the training data is compared
   if (m_comm) agree_with_ranks(o, 0, 0, o.validation.ptr);
   SourceRunner runner(*this, src, o.validation.ptr, o);
@@ -343,7 +343,7 @@ History Model<T, Device>::fit(const data::NamedDataset<T>& train_in, const Model
     val = &split_val;
   }
   if (val) check_data(*val, "fit (validation data)", true);
-  ParallelScope parallel(*this, o.communicator);
+  ParallelScope parallel(*this, o.communicator, o.bucket_bytes);
   if (m_comm) agree_with_ranks(o, train->size(), detail::fingerprint(train), val);
   Runner runner(*this, *train, val, o);
   detail::OptimizerControl<T, Device> control(m_optimizer, m_core->params, m_core->state);

@@ -70,6 +70,15 @@ struct ModelFitOptions {
   /// are summed over the ranks before each step, and the logs and validation are reduced.
   /// Null: one process. See hepnn/mpi.hpp for the MPI communicator.
   Communicator* communicator = nullptr;
+  /// Data-parallel CPU fits, when > 0: the gradients of the last layers are summed over the ranks
+  /// (MPI_Iallreduce) while the backward pass goes on through the first ones, in messages
+  /// ("buckets") of at least this many bytes; a layer's gradients are never split. 0 (default):
+  /// one sum after the backward pass, which was faster on one machine, where the ranks share its
+  /// cores and MPI advances a sum only when called (docs/distributed.md: 8-16% slower with
+  /// buckets). Every element is still summed once over the same ranks: bitwise the same training
+  /// with 2 ranks, the same to rounding with more. GPU models sum after the backward pass. Every
+  /// rank must pass the same value.
+  std::int64_t bucket_bytes = 0;
 };
 
 }  // namespace hepnn

@@ -223,9 +223,12 @@ void Model<T, Device>::run_batch(const data::NamedDataset<T>& d, const std::int6
     if (m_outputs[k].opt.weight != 1.0) ops::scale<Device>(B * C, T(m_outputs[k].opt.weight), grad);
     sums[k] = s;
   }
-  m_core->backward(arena, B, in.data(), pass, nullptr, false);
+  if (step && m_comm) {
+    backward_and_reduce(arena, B, in.data(), pass, false);  // the gradients summed over the ranks
+  } else {
+    m_core->backward(arena, B, in.data(), pass, nullptr, false);
+  }
   if (step) {
-    if (m_comm) reduce_gradients();
     m_core->update_state(arena, B, in.data(), pass);
     if (m_comm) average_state();
     std::vector<typename Optimizer<T, Device>::Segment> segs;

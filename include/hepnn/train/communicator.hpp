@@ -26,6 +26,18 @@ class Communicator {
   virtual void allreduce_sum(float* data, std::int64_t n) = 0;
   /// As above, in double.
   virtual void allreduce_sum(double* data, std::int64_t n) = 0;
+  /// Starts making data[0..n) the sum over the ranks and may return before it is done: data must
+  /// be neither read nor written until wait_all() returns. Every rank starts the same sums in the
+  /// same order, and other collectives may come between (MPI's rule for non-blocking collectives).
+  /// The default sums at once (allreduce_sum).
+  virtual void start_allreduce_sum(float* data, std::int64_t n) { allreduce_sum(data, n); }
+  /// As above, in double.
+  virtual void start_allreduce_sum(double* data, std::int64_t n) { allreduce_sum(data, n); }
+  /// Lets started sums advance while this rank computes (MPI advances non-blocking collectives
+  /// inside MPI calls only). Never waits.
+  virtual void progress() {}
+  /// Returns when every started sum is complete.
+  virtual void wait_all() {}
   /// data[0..n) becomes the element-wise maximum over the ranks.
   virtual void allreduce_max(std::int64_t* data, std::int64_t n) = 0;
   /// data[0..n) becomes rank `root`'s values on every rank.
