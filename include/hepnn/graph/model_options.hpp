@@ -74,7 +74,7 @@ struct ModelFitOptions {
   /// (MPI_Iallreduce) while the backward pass goes on through the first ones, in messages
   /// ("buckets") of at least this many bytes; a layer's gradients are never split. 0 (default):
   /// one sum after the backward pass, which was faster on one machine, where the ranks share its
-  /// cores and MPI advances a sum only when called (docs/distributed.md: 8-16% slower with
+  /// cores and MPI advances a sum only when called (docs/distributed.md: 3-5% slower with
   /// buckets). Every element is still summed once over the same ranks: bitwise the same training
   /// with 2 ranks, the same to rounding with more. GPU models sum after the backward pass. Every
   /// rank must pass the same value.
