@@ -8,19 +8,10 @@
 #   usage: benchmarks/mpi.sh            (BUILD=build-bench ROUNDS=3 EPOCHS=4 EVENTS=60000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${BUILD:-build-bench}
-rounds=${ROUNDS:-3}
-epochs=${EPOCHS:-4}
-events=${EVENTS:-60000}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DHEPNN_BUILD_BENCHMARKS=ON -DHEPNN_BUILD_TESTS=OFF \
-      -DHEPNN_BUILD_EXAMPLES=OFF -DHEPNN_CUDA=off -DHEPNN_BUILD_PEERS=OFF > /dev/null
-cmake --build "$build" -j2 --target mpi_scaling > /dev/null
-[ -x "$build/benchmarks/mpi_scaling" ] || { echo "mpi.sh: MPI not found (Debian: libopenmpi-dev openmpi-bin)"; exit 77; }
-flags=()
-if mpirun --version 2>&1 | grep -q 'Open MPI'; then flags=(--oversubscribe --bind-to none); [ "$(id -u)" -eq 0 ] && flags+=(--allow-run-as-root); fi
+script=mpi.sh
+source benchmarks/mpi_common.sh
 out=benchmarks/results/$(date -u +%Y-%m-%d)-mpi-$(hostname -s 2>/dev/null || echo host)-$(git rev-parse --short HEAD).txt
 raw=$(mktemp)
-load=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq 1 "$rounds"); do
   for conf in "1 1" "1 2" "2 1"; do
     set -- $conf
@@ -31,12 +22,7 @@ for r in $(seq 1 "$rounds"); do
 done
 {
   echo "# data-parallel fit over MPI, $(date -u +%Y-%m-%dT%H:%M:%SZ), git $(git rev-parse --short HEAD)"
-  echo "# cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores," \
-       "$(grep -o -w -m1 'avx512f' /proc/cpuinfo >/dev/null && echo AVX-512 || echo 'AVX2/FMA, no AVX-512')"
-  echo "# hepnn: $(${CXX:-c++} --version | head -1), -O3 -march=native (CMake Release + HEPNN_NATIVE)," \
-       "products: $(grep -m1 '^HEPNN_OPENBLAS_LIBRARY:FILEPATH=/' "$build/CMakeCache.txt" 2>/dev/null | cut -d= -f2 || true)" \
-       "(empty: Eigen, no OpenBLAS found)"
-  echo "# MPI: $(mpirun --version 2>&1 | head -1), mpirun ${flags[*]}; shared memory between the ranks of one machine"
+  machine_lines
   echo "# env: $(env | grep -E '^(OPENBLAS|OMP|GOMP|MKL)' | tr '\n' ' ') (empty: none set; OMP_NUM_THREADS is set per run); load before the run: $load"
   echo "# command: benchmarks/mpi.sh (ROUNDS=$rounds EPOCHS=$epochs EVENTS=$events)"
   echo "# medians over the rounds:"
