@@ -34,15 +34,16 @@ class TimedCommunicator final : public Communicator {
   int rank() const override { return c.rank(); }
   int size() const override { return c.size(); }
   void allreduce_sum(float* d, std::int64_t n) override {
-    const auto t0 = Clock::now();
-    c.allreduce_sum(d, n);
-    grad_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    timed([&] { c.allreduce_sum(d, n); });
     ++grad_calls;
   }
   void allreduce_sum(double* d, std::int64_t n) override { c.allreduce_sum(d, n); }
   // the gradient buckets started during the backward pass: the time of the calls themselves and
   // of the wait after the pass (what the communication adds to the step, not its whole duration)
-  void start_allreduce_sum(float* d, std::int64_t n) override { timed([&] { c.start_allreduce_sum(d, n); }), ++grad_calls; }
+  void start_allreduce_sum(float* d, std::int64_t n) override {
+    timed([&] { c.start_allreduce_sum(d, n); });
+    ++grad_calls;
+  }
   void start_allreduce_sum(double* d, std::int64_t n) override { c.start_allreduce_sum(d, n); }
   void progress() override { timed([&] { c.progress(); }); }
   void wait_all() override { timed([&] { c.wait_all(); }); }

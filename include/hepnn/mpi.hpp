@@ -116,13 +116,7 @@ class Communicator final : public ::hepnn::Communicator {
     // on an error or a timeout the remaining requests are dropped: the job ends (mpi::run)
     std::vector<MPI_Request> pending;
     pending.swap(m_pending);
-    for (MPI_Request& req : pending) {
-      if (m_o.timeout_seconds <= 0) {
-        check(MPI_Wait(&req, MPI_STATUS_IGNORE), "MPI_Iallreduce");
-      } else {
-        wait(req, "MPI_Iallreduce");
-      }
-    }
+    for (MPI_Request& req : pending) wait(req, "MPI_Iallreduce");
   }
   void allreduce_max(std::int64_t* data, std::int64_t n) override { allreduce(data, n, MPI_INT64_T, MPI_MAX); }
   void broadcast(float* data, std::int64_t n, int root) override { bcast(data, n, MPI_FLOAT, root); }
@@ -181,8 +175,12 @@ class Communicator final : public ::hepnn::Communicator {
       }
     }
   }
-  // completes a non-blocking collective, or throws once the timeout has passed
+  // completes a non-blocking collective, or throws once the timeout (if any) has passed
   void wait(MPI_Request& req, const char* call) {
+    if (m_o.timeout_seconds <= 0) {
+      check(MPI_Wait(&req, MPI_STATUS_IGNORE), call);
+      return;
+    }
     const auto start = std::chrono::steady_clock::now();
     for (int done = 0;;) {
       check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), call);
