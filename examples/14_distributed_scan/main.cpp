@@ -154,11 +154,12 @@ const char* scan_description = R"({
 int merge(const std::string& dir) {
   const scan::Ranking r = scan::merge(dir);
   std::printf("%s", r.markdown().c_str());
-  const std::string table = (std::filesystem::path(dir) / "ranked.md").string();
-  scan::detail::write_text_atomically(table, r.markdown());
-  scan::figure(r).save((std::filesystem::path(dir) / "scan.svg").string());
-  scan::figure(r).save((std::filesystem::path(dir) / "scan.png").string());
-  std::printf("\nwrote %s, scan.svg and scan.png in %s\n", table.c_str(), dir.c_str());
+  // the same files as the installed command `hepnn-scan-merge DIR`
+  const scan::ReportFiles files = scan::write_report(r, dir);
+  std::printf("\nwrote");
+  for (const auto& f : files.written) std::printf(" %s", f.filename().string().c_str());
+  std::printf(" in %s\n", dir.c_str());
+  if (!files.no_plot.empty()) std::printf("no plot: %s\n", files.no_plot.c_str());
   return 0;
 }
 

@@ -12,6 +12,10 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/hepnn-build -G ${GENERATOR}
 # two jobs: this test is most of ctest's time, and the other tests are done within its first minute
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/hepnn-build --parallel 2)  # hepnn::precompiled, when built
 run(${CMAKE_COMMAND} --install ${WORK_DIR}/hepnn-build)
+# with hepnn::io, the package installs the scan-merge command (bin/hepnn-scan-merge), and it runs
+if(EXISTS ${WORK_DIR}/prefix/include/hepnn/io.hpp)
+  run(${WORK_DIR}/prefix/bin/hepnn-scan-merge --help)
+endif()
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${WORK_DIR}/consumer-build -G ${GENERATOR}
     -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release -DCONSUMER_CUDA=${WITH_CUDA})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/consumer-build --parallel 2)

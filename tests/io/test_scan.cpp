@@ -2,13 +2,18 @@
 /// @brief Hyper-parameter scans (io/scan.hpp): grids hold every combination once; random trials
 /// stay in their ranges, follow their distributions and do not depend on the worker that runs
 /// them; run() records ok, failed and crashed trials and resumes; merge() ranks by the metric
-/// (checked against a closed form); bad descriptions get clear errors.
+/// (checked against a closed form) and write_report() writes it as a table, CSV and plots; bad
+/// descriptions get clear errors.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "hepnn/io/scan.hpp"
 
@@ -158,6 +163,59 @@ TEST_CASE("scan: workers run their share, failures and crashes are recorded, mer
   std::string head(5, ' ');
   in.read(head.data(), 5);
   CHECK(head == "<?xml");
+
+  // write_report: the table, every trial as CSV (ranked, failed, crashed, then missing with the
+  // parameters and seed the description gives them), and the plots
+  const auto report = dir / "report";
+  const scan::ReportFiles files = scan::write_report(m, report.string());
+  CHECK(files.no_plot.empty());
+  REQUIRE(files.written.size() == 4);
+  for (const auto& f : files.written) CHECK(std::filesystem::file_size(f) > 100);
+  std::ifstream md_in(report / "ranked.md");
+  CHECK(std::string(std::istreambuf_iterator<char>(md_in), {}) == md);
+  std::ifstream csv_in(report / "ranked.csv");
+  std::vector<std::vector<std::string>> rows;
+  for (std::string line; std::getline(csv_in, line);) {
+    rows.emplace_back();
+    std::stringstream cells(line);
+    for (std::string c; std::getline(cells, c, ',');) rows.back().push_back(c);
+    if (line.back() == ',') rows.back().emplace_back();
+  }
+  REQUIRE(rows.size() == 13);  // the header and the 12 trials
+  CHECK(rows[0] == std::vector<std::string>{"rank", "trial", "status", "val_auc", "best_epoch", "epochs", "learning_rate",
+                                            "width", "seconds", "seed", "worker", "error"});
+  for (std::size_t i = 0; i < 7; ++i) {  // the ranked trials, the best value exact to 17 digits
+    REQUIRE(rows[i + 1].size() == 12);
+    CHECK(rows[i + 1][0] == std::to_string(i + 1));
+    CHECK(std::stoi(rows[i + 1][1]) == m.ranked[i].trial);
+    CHECK(rows[i + 1][2] == "ok");
+    CHECK(std::strtod(rows[i + 1][3].c_str(), nullptr) == m.ranked[i].best);
+    CHECK(std::strtod(rows[i + 1][6].c_str(), nullptr) == s.trial(m.ranked[i].trial).number("learning_rate"));
+    CHECK(std::strtoull(rows[i + 1][9].c_str(), nullptr, 10) == s.trial(m.ranked[i].trial).seed);
+  }
+  CHECK(rows[8][1] == "5");
+  CHECK(rows[8][2] == "failed");
+  CHECK_THAT(rows[8].back(), Contains("diverged at epoch 2"));
+  CHECK(rows[9][1] == "4");
+  CHECK(rows[9][2] == "started");
+  for (int k = 0; k < 3; ++k) {  // trials 1, 7 and 10 never ran: their parameters come from the description
+    const auto& row = rows[std::size_t(10 + k)];
+    const auto t = s.trial(m.missing[std::size_t(k)]);
+    CHECK(row[2] == "missing");
+    CHECK(row[3].empty());
+    CHECK(std::strtod(row[6].c_str(), nullptr) == t.number("learning_rate"));
+    CHECK(std::stoi(row[7]) == t.integer("width"));
+    CHECK(std::strtoull(row[9].c_str(), nullptr, 10) == t.seed);
+  }
+  CHECK(scan::detail::csv_cell("plain") == "plain");
+  CHECK(scan::detail::csv_cell("a, \"b\"") == "\"a, \"\"b\"\"\"");
+  // nothing to plot when no trial has finished: the table and CSV are still written
+  scan::Ranking none = m;
+  none.ranked.clear();
+  const scan::ReportFiles partial = scan::write_report(none, (dir / "none").string());
+  CHECK(partial.written.size() == 2);
+  CHECK(partial.no_plot == "no trial has finished");
+  CHECK_FALSE(std::filesystem::exists(dir / "none" / "scan.svg"));
 
   // a directory of another scan is refused; a History without the metric fails the trial
   json other = d;

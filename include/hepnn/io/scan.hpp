@@ -33,7 +33,6 @@
 
 #include "hepnn/core/error.hpp"
 #include "hepnn/core/philox.hpp"
-#include "hepnn/plot/svg.hpp"
 #include "hepnn/train/history.hpp"
 
 namespace hepnn::inline HEPNN_ABI::scan {
@@ -356,117 +355,7 @@ inline std::vector<Result> run(const Scan& s, const std::string& dir_name, Worke
   return out;
 }
 
-/// The merged results of a scan directory.
-struct Ranking {
-  Scan scan;                  ///< from dir/scan.json
-  std::vector<Result> ranked;  ///< the "ok" trials, best first
-  std::vector<Result> failed;  ///< trials whose training threw (or whose metric was never finite)
-  std::vector<Result> crashed; ///< trials that started and never finished (a crash, or still running)
-  std::vector<int> missing;    ///< trials with no file at all (not run yet)
-  /// The ranked table in Markdown, then the failed, crashed and missing trials.
-  std::string markdown() const {
-    std::ostringstream o;
-    std::vector<std::string> names;
-    for (const auto& [k, v] : scan.json()["parameters"].items()) names.push_back(k);
-    o << "| rank | trial | " << scan.metric() << " | epoch |";
-    for (const auto& n : names) o << ' ' << n << " |";
-    o << " seconds |\n|---|---|---|---|";
-    for (std::size_t i = 0; i < names.size(); ++i) o << "---|";
-    o << "---|\n";
-    int rank = 0;
-    for (const auto& r : ranked) {
-      char best[32];
-      std::snprintf(best, sizeof best, "%.5f", r.best);
-      o << "| " << ++rank << " | " << r.trial << " | " << best << " | " << r.best_epoch << " of " << r.epochs << " |";
-      for (const auto& n : names) {
-        const auto& v = r.params.contains(n) ? r.params[n] : nlohmann::json();
-        char cell[40];
-        if (v.is_number_float()) std::snprintf(cell, sizeof cell, "%.4g", v.get<double>());
-        else std::snprintf(cell, sizeof cell, "%s", v.dump().c_str());
-        o << ' ' << cell << " |";
-      }
-      char sec[32];
-      std::snprintf(sec, sizeof sec, "%.1f", r.seconds);
-      o << ' ' << sec << " |\n";
-    }
-    for (const auto& r : failed) o << "\nfailed: trial " << r.trial << " " << r.params.dump() << ": " << r.error;
-    for (const auto& r : crashed)
-      o << "\ncrashed or still running: trial " << r.trial << " (worker " << r.worker << ") " << r.params.dump();
-    if (!missing.empty()) {
-      o << "\nnot run yet: " << missing.size() << " trial(s):";
-      for (int i : missing) o << ' ' << i;
-    }
-    if (!failed.empty() || !crashed.empty() || !missing.empty()) o << '\n';
-    return o.str();
-  }
-};
-
-/// Reads every trial file of a scan directory and ranks the finished trials by the metric.
-inline Ranking merge(const std::string& dir_name) {
-  const std::filesystem::path dir(dir_name), desc = dir / "scan.json";
-  HEPNN_CHECK(std::filesystem::exists(desc), "scan::merge: '", dir.string(), "' has no scan.json (not a scan directory)");
-  std::ifstream in(desc);
-  Ranking out{Scan(nlohmann::json::parse(in), "scan::merge: '" + desc.string() + "'"), {}, {}, {}, {}};
-  for (int i = 0; i < out.scan.trials(); ++i) {
-    const std::filesystem::path path = detail::trial_path(dir, i);
-    if (!std::filesystem::exists(path)) {
-      out.missing.push_back(i);
-      continue;
-    }
-    std::ifstream f(path);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(f);
-    } catch (const std::exception& e) {
-      throw Error(::hepnn::detail::concat("scan::merge: '", path.string(), "' is not valid JSON: ", e.what()));
-    }
-    Result r;
-    r.trial = j.value("trial", i);
-    r.status = j.value("status", std::string());
-    r.params = j.value("params", nlohmann::json::object());
-    r.seed = j.value("seed", std::uint64_t(0));
-    r.best = j.value("best", std::numeric_limits<double>::quiet_NaN());
-    r.best_epoch = j.value("best_epoch", -1);
-    r.epochs = j.value("epochs", 0);
-    r.seconds = j.value("seconds", 0.0);
-    r.error = j.value("error", std::string());
-    r.worker = j.value("worker", 0);
-    if (r.status == "ok") out.ranked.push_back(std::move(r));
-    else if (r.status == "failed") out.failed.push_back(std::move(r));
-    else out.crashed.push_back(std::move(r));
-  }
-  const bool up = out.scan.maximise();
-  std::stable_sort(out.ranked.begin(), out.ranked.end(),
-                   [up](const Result& a, const Result& b) { return up ? a.best > b.best : a.best < b.best; });
-  return out;
-}
-
-/// The metric against each numeric parameter, one panel per parameter (log x for log_uniform
-/// ones), the best trial marked: where a physicist looks for the region that works.
-inline plot::Figure figure(const Ranking& r) {
-  std::vector<std::string> names;
-  for (const auto& [k, v] : r.scan.json()["parameters"].items()) {
-    bool numeric = true;
-    for (const auto& t : r.ranked) numeric = numeric && t.params.contains(k) && t.params[k].is_number();
-    if (numeric) names.push_back(k);
-  }
-  HEPNN_CHECK(!names.empty() && !r.ranked.empty(), "scan::figure: no finished trial with numeric parameters to plot");
-  const int cols = int(std::min<std::size_t>(names.size(), 2)), rows = int((names.size() + 1) / 2);
-  plot::Figure fig(rows, cols, 420, 320);
-  for (std::size_t p = 0; p < names.size(); ++p) {
-    std::vector<double> x, y;
-    for (const auto& t : r.ranked) {
-      x.push_back(t.params[names[p]].get<double>());
-      y.push_back(t.best);
-    }
-    auto& ax = fig.axes(int(p / 2), int(p % 2));
-    ax.title(names[p]).xlabel(names[p]).ylabel(r.scan.metric()).legend(plot::LegendLocation::lower_right);
-    if (r.scan.log_scale(names[p])) ax.xscale(plot::Scale::log);
-    ax.errorbar(x, y, {}, {}, "trials", {.marker = plot::Marker::circle});
-    const double bx[1] = {x[0]}, by[1] = {y[0]};
-    ax.errorbar(bx, by, {}, {}, "best", {.color = "#d62728", .marker = plot::Marker::square, .marker_size = 5});
-  }
-  return fig;
-}
-
 }  // namespace hepnn::scan
+
+// the merge of a scan directory into a ranked table, a CSV file and plots
+#include "hepnn/io/scan_merge.hpp"
