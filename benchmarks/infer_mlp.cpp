@@ -1,10 +1,14 @@
 // Inference benchmark: the 20-64-64-1 MLP (tanh, tanh, sigmoid) of an event-level classifier,
 // called with batches of 1, 16, 256, 1024 and 4096 events through the allocation-free
-// Sequential::predict(span, span, Workspace&). For each batch size: median over `--reps`
-// repetitions of the time per call, each repetition timing enough calls to last >= 20 ms.
-//   usage: infer_mlp [--threads T] [--reps R]
-// Output lines (benchmarks/compare.py reads them):
+// predict(span, span, Workspace&) of Sequential (default) or of the same net as a functional
+// Model (--api model). For each batch size: median over `--reps` repetitions of the time per
+// call, each repetition timing enough calls to last >= 20 ms.
+//   usage: infer_mlp [--threads T] [--reps R] [--api sequential|model]
+// Output lines (benchmarks/compare.py and benchmarks/infer_chunks.sh read them):
 //   RESULT peer=hepnn threads=T batch=B us_per_call=... events_per_s=...
+// Built twice (benchmarks/CMakeLists.txt): infer_mlp, and infer_mlp_unchunked with the
+// inference pass in one piece (HEPNN_INFERENCE_CHUNK_ROWS beyond any batch), the baseline of
+// benchmarks/infer_chunks.sh.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,18 +20,9 @@
 
 using namespace hepnn;
 
-int main(int argc, char** argv) {
-  int threads = 1, reps = 7;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--threads") threads = std::atoi(argv[i + 1]);
-    else if (a == "--reps") reps = std::atoi(argv[i + 1]);
-    else { std::fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
-  }
-  set_num_threads(threads);
-  const Sequential<float> model(Input{20}, Dense{64, Activation::tanh}, Dense{64, Activation::tanh},
-                                Dense{1, Activation::sigmoid});
-  Sequential<float>::Workspace ws;
+template <class M>
+int run(const M& model, int threads, int reps) {
+  typename M::Workspace ws;
   const std::int64_t max_batch = 4096;
   std::vector<float> x(std::size_t(max_batch * 20)), out(static_cast<std::size_t>(max_batch));
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(philox_normal(7, 0, i));
@@ -56,4 +51,29 @@ int main(int argc, char** argv) {
                 (long long)batch, med * 1e6, double(batch) / med);
   }
   std::printf("# checksum %.6f\n", checksum);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  int threads = 1, reps = 7;
+  std::string api = "sequential";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--threads") threads = std::atoi(argv[i + 1]);
+    else if (a == "--reps") reps = std::atoi(argv[i + 1]);
+    else if (a == "--api") api = argv[i + 1];
+    else { std::fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
+  }
+  set_num_threads(threads);
+  if (api == "sequential")
+    return run(Sequential<float>(Input{20}, Dense{64, Activation::tanh}, Dense{64, Activation::tanh},
+                                 Dense{1, Activation::sigmoid}),
+               threads, reps);
+  if (api == "model") {
+    auto x = Input{"x", {20}};
+    const Model<float, cpu> m{{x}, {Dense{1, Activation::sigmoid}(Dense{64, Activation::tanh}(Dense{64, Activation::tanh}(x)))}};
+    return run(m, threads, reps);
+  }
+  std::fprintf(stderr, "--api: sequential or model, not %s\n", api.c_str());
+  return 2;
 }

@@ -420,3 +420,40 @@ TEST_CASE("sequential: allocation-free predict with a Workspace equals predict, 
   CHECK_THROWS_WITH(cm.predict(std::span<const float>(bad), std::span<float>(o3), ws),
                     Catch::Contains("event 0 (feature 1) is not finite"));
 }
+
+TEST_CASE("sequential: inference in row chunks equals event-by-event inference, with 1 and 2 threads",
+          "[train][threads]") {
+  // More than backend::cpu::inference_chunk_rows events go through the model in chunks of rows spread
+  // over the threads (Sequential::forward_inference); one event at a time takes the plain pass.
+  // Float: the fused Dense kernel is row-exact, so the bits must agree. Double (a matrix product
+  // whose blocking may depend on the number of rows): to rounding.
+  const std::int64_t n = 5 * backend::cpu::inference_chunk_rows + 37;  // a short last chunk
+  std::vector<double> xd(std::size_t(n * 20));
+  for (std::size_t i = 0; i < xd.size(); ++i) xd[i] = philox_normal(11, 3, i);
+  auto check = [&]<class T>(const Sequential<T>& model, double tolerance) {
+    const std::vector<T> x(xd.begin(), xd.end());
+    typename Sequential<T>::Workspace ws;
+    std::vector<T> one(static_cast<std::size_t>(n));
+    std::vector<T> by_thread[2];
+    for (std::int64_t i = 0; i < n; ++i)
+      model.predict(std::span<const T>(x).subspan(std::size_t(i * 20), 20), std::span<T>(one).subspan(std::size_t(i), 1), ws);
+    const int before = num_threads();
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      auto& out = by_thread[threads - 1];
+      out.assign(std::size_t(n), T(-1));
+      model.predict(std::span<const T>(x), std::span<T>(out), ws);
+    }
+    set_num_threads(before);
+    CHECK(by_thread[0] == by_thread[1]);  // the chunks depend on n only, not on the threads
+    double worst = 0;
+    for (std::int64_t i = 0; i < n; ++i)
+      worst = std::max(worst, std::abs(double(by_thread[1][std::size_t(i)]) - double(one[std::size_t(i)])));
+    CHECK(worst <= tolerance);
+  };
+  const Sequential<float> small(Input{20}, Dense{64, Activation::tanh}, Dense{64, Activation::tanh},
+                                Dense{1, Activation::sigmoid});
+  check(small, 0.0);
+  const Sequential<double> wide(Input{20}, Dense{300, Activation::relu}, Dense{64, Activation::tanh}, Dense{1});
+  check(wide, 1e-12);
+}

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "hepnn/backend/cpu/parallel.hpp"
 #include "hepnn/core/tensor.hpp"
 #include "hepnn/graph/topology.hpp"
 #include "hepnn/layers/layer.hpp"
@@ -30,6 +31,9 @@ struct ParamSegment {
   T* grads = nullptr;
   std::int64_t size = 0;
 };
+
+template <class T, class Device>
+class SubmodelLayer;  // graph/submodel.hpp: a model used as a layer
 
 template <class T, class Device>
 class GraphCore {
@@ -92,6 +96,44 @@ class GraphCore {
       T* ws = ws_off < 0 ? nullptr : arena + B * ws_off;
       layers[call.layer]->forward_many(B, xs, arena + B * m_act_off[call.output], ws, p);
     }
+  }
+  /// Inference on B samples (arena of B * arena_per_sample(false) elements). On the CPU, more than
+  /// inference_chunk_rows samples go through every call chunk by chunk, the chunks spread over the
+  /// threads (backend::cpu::inference_chunks): each call of a chunk reads and writes the chunk's
+  /// rows of the batch-B tensors, and uses its rows' part of the call's workspace.
+  void forward_inference(T* arena, std::int64_t B, const T* const* inputs, std::uint64_t seed) const {
+    if constexpr (std::is_same_v<Device, cpu>) {
+      if (B > backend::cpu::inference_chunk_rows) {
+        backend::cpu::inference_chunks(B, inference_flops_per_sample() * double(B), [&](std::int64_t r0, std::int64_t R) {
+          const T* small[8];  // as in forward(): no allocation for calls of up to 8 inputs
+          std::vector<const T*> big;
+          for (std::size_t c = 0; c < topo.calls.size(); ++c) {
+            const Call& call = topo.calls[c];
+            if (call.inputs.size() > 8) big.resize(call.inputs.size());
+            const T** xs = call.inputs.size() > 8 ? big.data() : small;
+            for (std::size_t s = 0; s < call.inputs.size(); ++s)
+              xs[s] = tensor_ptr(arena, B, inputs, call.inputs[s]) + r0 * topo.tensors[call.inputs[s]]->shape.size();
+            const Layer<T, Device>& L = *layers[call.layer];
+            T* ws = m_infer_ws_off[c] < 0 ? nullptr : arena + B * m_infer_ws_off[c] + r0 * L.inference_workspace_per_sample();
+            T* y = arena + B * m_act_off[call.output] + r0 * topo.tensors[call.output]->shape.size();
+            L.forward_many(R, xs, y, ws, Pass{false, seed, 0, std::int64_t(c), false, nullptr, r0});
+          }
+        });
+        return;
+      }
+    }
+    forward(arena, B, inputs, Pass{false, seed, 0, 0}, false);
+  }
+  /// The work of inference per sample, roughly: 2 flops per parameter and call (the products of
+  /// Dense-like layers), through the models used as layers. Decides how many threads a pass uses.
+  double inference_flops_per_sample() const {
+    double f = 0;
+    for (const Call& call : topo.calls) {
+      const Layer<T, Device>& L = *layers[call.layer];
+      f += owned[call.layer] ? 2.0 * double(L.num_params())
+                             : static_cast<const SubmodelLayer<T, Device>&>(L).core().inference_flops_per_sample();
+    }
+    return f;
   }
   /// Output k of the last forward on `arena`.
   T* output(T* arena, std::int64_t B, const T* const* inputs, std::size_t k) const {

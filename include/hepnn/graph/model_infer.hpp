@@ -54,7 +54,7 @@ void Model<T, Device>::predict(std::span<const std::span<const T>> xs, std::span
       off += count;
     }
   }
-  m_core->forward(ws.arena.data(), n, ws.in.data(), Pass{false, m_core->seed, 0, 0}, false);
+  m_core->forward_inference(ws.arena.data(), n, ws.in.data(), m_core->seed);
   for (std::size_t k = 0; k < num_outputs(); ++k)
     detail::copy_bytes<cpu, Device>(outs[k].data(), m_core->output(ws.arena.data(), n, ws.in.data(), k),
                                     sizeof(T) * outs[k].size());

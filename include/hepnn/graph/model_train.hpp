@@ -100,7 +100,7 @@ std::map<std::string, Tensor<T, cpu>> Model<T, Device>::predict_checked(const st
         off += B * row;
       }
     }
-    m_core->forward(arena.data(), B, in.data(), Pass{false, m_core->seed, 0, 0}, false);
+    m_core->forward_inference(arena.data(), B, in.data(), m_core->seed);
     for (std::size_t k = 0; k < num_outputs(); ++k) {
       const std::int64_t row = output_shape(k).size();
       detail::copy_bytes<cpu, Device>(outs[k].data() + b0 * row, m_core->output(arena.data(), B, in.data(), k),

@@ -82,7 +82,6 @@ struct EvaluateOptions {
 };
 
 namespace detail {
-
 /// "Done once" for work that const members may trigger from several threads at once (the
 /// lazy parameter layout of a model): the first caller runs it under a lock, the others wait,
 /// later calls cost one atomic load. Movable (a moved model keeps its state); reset() only from
@@ -319,6 +318,7 @@ class Sequential {
   void ensure(Buffers& b, std::int64_t batch, bool training) const;
   const T* stage_input(Buffers& b, const T* host_rows, std::int64_t B) const;
   const T* forward(Buffers& b, const T* x, std::int64_t B, Pass pass) const;
+  const T* forward_inference(Buffers& b, const T* x, std::int64_t B) const;
   double train_batch(const data::Dataset<T>& d, const T* weights, const std::int64_t* idx, std::int64_t B,
                      double norm, bool training, bool step);
   Tensor<T, cpu> predict_checked(const Tensor<T, cpu>& x, std::int64_t batch_size) const;

@@ -134,10 +134,11 @@ void Sequential<T, Device>::predict(std::span<const T> x, std::span<T> out, Work
   HEPNN_CHECK(std::int64_t(x.size()) == n * in_row && std::int64_t(out.size()) == n * out_row,
               "Sequential::predict: ", x.size(), " input values and room for ", out.size(),
               " outputs do not fit events of ", m_input_shape.str(), " -> ", output_shape().str());
-  for (std::size_t i = 0; i < x.size(); ++i)
-    if (!std::isfinite(x[i]))
-      throw Error(detail::concat("Sequential::predict: input value ", x[i], " of event ", std::int64_t(i) / in_row,
-                                 " (feature ", std::int64_t(i) % in_row, ") is not finite"));
+  if (!backend::cpu::all_finite(std::int64_t(x.size()), x.data()))  // one vectorised pass; where, only on failure
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (!std::isfinite(x[i]))
+        throw Error(detail::concat("Sequential::predict: input value ", x[i], " of event ", std::int64_t(i) / in_row,
+                                   " (feature ", std::int64_t(i) % in_row, ") is not finite"));
   if (n == 0) return;
   layout();
   ensure(ws.buf, n, false);
@@ -147,7 +148,7 @@ void Sequential<T, Device>::predict(std::span<const T> x, std::span<T> out, Work
     m_transform.apply(ws.transformed.data(), n, in_row);
     rows = ws.transformed.data();
   }
-  const T* y = forward(ws.buf, stage_input(ws.buf, rows, n), n, Pass{false, m_seed, 0, 0});
+  const T* y = forward_inference(ws.buf, stage_input(ws.buf, rows, n), n);
   detail::copy_bytes<cpu, Device>(out.data(), y, sizeof(T) * std::size_t(n * out_row));
 }
 
@@ -171,7 +172,7 @@ Tensor<T, cpu> Sequential<T, Device>::predict_checked(const Tensor<T, cpu>& x, s
       rows = transformed.data();
     }
     const T* xin = stage_input(buf, rows, B);
-    const T* y = forward(buf, xin, B, Pass{false, m_seed, 0, 0});
+    const T* y = forward_inference(buf, xin, B);
     detail::copy_bytes<cpu, Device>(out.data() + b0 * out_row, y, sizeof(T) * std::size_t(B * out_row));
   }
   return out;
@@ -254,6 +255,30 @@ const T* Sequential<T, Device>::forward(Buffers& b, const T* x, std::int64_t B, 
     in = b.act[i + 1].data();
   }
   return in;
+}
+
+/// The forward pass of inference (b sized by ensure(b, >= B, false)). On the CPU, more than
+/// inference_chunk_rows events go through the whole model chunk by chunk, the chunks spread over
+/// the threads (backend::cpu::inference_chunks; docs/architecture.md, "Inference in row chunks").
+/// Inference treats every event on its own, so a chunk computes what the whole batch would for
+/// its rows, exactly where the layers' kernels are row-exact (the fused Dense kernel is).
+template <class T, class Device>
+const T* Sequential<T, Device>::forward_inference(Buffers& b, const T* x, std::int64_t B) const {
+  if constexpr (std::is_same_v<Device, cpu>) {
+    if (B > backend::cpu::inference_chunk_rows && !m_layers.empty()) {
+      const double flops = 2.0 * double(layout().num_params) * double(B);  // the products of Dense-like layers
+      backend::cpu::inference_chunks(B, flops, [&](std::int64_t r0, std::int64_t R) {
+        const T* in = x + r0 * m_input_shape.size();
+        for (std::size_t i = 0; i < m_layers.size(); ++i) {
+          T* out = b.act[i + 1].data() + r0 * m_layers[i]->output_shape().size();
+          m_layers[i]->forward(R, in, out, nullptr, Pass{false, m_seed, 0, std::int64_t(i), false, nullptr, r0});
+          in = out;
+        }
+      });
+      return b.act.back().data();
+    }
+  }
+  return forward(b, x, B, Pass{false, m_seed, 0, 0});
 }
 
 /// Forward, loss, backward and (when step) an optimizer update on the events idx[0..B).

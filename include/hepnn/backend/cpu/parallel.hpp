@@ -333,6 +333,26 @@ void parallel_chunks(std::int64_t n_chunks, double flops, F&& f) {
   for (std::int64_t c = 0; c < n_chunks; ++c) f(c);
 }
 
+/// Rows per chunk of the CPU inference passes (Sequential and Model predict): small enough that a
+/// chunk's activations stay in a core's L2, a multiple of the fused Dense kernel's 6-row tiles.
+/// Measured on the 20-64-64-1 net: 64 and 96 rows gave the same speed (docs/benchmarks.md).
+#if defined(HEPNN_INFERENCE_CHUNK_ROWS)
+inline constexpr std::int64_t inference_chunk_rows = HEPNN_INFERENCE_CHUNK_ROWS;
+#else
+inline constexpr std::int64_t inference_chunk_rows = 96;
+#endif
+
+/// Inference over B samples in row chunks: f(first_row, rows) for each chunk of
+/// inference_chunk_rows rows (the last one shorter), the chunks spread over the threads when
+/// `flops` pays for it. The whole model runs on one chunk before the next (one parallel region
+/// per call instead of one per layer; a chunk's activations stay in its core's cache). The chunks
+/// depend on B only, so the results do not depend on the thread count.
+template <class F>
+void inference_chunks(std::int64_t B, double flops, F&& f) {
+  constexpr std::int64_t rows = inference_chunk_rows;
+  parallel_chunks((B + rows - 1) / rows, flops, [&](std::int64_t c) { f(c * rows, std::min(rows, B - c * rows)); });
+}
+
 /// Calls f(begin, end) over [0, n) in chunks of `grain` elements, in parallel for large n.
 template <class F>
 void parallel_range(std::int64_t n, std::int64_t grain, double flops_per_element, F&& f) {
