@@ -367,6 +367,13 @@ class Model {
   /// Checks the names and shapes of d's inputs (and targets when `targets`); returns, in the
   /// model's order, the input tensors and the output targets.
   void check_data(const data::NamedDataset<T>& d, const char* who, bool targets) const;
+  /// check_data for a batch from a NamedBatchSource, whose event weights must be shared by the
+  /// outputs (a batch source has no per-output weights).
+  void check_source_batch(const data::NamedDataset<T>& batch, const std::string& who) const {
+    HEPNN_CHECK(batch.output_weights().empty(), "Model '", m_name, "'::", who, ": the batch source gave weights for output '",
+                batch.output_weights().begin()->first, "'; a batch source's event weights are shared by the outputs");
+    check_data(batch, who.c_str(), true);
+  }
   /// Checks the names, shapes, event counts and values of inputs given by name.
   void check_inputs(const std::map<std::string, Tensor<T, cpu>>& inputs, const std::string& who) const;
   /// The tensors of x in the order of the model's inputs (x is checked).

@@ -158,9 +158,7 @@ class Model<T, Device>::SourceRunner final : public detail::EpochRunner {
     const std::int64_t B = have ? batch.size() : 0;
     if (have) {
       HEPNN_CHECK(B > 0 && B <= bs, "fit: the batch source gave a batch of ", B, " events, asked for 1 to ", bs);
-      HEPNN_CHECK(batch.output_weights().empty(), "fit: the batch source gave weights for output '",
-                  batch.output_weights().begin()->first, "'; a streamed fit takes event weights shared by the outputs");
-      m.check_data(batch, "fit (batch source)", true);
+      m.check_source_batch(batch, "fit (batch source)");
     }
     double Bg = double(B);  // the step's events over all ranks: a rank whose shard is drained adds 0
     if (m.m_comm) {  // and where this rank's start in the step's whole batch (rank 0's first, ...)
@@ -241,6 +239,10 @@ void Model<T, Device>::validation_logs(const data::NamedDataset<T>* val, std::in
     auto out = predict_checked(ordered(val->inputs()), batch_size);
     for (const auto& name : output_names()) outs.push_back(std::move(out.at(name)));
   }
+  if (class_weight.empty()) {  // the events' own weights: nothing to copy
+    for (const auto& [k, v] : score(outs, *val, "val_")) logs[k] = v;
+    return;
+  }
   const std::vector<Tensor<T, cpu>> w = class_weighted(*val, class_weight);
   std::vector<const T*> wp;
   for (const auto& t : w) wp.push_back(t.data());
@@ -300,10 +302,7 @@ Logs Model<T, Device>::evaluate(data::NamedBatchSource<T>& src, EvaluateOptions 
   while (src.next(o.batch_size, batch)) {
     ++b;
     const std::string who = "evaluate (batch source, batch " + std::to_string(b) + ")";
-    HEPNN_CHECK(batch.output_weights().empty(), "Model '", m_name, "'::", who,
-                ": weights for output '", batch.output_weights().begin()->first,
-                "'; a batch source's event weights are shared by the outputs");
-    check_data(batch, who.c_str(), true);
+    check_source_batch(batch, who);
     auto out = predict_checked(ordered(batch.inputs()), o.batch_size);
     for (std::size_t k = 0; k < num_outputs(); ++k) {
       const Tensor<T, cpu>& tg = batch.targets().at(output_names()[k]);

@@ -309,9 +309,7 @@ std::vector<Tensor<T, cpu>> Model<T, Device>::class_weighted(const data::NamedDa
     const std::int64_t tc = tg.size() / d.size();
     T* wk = w.back().data();
     for (std::int64_t i = 0; i < d.size(); ++i) {
-      const T* t = tg.data() + i * tc;
-      const int label = tc == 1 ? int(std::lround(double(t[0]))) : int(std::max_element(t, t + tc) - t);
-      auto f = it->second.find(label);
+      auto f = it->second.find(detail::event_class(tg.data() + i * tc, tc));
       if (f != it->second.end()) wk[i] = T(double(wk[i]) * f->second);
     }
   }

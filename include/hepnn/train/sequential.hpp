@@ -82,6 +82,13 @@ struct EvaluateOptions {
 };
 
 namespace detail {
+/// The class of an event for class weights: the rounded target when there is one target column,
+/// else the column of the largest target (one-hot). Used by Sequential and Model alike.
+template <class T>
+int event_class(const T* targets, std::int64_t cols) {
+  return cols == 1 ? int(std::lround(double(targets[0]))) : int(std::max_element(targets, targets + cols) - targets);
+}
+
 /// "Done once" for work that const members may trigger from several threads at once (the
 /// lazy parameter layout of a model): the first caller runs it under a lock, the others wait,
 /// later calls cost one atomic load. Movable (a moved model keeps its state); reset() only from

@@ -209,9 +209,7 @@ std::vector<T> Sequential<T, Device>::effective_weights(const data::Dataset<T>& 
   if (cw.empty()) return w;
   const std::int64_t tc = target_cols(d);
   for (std::int64_t i = 0; i < d.size(); ++i) {
-    const T* t = d.targets().data() + i * tc;
-    const int label = tc == 1 ? int(std::lround(double(t[0]))) : int(std::max_element(t, t + tc) - t);
-    auto it = cw.find(label);
+    auto it = cw.find(detail::event_class(d.targets().data() + i * tc, tc));
     if (it != cw.end()) w[std::size_t(i)] = T(double(w[std::size_t(i)]) * it->second);
   }
   return w;
