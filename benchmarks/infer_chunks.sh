@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CPU inference in row chunks (backend::cpu::inference_chunks, docs/architecture.md "Inference in
 # row chunks") against the pass in one piece, on the 20-64-64-1 net of benchmarks/infer_mlp.cpp:
-# infer_mlp and infer_mlp_unchunked alternate for ROUNDS rounds, at 1 and 2 threads, through
-# Sequential and the functional Model. Writes
+# infer_mlp_unchunked, infer_mlp with HEPNN_SPIN_US=0 (chunks, threads sleep between calls) and
+# infer_mlp as it is (chunks, hot inference regions) alternate for ROUNDS rounds, at 1 and 2
+# threads, through Sequential and the functional Model. Writes
 # benchmarks/results/<date>-infer-chunks-<host>-<commit>.txt with the machine, the settings, the
 # medians of events/s, their ratios, and the raw lines.
 #   usage: benchmarks/infer_chunks.sh   (BUILD=build-bench ROUNDS=3 REPS=5)
@@ -19,10 +20,13 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 raw=$(mktemp)
 for r in $(seq 1 "$rounds"); do
   for api in sequential model; do
-    for prog in infer_mlp_unchunked infer_mlp; do
+    for variant in one_piece sleep hot; do
+      prog=infer_mlp spin=
+      [ "$variant" = one_piece ] && prog=infer_mlp_unchunked
+      [ "$variant" = sleep ] && spin=0
       for t in 1 2; do
-        "$build/benchmarks/$prog" --threads "$t" --reps "$reps" --api "$api" | grep '^RESULT' |
-          sed "s/^RESULT /RESULT round=$r prog=$prog api=$api /" >> "$raw"
+        env ${spin:+HEPNN_SPIN_US=$spin} "$build/benchmarks/$prog" --threads "$t" --reps "$reps" --api "$api" |
+          grep '^RESULT' | sed "s/^RESULT /RESULT round=$r variant=$variant api=$api /" >> "$raw"
       done
     done
   done
@@ -40,12 +44,13 @@ import re, sys, statistics
 runs = {}
 for line in open(sys.argv[1]):
     kv = dict(re.findall(r'(\w+)=(\S+)', line))
-    runs.setdefault((kv['api'], int(kv['threads']), int(kv['batch']), kv['prog']), []).append(float(kv['events_per_s']))
+    runs.setdefault((kv['api'], int(kv['threads']), int(kv['batch']), kv['variant']), []).append(float(kv['events_per_s']))
 keys = sorted({k[:3] for k in runs})
+print("# one_piece: the pass in one piece; sleep: row chunks, HEPNN_SPIN_US=0; hot: row chunks and hot regions (default)")
 for api, t, b in keys:
-    one = statistics.median(runs[(api, t, b, 'infer_mlp_unchunked')])
-    chunk = statistics.median(runs[(api, t, b, 'infer_mlp')])
-    print(f"{api:10s} threads={t} batch={b:<5d} one_piece={one / 1e6:6.2f}M chunked={chunk / 1e6:6.2f}M events/s ratio={chunk / one:.2f}")
+    one, sleep, hot = (statistics.median(runs[(api, t, b, v)]) for v in ('one_piece', 'sleep', 'hot'))
+    print(f"{api:10s} threads={t} batch={b:<5d} one_piece={one / 1e6:6.2f}M sleep={sleep / 1e6:6.2f}M "
+          f"hot={hot / 1e6:6.2f}M events/s  sleep/one_piece={sleep / one:.2f} hot/sleep={hot / sleep:.2f} hot/one_piece={hot / one:.2f}")
 PY
   echo "# raw:"
   cat "$raw"

@@ -96,7 +96,8 @@ TEST_CASE("threads: parallel_chunks runs every chunk once, from concurrent calle
     std::vector<std::atomic<int>> hits(static_cast<std::size_t>(n));
     auto f = [&](std::int64_t c) { hits[std::size_t(c)].fetch_add(1); };
     // the pool itself with 4 threads (parallel_chunks may use fewer on a busy machine)
-    hepnn::backend::cpu::detail::ChunkPool::instance().run(4, n, f);
+    // every other round "hot" (inference): the threads wait for the next region without sleeping
+    hepnn::backend::cpu::detail::ChunkPool::instance().run(4, n, f, round % 2 == 1);
     for (std::int64_t c = 0; c < n; ++c) REQUIRE(hits[std::size_t(c)].exchange(0) == 1);
     hepnn::backend::cpu::parallel_chunks(n, 1e12, f);
     for (std::int64_t c = 0; c < n; ++c) REQUIRE(hits[std::size_t(c)].load() == 1);
@@ -109,7 +110,7 @@ TEST_CASE("threads: parallel_chunks runs every chunk once, from concurrent calle
       for (int round = 0; round < 100; ++round) {
         std::vector<std::atomic<int>> hits(300);
         auto f = [&](std::int64_t c) { hits[std::size_t(c)].fetch_add(1); };
-        hepnn::backend::cpu::detail::ChunkPool::instance().run(3, 300, f);
+        hepnn::backend::cpu::detail::ChunkPool::instance().run(3, 300, f, round % 2 == 0);
         for (auto& h : hits) wrong += h.load() != 1;
       }
     });
@@ -128,6 +129,7 @@ TEST_CASE("threads: parallel_chunks runs every chunk once, from concurrent calle
     if (c == 13) throw std::runtime_error("chunk 13");
   };
   CHECK_THROWS_AS(hepnn::backend::cpu::detail::ChunkPool::instance().run(2, 64, thrower), std::runtime_error);
+  CHECK_THROWS_AS(hepnn::backend::cpu::detail::ChunkPool::instance().run(2, 64, thrower, /*hot=*/true), std::runtime_error);
   std::atomic<std::int64_t> sum{0};
   hepnn::backend::cpu::parallel_chunks(100, 1e12, [&](std::int64_t c) { sum += c; });
   CHECK(sum.load() == 4950);

@@ -1,6 +1,7 @@
 // hepnn's thread pool under ThreadSanitizer (ctest -L tsan), built with threads but without
 // OpenMP (HEPNN_THREADS_WITHOUT_OPENMP; libgomp is not instrumented): many regions from one and
-// from several caller threads, and a fit with 2 threads that must equal the fit with 1 thread
+// from several caller threads, some of them "hot" (the threads wait for the next region without
+// sleeping first, when the machine has free cores), and a fit with 2 threads that must equal the fit with 1 thread
 // bitwise. Exits non-zero on a wrong result; ThreadSanitizer fails the run on a data race.
 #include <atomic>
 #include <cstdio>
@@ -35,7 +36,8 @@ int main() {
   std::vector<std::int64_t> out(1000);
   for (int round = 0; round < 300; ++round) {
     auto f = [&](std::int64_t c) { out[std::size_t(c)] = c * round; };
-    backend::cpu::detail::ChunkPool::instance().run(2 + round % 3, 1000, f);
+    // every other region "hot" (inference): the threads wait for the next one without sleeping
+    backend::cpu::detail::ChunkPool::instance().run(2 + round % 3, 1000, f, round % 2 == 1);
     for (std::int64_t c = 0; c < 1000; ++c) failures += out[std::size_t(c)] != c * round;
   }
   std::vector<std::thread> callers;
@@ -45,7 +47,7 @@ int main() {
       std::vector<std::int64_t> mine(200);
       for (int round = 0; round < 100; ++round) {
         auto f = [&](std::int64_t c) { mine[std::size_t(c)] = c + t + round; };
-        backend::cpu::detail::ChunkPool::instance().run(2, 200, f);
+        backend::cpu::detail::ChunkPool::instance().run(2, 200, f, round % 3 == 0);
         for (std::int64_t c = 0; c < 200; ++c) wrong += mine[std::size_t(c)] != c + t + round;
       }
     });

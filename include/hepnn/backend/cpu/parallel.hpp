@@ -8,7 +8,10 @@
 ///  - the default thread count is the CPUs this process may use: the affinity mask (taskset,
 ///    Slurm's binding), the cgroup CPU quota (containers, Slurm's cgroup plugin) and
 ///    SLURM_CPUS_PER_TASK, whichever is smallest; HEPNN_NUM_THREADS or OMP_NUM_THREADS override it;
-///  - idle threads sleep (a futex wait), they never spin: a busy core is not taken from others;
+///  - idle threads sleep (a futex wait). After an inference pass (inference_chunks), and only
+///    while other processes leave the machine a free core for each of hepnn's threads, they first
+///    wait up to HEPNN_SPIN_US (default 200 µs) without sleeping, so that an event loop's
+///    back-to-back predict calls do not pay a wake-up each; a busy core is never taken;
 ///  - chunks are handed out one at a time, so when a thread is held up by another process the
 ///    others take its share, and nobody waits for a whole region's slice of a descheduled thread.
 /// Threads exist when hepnn is built with OpenMP (the CMake default); the parallel loop itself
@@ -183,13 +186,49 @@ inline int free_cpus() {
 namespace hepnn::backend::cpu::inline HEPNN_ABI {
 
 namespace detail {
+/// How long a thread of the pool waits without sleeping after an inference region, for the next
+/// region or for the other threads to finish one: HEPNN_SPIN_US microseconds (0: never), default
+/// 200. Read once. Only inference regions spin: in training, the serial work between a step's
+/// small regions ran up to 9% slower beside a spinning thread (docs/architecture.md).
+inline std::chrono::nanoseconds spin_time() {
+  static const std::chrono::nanoseconds t = [] {
+    const char* v = std::getenv("HEPNN_SPIN_US");
+    long us = 200;
+    if (v && *v) {
+      char* end = nullptr;
+      const long n = std::strtol(v, &end, 10);
+      if (end && *end == '\0' && n >= 0 && n <= 100000) us = n;
+    }
+    return std::chrono::nanoseconds(us * 1000);
+  }();
+  return t;
+}
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+/// Waits without sleeping, for at most spin_time(), until done() is true; returns done().
+template <class F>
+bool spin_until(F&& done) {
+  const auto until = std::chrono::steady_clock::now() + spin_time();
+  while (!done()) {
+    for (int i = 0; i < 32; ++i) cpu_relax();
+    if (std::chrono::steady_clock::now() >= until) return done();
+  }
+  return true;
+}
+
 /// A pool of sleeping worker threads for parallel_chunks. One region runs at a time; a caller
 /// that finds the pool busy (another thread's region, or a region inside a region) runs its
 /// chunks itself. Workers claim chunks from a shared counter, the caller too. The region's
 /// description is handed over under a mutex; workers sleep on a condition variable (a futex).
 /// A worker joins a region only while it is open: once the caller has run out of chunks it
 /// closes the region and waits only for workers that joined, never for one that was not yet
-/// scheduled (on a busy machine that could take a whole time slice).
+/// scheduled (on a busy machine that could take a whole time slice). In a region run with `hot`
+/// (inference), while the machine has a free core for every thread of the region, the threads
+/// wait a little without sleeping first (spin_time()): a worker for the next region, the caller
+/// for the workers to finish.
 class ChunkPool {
  public:
   static ChunkPool& instance() {
@@ -209,14 +248,15 @@ class ChunkPool {
 
   /// Runs f(c) for c in [0, n_chunks) on the caller and up to threads - 1 workers.
   template <class F>
-  void run(int threads, std::int64_t n_chunks, F& f) {
+  void run(int threads, std::int64_t n_chunks, F& f, bool hot = false) {
     auto serial = [&] {
       for (std::int64_t c = 0; c < n_chunks; ++c) f(c);
     };
     if (t_inside) return serial();  // a region inside a region (checked first: m_busy may be ours)
     std::unique_lock<std::mutex> busy(m_busy, std::try_to_lock);
     if (!busy.owns_lock()) return serial();
-    Region r{[](void* p, std::int64_t c) { (*static_cast<F*>(p))(c); }, &f, n_chunks, threads - 1};
+    const bool spin = hot && spin_time().count() > 0 && hepnn::detail::free_cpus() >= threads;
+    Region r{[](void* p, std::int64_t c) { (*static_cast<F*>(p))(c); }, &f, n_chunks, threads - 1, spin};
     {
       const std::lock_guard<std::mutex> g(m_state);
       ensure_workers(threads - 1);
@@ -224,18 +264,23 @@ class ChunkPool {
       m_next.store(0);
       m_error = nullptr;
       m_open = true;
-      ++m_generation;
+      m_posted.store(++m_generation, std::memory_order_release);
     }
-    m_wake.notify_all();
+    m_wake.notify_all();  // no system call when every worker is still spinning
     t_inside = true;
     work(r);
     t_inside = false;
     {
-      // no worker joins from now on; wait (asleep) for those that joined and may still be
-      // computing a chunk
-      std::unique_lock<std::mutex> g(m_state);
-      m_open = false;
-      m_done.wait(g, [&] { return m_active == 0; });
+      // no worker joins from now on; wait for those that joined and may still be computing a
+      // chunk: without sleeping for a moment when there are free cores, then asleep
+      {
+        const std::lock_guard<std::mutex> g(m_state);
+        m_open = false;
+      }
+      if (!spin || !spin_until([&] { return m_active.load(std::memory_order_acquire) == 0; })) {
+        std::unique_lock<std::mutex> g(m_state);
+        m_done.wait(g, [&] { return m_active.load(std::memory_order_acquire) == 0; });
+      }
     }
     if (m_error) std::rethrow_exception(m_error);
   }
@@ -245,7 +290,8 @@ class ChunkPool {
     void (*fn)(void*, std::int64_t) = nullptr;
     void* arg = nullptr;
     std::int64_t chunks = 0;
-    int workers = 0;  // how many of the pool's threads take part
+    int workers = 0;     // how many of the pool's threads take part
+    bool spin = false;   // the machine has a free core for each thread: wait without sleeping first
   };
 
   ChunkPool() = default;
@@ -271,7 +317,10 @@ class ChunkPool {
 
   void worker(int index) {
     std::uint64_t seen = 0;
+    bool spin = false;
     while (true) {
+      // after a region, a moment without sleeping for the next one (when there are free cores)
+      if (spin) spin_until([&] { return m_posted.load(std::memory_order_acquire) != seen; });
       Region r;
       {
         std::unique_lock<std::mutex> g(m_state);
@@ -280,7 +329,7 @@ class ChunkPool {
         seen = m_generation;
         if (!m_open || index >= m_region.workers) continue;  // closed already, or fewer threads
         r = m_region;
-        ++m_active;
+        m_active.fetch_add(1, std::memory_order_relaxed);
       }
       t_inside = true;
       work(r);
@@ -288,9 +337,10 @@ class ChunkPool {
       bool last;
       {
         const std::lock_guard<std::mutex> g(m_state);
-        last = --m_active == 0;
+        last = m_active.fetch_sub(1, std::memory_order_acq_rel) == 1;
       }
-      if (last) m_done.notify_one();
+      if (last) m_done.notify_one();  // no system call when the caller is spinning, not waiting
+      spin = r.spin;
     }
   }
 
@@ -301,7 +351,8 @@ class ChunkPool {
   std::uint64_t m_generation = 0;  // guarded by m_state
   bool m_stop = false;             // guarded by m_state
   bool m_open = false;             // guarded by m_state: workers may still join the region
-  int m_active = 0;                // guarded by m_state: workers inside the region
+  std::atomic<int> m_active{0};    // changed under m_state: workers inside the region
+  std::atomic<std::uint64_t> m_posted{0};  // m_generation, for workers that wait without the lock
   std::atomic<std::int64_t> m_next{0};
   std::exception_ptr m_error;
   static inline thread_local bool t_inside = false;
@@ -309,9 +360,10 @@ class ChunkPool {
 }  // namespace detail
 
 /// Runs f(chunk) for every chunk in [0, n_chunks). Uses up to num_threads() threads when
-/// `flops` (an estimate of the total work) is large enough to pay for waking them.
+/// `flops` (an estimate of the total work) is large enough to pay for waking them. `hot`: the
+/// threads may wait for the next region without sleeping first (inference passes only).
 template <class F>
-void parallel_chunks(std::int64_t n_chunks, double flops, F&& f) {
+void parallel_chunks(std::int64_t n_chunks, double flops, F&& f, bool hot = false) {
   // Waking a sleeping thread costs a few microseconds (more on a busy machine): only work of
   // >= 1 MFLOP per thread is split.
 #if defined(HEPNN_MIN_FLOPS_PER_THREAD)
@@ -325,11 +377,11 @@ void parallel_chunks(std::int64_t n_chunks, double flops, F&& f) {
   // on a busy machine, only as many threads as other processes leave cores for
   if (threads > 1) threads = std::min(threads, hepnn::detail::free_cpus());
   if (threads > 1) {
-    detail::ChunkPool::instance().run(threads, n_chunks, f);
+    detail::ChunkPool::instance().run(threads, n_chunks, f, hot);
     return;
   }
 #endif
-  (void)threads;
+  (void)threads, (void)hot;
   for (std::int64_t c = 0; c < n_chunks; ++c) f(c);
 }
 
@@ -346,11 +398,13 @@ inline constexpr std::int64_t inference_chunk_rows = 96;
 /// inference_chunk_rows rows (the last one shorter), the chunks spread over the threads when
 /// `flops` pays for it. The whole model runs on one chunk before the next (one parallel region
 /// per call instead of one per layer; a chunk's activations stay in its core's cache). The chunks
-/// depend on B only, so the results do not depend on the thread count.
+/// depend on B only, so the results do not depend on the thread count. The threads wait for the
+/// next pass a moment without sleeping (spin_time()), when the machine has the cores for it.
 template <class F>
 void inference_chunks(std::int64_t B, double flops, F&& f) {
   constexpr std::int64_t rows = inference_chunk_rows;
-  parallel_chunks((B + rows - 1) / rows, flops, [&](std::int64_t c) { f(c * rows, std::min(rows, B - c * rows)); });
+  parallel_chunks((B + rows - 1) / rows, flops, [&](std::int64_t c) { f(c * rows, std::min(rows, B - c * rows)); },
+                  /*hot=*/true);
 }
 
 /// Calls f(begin, end) over [0, n) in chunks of `grain` elements, in parallel for large n.
