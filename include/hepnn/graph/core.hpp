@@ -32,8 +32,9 @@ struct ParamSegment {
   std::int64_t size = 0;
 };
 
+/// A model used as a layer (defined in graph/submodel.hpp).
 template <class T, class Device>
-class SubmodelLayer;  // graph/submodel.hpp: a model used as a layer
+class SubmodelLayer;
 
 template <class T, class Device>
 class GraphCore {
