@@ -83,47 +83,46 @@ class GraphCore {
   /// Runs the calls on a batch of B samples. inputs[k] points to model input k (on Device);
   /// arena has B * arena_per_sample(training) elements. Returns nothing: outputs are at output().
   void forward(T* arena, std::int64_t B, const T* const* inputs, const Pass& pass, bool training) const {
+    forward_rows(arena, B, inputs, pass, training, 0, B);
+  }
+  /// forward() on rows [r0, r0 + R) of a batch of B samples: each call reads and writes those rows
+  /// of the batch's tensors and uses those rows' part of its workspace; the pass's first sample
+  /// moves on by r0 (random masks stay those of the whole batch).
+  void forward_rows(T* arena, std::int64_t B, const T* const* inputs, const Pass& pass, bool training, std::int64_t r0,
+                    std::int64_t R) const {
     const T* small[8];  // the inputs of a call: on the stack for up to 8 (no allocation per pass)
     std::vector<const T*> big;
     for (std::size_t c = 0; c < topo.calls.size(); ++c) {
       const Call& call = topo.calls[c];
       if (call.inputs.size() > 8) big.resize(call.inputs.size());
       const T** xs = call.inputs.size() > 8 ? big.data() : small;
-      for (std::size_t s = 0; s < call.inputs.size(); ++s) xs[s] = tensor_ptr(arena, B, inputs, call.inputs[s]);
+      for (std::size_t s = 0; s < call.inputs.size(); ++s)
+        xs[s] = tensor_ptr(arena, B, inputs, call.inputs[s]) + r0 * topo.tensors[call.inputs[s]]->shape.size();
+      const Layer<T, Device>& L = *layers[call.layer];
       Pass p = pass;
       p.layer_index = std::int64_t(c) + pass.layer_index;
       p.backward = training;
+      p.first_sample = pass.first_sample + r0;
       const std::int64_t ws_off = training ? m_ws_off[c] : m_infer_ws_off[c];  // -1: none
-      T* ws = ws_off < 0 ? nullptr : arena + B * ws_off;
-      layers[call.layer]->forward_many(B, xs, arena + B * m_act_off[call.output], ws, p);
+      const std::int64_t ws_row = training ? L.workspace_per_sample() : L.inference_workspace_per_sample();
+      T* ws = ws_off < 0 ? nullptr : arena + B * ws_off + r0 * ws_row;
+      L.forward_many(R, xs, arena + B * m_act_off[call.output] + r0 * topo.tensors[call.output]->shape.size(), ws, p);
     }
   }
   /// Inference on B samples (arena of B * arena_per_sample(false) elements). On the CPU, more than
-  /// inference_chunk_rows samples go through every call chunk by chunk, the chunks spread over the
-  /// threads (backend::cpu::inference_chunks): each call of a chunk reads and writes the chunk's
-  /// rows of the batch-B tensors, and uses its rows' part of the call's workspace.
+  /// inference_chunk_rows samples go through every call chunk by chunk (forward_rows), the chunks
+  /// spread over the threads (backend::cpu::inference_chunks).
   void forward_inference(T* arena, std::int64_t B, const T* const* inputs, std::uint64_t seed) const {
+    const Pass pass{false, seed, 0, 0};
     if constexpr (std::is_same_v<Device, cpu>) {
       if (B > backend::cpu::inference_chunk_rows) {
         backend::cpu::inference_chunks(B, inference_flops_per_sample() * double(B), [&](std::int64_t r0, std::int64_t R) {
-          const T* small[8];  // as in forward(): no allocation for calls of up to 8 inputs
-          std::vector<const T*> big;
-          for (std::size_t c = 0; c < topo.calls.size(); ++c) {
-            const Call& call = topo.calls[c];
-            if (call.inputs.size() > 8) big.resize(call.inputs.size());
-            const T** xs = call.inputs.size() > 8 ? big.data() : small;
-            for (std::size_t s = 0; s < call.inputs.size(); ++s)
-              xs[s] = tensor_ptr(arena, B, inputs, call.inputs[s]) + r0 * topo.tensors[call.inputs[s]]->shape.size();
-            const Layer<T, Device>& L = *layers[call.layer];
-            T* ws = m_infer_ws_off[c] < 0 ? nullptr : arena + B * m_infer_ws_off[c] + r0 * L.inference_workspace_per_sample();
-            T* y = arena + B * m_act_off[call.output] + r0 * topo.tensors[call.output]->shape.size();
-            L.forward_many(R, xs, y, ws, Pass{false, seed, 0, std::int64_t(c), false, nullptr, r0});
-          }
+          forward_rows(arena, B, inputs, pass, false, r0, R);
         });
         return;
       }
     }
-    forward(arena, B, inputs, Pass{false, seed, 0, 0}, false);
+    forward(arena, B, inputs, pass, false);
   }
   /// The work of inference per sample, roughly: 2 flops per parameter and call (the products of
   /// Dense-like layers), through the models used as layers. Decides how many threads a pass uses.

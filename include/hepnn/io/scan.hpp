@@ -259,6 +259,16 @@ inline void write_text_atomically(const std::filesystem::path& path, const std::
   std::filesystem::rename(tmp, path, ec);
   HEPNN_CHECK(!ec, "scan: cannot rename '", tmp.string(), "' to '", path.string(), "': ", ec.message());
 }
+/// The JSON of file `path`; a file that does not parse is a hepnn::Error "<who>: '<path>' is not
+/// valid JSON: <why>".
+inline nlohmann::json read_json(const std::filesystem::path& path, const char* who) {
+  std::ifstream in(path);
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    throw Error(::hepnn::detail::concat(who, ": '", path.string(), "' is not valid JSON: ", e.what()));
+  }
+}
 inline nlohmann::json to_json(const Result& r) {
   nlohmann::json j = {{"trial", r.trial}, {"status", r.status}, {"params", r.params}, {"seed", r.seed},
                       {"epochs", r.epochs}, {"seconds", r.seconds}, {"worker", r.worker}};
@@ -292,15 +302,9 @@ inline std::vector<Result> run(const Scan& s, const std::string& dir_name, Worke
   std::filesystem::create_directories(dir);
   const std::filesystem::path desc = dir / "scan.json";
   if (std::filesystem::exists(desc)) {
-    std::ifstream in(desc);
-    nlohmann::json there;
-    try {
-      there = nlohmann::json::parse(in);
-    } catch (const std::exception& e) {
-      throw Error(::hepnn::detail::concat("scan::run: '", desc.string(), "' is not valid JSON: ", e.what()));
-    }
-    HEPNN_CHECK(there == s.json(), "scan::run: '", dir.string(), "' holds the results of another scan (its scan.json "
-                "differs from this description); use a new directory");
+    HEPNN_CHECK(detail::read_json(desc, "scan::run") == s.json(), "scan::run: '", dir.string(),
+                "' holds the results of another scan (its scan.json differs from this description); use a new "
+                "directory");
   } else {
     detail::write_text_atomically(desc, s.json().dump(2) + "\n");
   }

@@ -139,27 +139,14 @@ inline std::string Ranking::csv() const {
 inline Ranking merge(const std::string& dir_name) {
   const std::filesystem::path dir(dir_name), desc = dir / "scan.json";
   HEPNN_CHECK(std::filesystem::exists(desc), "scan::merge: '", dir.string(), "' has no scan.json (not a scan directory)");
-  std::ifstream in(desc);
-  nlohmann::json description;
-  try {
-    description = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw Error(::hepnn::detail::concat("scan::merge: '", desc.string(), "' is not valid JSON: ", e.what()));
-  }
-  Ranking out{Scan(std::move(description), "scan::merge: '" + desc.string() + "'"), {}, {}, {}, {}};
+  Ranking out{Scan(detail::read_json(desc, "scan::merge"), "scan::merge: '" + desc.string() + "'"), {}, {}, {}, {}};
   for (int i = 0; i < out.scan.trials(); ++i) {
     const std::filesystem::path path = detail::trial_path(dir, i);
     if (!std::filesystem::exists(path)) {
       out.missing.push_back(i);
       continue;
     }
-    std::ifstream f(path);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(f);
-    } catch (const std::exception& e) {
-      throw Error(::hepnn::detail::concat("scan::merge: '", path.string(), "' is not valid JSON: ", e.what()));
-    }
+    const nlohmann::json j = detail::read_json(path, "scan::merge");
     Result r;
     r.trial = j.value("trial", i);
     r.status = j.value("status", std::string());

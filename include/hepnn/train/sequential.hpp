@@ -325,6 +325,7 @@ class Sequential {
   void ensure(Buffers& b, std::int64_t batch, bool training) const;
   const T* stage_input(Buffers& b, const T* host_rows, std::int64_t B) const;
   const T* forward(Buffers& b, const T* x, std::int64_t B, Pass pass) const;
+  const T* forward_rows(Buffers& b, const T* x, Pass pass, std::int64_t r0, std::int64_t R) const;
   const T* forward_inference(Buffers& b, const T* x, std::int64_t B) const;
   double train_batch(const data::Dataset<T>& d, const T* weights, const std::int64_t* idx, std::int64_t B,
                      double norm, bool training, bool step);

@@ -245,38 +245,43 @@ const T* Sequential<T, Device>::stage_input(Buffers& b, const T* host_rows, std:
 
 template <class T, class Device>
 const T* Sequential<T, Device>::forward(Buffers& b, const T* x, std::int64_t B, Pass pass) const {
-  const T* in = x;
+  return forward_rows(b, x, pass, 0, B);
+}
+
+/// forward() on rows [r0, r0 + R) of a batch (b sized for it): each layer reads and writes those
+/// rows of the activations and uses those rows' part of its training workspace; the pass's first
+/// sample moves on by r0. Returns the whole batch's output buffer.
+template <class T, class Device>
+const T* Sequential<T, Device>::forward_rows(Buffers& b, const T* x, Pass pass, std::int64_t r0, std::int64_t R) const {
+  pass.first_sample += r0;
+  const T* in = x + r0 * m_input_shape.size();
   for (std::size_t i = 0; i < m_layers.size(); ++i) {
     pass.layer_index = std::int64_t(i);
-    T* ws = b.ws.empty() ? nullptr : b.ws[i].data();  // training buffers: keep what backward needs
-    m_layers[i]->forward(B, in, b.act[i + 1].data(), ws, pass);
-    in = b.act[i + 1].data();
+    // training buffers: keep what backward needs
+    T* ws = b.ws.empty() ? nullptr : b.ws[i].data() + r0 * m_layers[i]->workspace_per_sample();
+    T* out = b.act[i + 1].data() + r0 * m_layers[i]->output_shape().size();
+    m_layers[i]->forward(R, in, out, ws, pass);
+    in = out;
   }
-  return in;
+  return m_layers.empty() ? x : b.act.back().data();
 }
 
 /// The forward pass of inference (b sized by ensure(b, >= B, false)). On the CPU, more than
-/// inference_chunk_rows events go through the whole model chunk by chunk, the chunks spread over
-/// the threads (backend::cpu::inference_chunks; docs/architecture.md, "Inference in row chunks").
-/// Inference treats every event on its own, so a chunk computes what the whole batch would for
-/// its rows, exactly where the layers' kernels are row-exact (the fused Dense kernel is).
+/// inference_chunk_rows events go through the whole model chunk by chunk (forward_rows), the chunks
+/// spread over the threads (backend::cpu::inference_chunks; docs/architecture.md, "Inference in
+/// row chunks"). Inference treats every event on its own, so a chunk computes what the whole batch
+/// would for its rows, exactly where the layers' kernels are row-exact (the fused Dense kernel is).
 template <class T, class Device>
 const T* Sequential<T, Device>::forward_inference(Buffers& b, const T* x, std::int64_t B) const {
+  const Pass pass{false, m_seed, 0, 0};
   if constexpr (std::is_same_v<Device, cpu>) {
     if (B > backend::cpu::inference_chunk_rows && !m_layers.empty()) {
       const double flops = 2.0 * double(layout().num_params) * double(B);  // the products of Dense-like layers
-      backend::cpu::inference_chunks(B, flops, [&](std::int64_t r0, std::int64_t R) {
-        const T* in = x + r0 * m_input_shape.size();
-        for (std::size_t i = 0; i < m_layers.size(); ++i) {
-          T* out = b.act[i + 1].data() + r0 * m_layers[i]->output_shape().size();
-          m_layers[i]->forward(R, in, out, nullptr, Pass{false, m_seed, 0, std::int64_t(i), false, nullptr, r0});
-          in = out;
-        }
-      });
+      backend::cpu::inference_chunks(B, flops, [&](std::int64_t r0, std::int64_t R) { forward_rows(b, x, pass, r0, R); });
       return b.act.back().data();
     }
   }
-  return forward(b, x, B, Pass{false, m_seed, 0, 0});
+  return forward(b, x, B, pass);
 }
 
 /// Forward, loss, backward and (when step) an optimizer update on the events idx[0..B).
