@@ -3,7 +3,8 @@
 #   bash benchmarks/run_all.sh            (needs: libbenchmark-dev; libtorch-dev for the peers;
 #                                          dataset-fashion-mnist for the training runs)
 # Builds into build-bench/ (BUILD=dir to change), runs the Google Benchmark suites, the
-# side-by-side comparison with libtorch (benchmarks/compare.py) and the 10-epoch training run,
+# side-by-side comparison with libtorch (benchmarks/compare.py; and with PyTorch 2 when
+# PYTORCH=venv/bin/python names an interpreter with PyPI's torch) and the 10-epoch training run,
 # and writes the raw outputs, each with a header naming the machine, compiler, BLAS and thread
 # settings, to benchmarks/results/<date>_<host>_<name>.txt. See docs/benchmarks.md.
 set -euo pipefail
@@ -34,7 +35,7 @@ for b in bench_gemm bench_layers bench_models bench_conv; do
   echo "wrote $out/${stamp}_${host}_$b.txt"
 done
 if [ -x "$build/benchmarks/torch_train_mlp" ]; then
-  cmd="python3 benchmarks/compare.py --build $build --rounds $rounds --epochs 2"
+  cmd="python3 benchmarks/compare.py --build $build --rounds $rounds --epochs 2${PYTORCH:+ --pytorch $PYTORCH}"
   { header compare "$cmd"; $cmd --raw "$out/${stamp}_${host}_compare_raw.txt"; } > "$out/${stamp}_${host}_compare.txt"
   echo "wrote $out/${stamp}_${host}_compare.txt (and _compare_raw.txt)"
 else

@@ -1,8 +1,10 @@
 // Training benchmark: the 784-500-300-10 MLP (ReLU, dropout 0.2 on the input and 0.5 after each
 // hidden layer, softmax cross-entropy, Adam 1e-3, batch 128) on real Fashion-MNIST.
 // Prints samples/s for every epoch, the median, and the test accuracy after the last epoch.
-//   usage: train_mlp [--epochs N] [--threads T] [--data DIR] [--batch B] [--seed S] [--init NAME] [--lr LR]
-// (defaults: Keras's glorot_uniform kernels and zero biases, Adam 1e-3)
+//   usage: train_mlp [--epochs N] [--threads T] [--data DIR] [--batch B] [--seed S] [--init NAME]
+//                    [--bias-init NAME] [--lr LR] [--eps EPS]
+// (defaults: Keras's glorot_uniform kernels and zero biases, Adam 1e-3; `--init pytorch_uniform
+// --bias-init pytorch_uniform --eps 1e-8` is the libtorch and PyTorch peers' recipe)
 // The last line is machine-readable (benchmarks/compare.py reads it):
 //   RESULT peer=hepnn threads=T epochs=N median_samples_per_s=... test_accuracy=...
 #include <algorithm>
@@ -22,8 +24,8 @@ int main(int argc, char** argv) {
   std::int64_t batch = 128;
   std::uint64_t seed = 1;
   std::string dir = data::fashion_mnist_default_dir;
-  Init init = Init::glorot_uniform;
-  double lr = 1e-3;
+  Init init = Init::glorot_uniform, bias_init = Init::zeros;
+  double lr = 1e-3, eps = Adam{}.epsilon;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--epochs") epochs = std::atoi(argv[i + 1]);
@@ -32,12 +34,14 @@ int main(int argc, char** argv) {
     else if (a == "--seed") seed = std::strtoull(argv[i + 1], nullptr, 10);
     else if (a == "--data") dir = argv[i + 1];
     else if (a == "--lr") lr = std::atof(argv[i + 1]);
-    else if (a == "--init") {
-      bool found = false;
-      for (Init k : {Init::glorot_uniform, Init::glorot_normal, Init::he_uniform, Init::he_normal, Init::lecun_uniform,
-                     Init::lecun_normal})
-        if (to_string(k) == argv[i + 1]) init = k, found = true;
-      if (!found) { std::fprintf(stderr, "unknown initialiser %s\n", argv[i + 1]); return 2; }
+    else if (a == "--eps") eps = std::atof(argv[i + 1]);
+    else if (a == "--init" || a == "--bias-init") {
+      try {
+        (a == "--init" ? init : bias_init) = init_from_string(argv[i + 1]);
+      } catch (const Error& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 2;
+      }
     }
     else { std::fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
   }
@@ -50,10 +54,13 @@ int main(int argc, char** argv) {
     return 3;
   }
 
-  Sequential<float> model(Input{784}, Dropout{0.2}, Dense{.units = 500, .activation = Activation::relu, .kernel_initializer = init},
-                          Dropout{0.5}, Dense{.units = 300, .activation = Activation::relu, .kernel_initializer = init},
-                          Dropout{0.5}, Dense{.units = 10, .kernel_initializer = init});
-  model.compile({.loss = CategoricalCrossEntropy{.from_logits = true}, .optimizer = Adam{.learning_rate = lr},
+  auto dense = [&](std::int64_t units, Activation act) {
+    return Dense{.units = units, .activation = act, .kernel_initializer = init, .bias_initializer = bias_init};
+  };
+  Sequential<float> model(Input{784}, Dropout{0.2}, dense(500, Activation::relu), Dropout{0.5},
+                          dense(300, Activation::relu), Dropout{0.5}, dense(10, Activation::linear));
+  model.compile({.loss = CategoricalCrossEntropy{.from_logits = true},
+                 .optimizer = Adam{.learning_rate = lr, .epsilon = eps},
                  .seed = seed});
 
   std::vector<double> rates;

@@ -1,7 +1,7 @@
 // libtorch peer of benchmarks/train_mlp.cpp: the 784-500-300-10 MLP with dropout, Adam 1e-3,
 // softmax cross-entropy, batch 128, on Fashion-MNIST, written the way the libtorch C++ docs teach.
 // Data loading uses hepnn's idx reader so that both programs see the same bytes.
-//   usage: torch_train_mlp [--epochs N] [--threads T] [--data DIR] [--batch B]
+//   usage: torch_train_mlp [--epochs N] [--threads T] [--data DIR] [--batch B] [--seed S]
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -43,6 +43,7 @@ torch::Tensor to_torch(const hepnn::Tensor<float, hepnn::cpu>& t, std::vector<in
 int main(int argc, char** argv) {
   int epochs = 10, threads = 1;
   std::int64_t batch = 128;
+  std::uint64_t seed = 1;
   std::string dir = hepnn::data::fashion_mnist_default_dir;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
@@ -50,10 +51,11 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = std::atoi(argv[i + 1]);
     else if (a == "--batch") batch = std::atoll(argv[i + 1]);
     else if (a == "--data") dir = argv[i + 1];
+    else if (a == "--seed") seed = std::strtoull(argv[i + 1], nullptr, 10);
     else { std::fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
   }
   torch::set_num_threads(threads);
-  torch::manual_seed(1);
+  torch::manual_seed(seed);
   hepnn::data::FashionMnist<float> fm;
   try {
     fm = hepnn::data::load_fashion_mnist<float>(dir);

@@ -52,7 +52,10 @@ TEMPLATE_TEST_CASE("initializers: uniform variants stay within the limit with va
   };
   const Case cases[] = {{Init::glorot_uniform, std::sqrt(6.0 / 80.0)},  // sqrt(6 / (fan_in + fan_out))
                         {Init::he_uniform, std::sqrt(6.0 / 50.0)},      // sqrt(6 / fan_in)
-                        {Init::lecun_uniform, std::sqrt(3.0 / 50.0)}};  // sqrt(3 / fan_in)
+                        {Init::lecun_uniform, std::sqrt(3.0 / 50.0)},   // sqrt(3 / fan_in)
+                        // torch.nn.Linear's kaiming_uniform_(a = sqrt(5)): gain sqrt(2 / (1 + 5)) times
+                        // sqrt(3 / fan_in) is 1 / sqrt(fan_in)
+                        {Init::pytorch_uniform, 1.0 / std::sqrt(50.0)}};
   for (const Case& c : cases) {
     INFO(hepnn::to_string(c.kind));
     const auto p = draw<T>(c.kind);
@@ -96,7 +99,8 @@ TEMPLATE_TEST_CASE("initializers: zeros and ones", "[layers][init]", float, doub
 TEMPLATE_TEST_CASE("initializers: the same seed gives the same values, another seed or stream others",
                    "[layers][init]", float, double) {
   using T = TestType;
-  for (Init kind : {Init::glorot_uniform, Init::he_normal, Init::lecun_uniform, Init::glorot_normal}) {
+  for (Init kind :
+       {Init::glorot_uniform, Init::he_normal, Init::lecun_uniform, Init::glorot_normal, Init::pytorch_uniform}) {
     INFO(hepnn::to_string(kind));
     const auto a = draw<T>(kind, 17, 5);
     CHECK(draw<T>(kind, 17, 5) == a);

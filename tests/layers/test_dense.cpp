@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "hepnn/layers/dense.hpp"
@@ -184,6 +185,22 @@ TEST_CASE("dense: initialisation, parameters and workspace", "[layers]") {
   b->initialize(pb.data(), 1, 2);
   CHECK(pb[6] == 1.0);
   CHECK(pb[7] == 1.0);
+
+  // PyTorch's Linear default: weights and biases from U(+-1/sqrt(fan_in)), the bias with its
+  // layer's fan_in (here 400 inputs: limit 0.05), not the bias vector's length.
+  Dense torch_like{.units = 300, .kernel_initializer = hepnn::Init::pytorch_uniform,
+                   .bias_initializer = hepnn::Init::pytorch_uniform};
+  auto t = torch_like.build<double, cpu>(Shape{400}, "dense_6");
+  std::vector<double> pt(static_cast<std::size_t>(t->num_params()));
+  t->initialize(pt.data(), 3, 4);
+  const std::pair<std::size_t, std::size_t> parts[] = {{0, 400 * 300}, {400 * 300, pt.size()}};  // kernel, bias
+  for (const auto& [first, last] : parts) {
+    double max_abs = 0;
+    for (std::size_t i = first; i < last; ++i) max_abs = std::max(max_abs, std::abs(pt[i]));
+    CHECK(max_abs <= 0.05);
+    CHECK(max_abs > 0.049);  // 300 biases: the largest is within 2% of the limit with probability 1 - 0.98^300
+  }
+  CHECK(hepnn::init_from_string("pytorch_uniform") == hepnn::Init::pytorch_uniform);
 }
 
 TEMPLATE_TEST_CASE("dense: float and double forward agree with the loop", "[layers]", float, double) {

@@ -14,7 +14,8 @@ namespace hepnn::inline HEPNN_ABI {
 
 enum class Init {
   zeros, ones, glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal,
-  orthogonal  ///< a (fan_in, fan_out) matrix with orthonormal rows or columns (Keras' recurrent default)
+  orthogonal,  ///< a (fan_in, fan_out) matrix with orthonormal rows or columns (Keras' recurrent default)
+  pytorch_uniform  ///< U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's default for Linear and Conv weights and biases
 };
 
 inline std::string to_string(Init i) {
@@ -28,13 +29,14 @@ inline std::string to_string(Init i) {
     case Init::lecun_uniform: return "lecun_uniform";
     case Init::lecun_normal: return "lecun_normal";
     case Init::orthogonal: return "orthogonal";
+    case Init::pytorch_uniform: return "pytorch_uniform";
   }
   return "?";
 }
 
 inline Init init_from_string(const std::string& s) {
   for (Init i : {Init::zeros, Init::ones, Init::glorot_uniform, Init::glorot_normal, Init::he_uniform, Init::he_normal,
-                 Init::lecun_uniform, Init::lecun_normal, Init::orthogonal})
+                 Init::lecun_uniform, Init::lecun_normal, Init::orthogonal, Init::pytorch_uniform})
     if (to_string(i) == s) return i;
   throw Error("unknown initializer '" + s + "'");
 }
@@ -69,7 +71,9 @@ void orthogonal(T* p, std::int64_t n, std::int64_t rows, std::int64_t cols, std:
 
 /// Fills p[0..n) with the initialiser's distribution, drawn from Philox stream `stream` of `seed`.
 /// Uniform variants draw from U(-limit, limit): limit = sqrt(6 / (fan_in + fan_out)) (Glorot),
-/// sqrt(6 / fan_in) (He), sqrt(3 / fan_in) (LeCun). Normal variants draw from an untruncated
+/// sqrt(6 / fan_in) (He), sqrt(3 / fan_in) (LeCun), sqrt(1 / fan_in) (pytorch_uniform: what
+/// torch.nn.Linear and Conv2d draw for weights and biases alike, kaiming_uniform with a = sqrt(5);
+/// a bias drawn with it uses its layer's fan_in). Normal variants draw from an untruncated
 /// N(0, s^2): s = sqrt(2 / (fan_in + fan_out)), sqrt(2 / fan_in), sqrt(1 / fan_in). Orthogonal
 /// fills p as a (fan_in, fan_out) matrix (n = fan_in * fan_out): standard normal numbers, then
 /// Gram-Schmidt on the rows (fan_in <= fan_out) or the columns, so that W W^T = 1 or W^T W = 1.
@@ -90,6 +94,7 @@ void initialize(Init kind, T* p, std::int64_t n, std::int64_t fan_in, std::int64
     case Init::glorot_uniform: limit = std::sqrt(6.0 / (fi + fo)); break;
     case Init::he_uniform: limit = std::sqrt(6.0 / fi); break;
     case Init::lecun_uniform: limit = std::sqrt(3.0 / fi); break;
+    case Init::pytorch_uniform: limit = std::sqrt(1.0 / fi); break;
     case Init::glorot_normal: stddev = std::sqrt(2.0 / (fi + fo)); break;
     case Init::he_normal: stddev = std::sqrt(2.0 / fi); break;
     case Init::lecun_normal: stddev = std::sqrt(1.0 / fi); break;
