@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <vector>
 
 #include "hepnn/data/dataset.hpp"
 
@@ -56,6 +57,27 @@ TEST_CASE("dataset: permutation is uniform enough (each position sees each value
   for (std::uint64_t s = 0; s < 3000; ++s) counts[data::permutation(3, s, 1)]++;
   REQUIRE(counts.size() == 6);
   for (const auto& [perm, c] : counts) CHECK(std::abs(c - 500) < 100);
+}
+
+TEST_CASE("dataset: permutation is Fisher-Yates over the documented Philox numbers, across block edges", "[data]") {
+  // The definition, one philox_u32 call per number: step i swaps p[i] with p[r % (i + 1)],
+  // r = numbers 2i (high half) and 2i + 1 (low half). permutation() draws them in blocks; the
+  // orders of streamed and shuffled data depend on it giving exactly these.
+  auto reference = [](std::int64_t n, std::uint64_t seed, std::uint64_t stream) {
+    std::vector<std::int64_t> p(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) p[std::size_t(i)] = i;
+    for (std::int64_t i = n - 1; i > 0; --i) {
+      const auto k = static_cast<std::uint64_t>(i);
+      const std::uint64_t r = (std::uint64_t(philox_u32(seed, stream, 2 * k)) << 32) | philox_u32(seed, stream, 2 * k + 1);
+      std::swap(p[std::size_t(i)], p[std::size_t(r % (k + 1))]);
+    }
+    return p;
+  };
+  for (std::int64_t n : {0, 1, 2, 3, 511, 512, 513, 1024, 1025, 4099})
+    for (std::uint64_t seed : {1ull, 42ull}) {
+      INFO("n = " << n << ", seed " << seed);
+      CHECK(data::permutation(n, seed, 7) == reference(n, seed, 7));
+    }
 }
 
 TEST_CASE("dataset: split sizes and order", "[data]") {

@@ -84,6 +84,66 @@ TEST_CASE("streaming: a file 5x the memory budget streams every event once, with
   CHECK(s.buffer_bytes_peak() <= budget);
 }
 
+TEST_CASE("streaming: chunks start at the file's storage chunks; buffers and batches are reused", "[io][streaming]") {
+  TempDir dir;
+  const std::string p = dir.file("stored.h5");
+  const std::int64_t n = 5000, cols = 8;
+  {
+    std::vector<float> x(static_cast<std::size_t>(n * cols)), y(static_cast<std::size_t>(n)),
+        w(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+      for (std::int64_t j = 0; j < cols; ++j) x[std::size_t(i * cols + j)] = float(i * 10 + j);
+      y[std::size_t(i)] = float(i % 2);
+      w[std::size_t(i)] = float(1 + i % 3);
+    }
+    io::h5::File f(p, io::h5::File::Mode::create);  // storage chunks of 100 rows, checksummed
+    f.write<float>("features", {n, cols}, x.data(), 100);
+    f.write<float>("targets", {n}, y.data(), 100);
+    f.write<float>("weights", {n}, w.data(), 100);
+    CHECK(f.chunk_rows("features") == 100);
+  }
+  // 40-byte rows; 2 prefetched + 2 x 4 window chunks of 250 rows fit the budget: rounded down
+  // to whole storage chunks, 200
+  const std::int64_t budget = 250 * 10 * 40;
+  io::StreamingSource<float> s(p, {.memory_budget_bytes = budget, .seed = 5});
+  CHECK(s.chunk_rows() == 200);
+  auto epoch = [&](io::StreamingSource<float>& src, int e, bool shuffle) {
+    std::vector<std::int64_t> ids;
+    data::Dataset<float> b;
+    const float* previous = nullptr;
+    int reused = 0;
+    src.start_epoch(e, shuffle);
+    while (src.next(64, b)) {
+      reused += b.features().data() == previous;
+      previous = b.features().data();
+      for (std::int64_t i = 0; i < b.size(); ++i) {
+        const auto id = std::int64_t(b.features()(i, 0)) / 10;
+        for (std::int64_t j = 0; j < cols; ++j) REQUIRE(b.features()(i, j) == float(id * 10 + j));
+        REQUIRE(b.targets()(i, 0) == float(id % 2));
+        REQUIRE(b.weights()(i) == float(1 + id % 3));
+        ids.push_back(id);
+      }
+    }
+    CHECK(reused > 0);  // batches of equal size are written into the same tensors
+    std::sort(ids.begin(), ids.end());
+    CHECK(std::int64_t(ids.size()) == src.size());
+    CHECK(std::adjacent_find(ids.begin(), ids.end()) == ids.end());
+    return ids;
+  };
+  for (int e = 0; e < 4; ++e) epoch(s, e, e != 2);
+  // at most 2 prefetched + 4 window chunk buffers, read into again from epoch to epoch, and one
+  // batch: less than the budget's 2 + 2 x 4 chunks (the window is not copied into one block)
+  INFO("peak " << s.buffer_bytes_peak());
+  CHECK(s.buffer_bytes_peak() <= (2 + 4) * 200 * 40 + 64 * 40);
+  CHECK(s.buffer_bytes_peak() >= 3 * 200 * 40);
+  // a shard that starts inside a storage chunk keeps the budget's chunk size
+  io::StreamingSource<float> shard(p, {.memory_budget_bytes = budget, .shard = 1, .shards = 3});
+  CHECK(shard.chunk_rows() == 250);
+  const auto ids = epoch(shard, 0, true);
+  CHECK(ids.front() == n / 3);
+  CHECK(ids.back() == 2 * n / 3 - 1);
+}
+
 TEST_CASE("streaming: fit and evaluate on a stream match the in-memory data set", "[io][streaming]") {
   TempDir dir;
   const std::string p = dir.file("train.h5");

@@ -2,6 +2,7 @@
 /// @brief Dataset<T>: features, targets and event weights in host memory; shuffles and splits.
 #pragma once
 #include "hepnn/core/config.hpp"
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <numeric>
@@ -15,15 +16,23 @@
 
 namespace hepnn::inline HEPNN_ABI::data {
 
-/// A random permutation of [0, n) (Fisher-Yates over Philox numbers of (seed, stream)).
+/// A random permutation of [0, n) (Fisher-Yates over Philox numbers of (seed, stream)): step i
+/// (from n - 1 down) swaps p[i] with p[r % (i + 1)], r = Philox numbers 2i (high half) and
+/// 2i + 1 (low half). The numbers are drawn a block at a time with philox_fill_u32 (the same
+/// numbers as one philox_u32 call each, several times faster).
 inline std::vector<std::int64_t> permutation(std::int64_t n, std::uint64_t seed, std::uint64_t stream) {
   std::vector<std::int64_t> p(static_cast<std::size_t>(n));
   std::iota(p.begin(), p.end(), std::int64_t{0});
-  for (std::int64_t i = n - 1; i > 0; --i) {
-    const auto k = static_cast<std::uint64_t>(i);
-    const std::uint64_t r = (static_cast<std::uint64_t>(philox_u32(seed, stream, 2 * k)) << 32) |
-                            philox_u32(seed, stream, 2 * k + 1);
-    std::swap(p[static_cast<std::size_t>(i)], p[static_cast<std::size_t>(r % (k + 1))]);
+  constexpr std::int64_t block = 512;  // steps per block of numbers
+  std::uint32_t u[2 * block];
+  for (std::int64_t hi = n - 1; hi > 0; hi -= block) {
+    const std::int64_t lo = std::max<std::int64_t>(1, hi - block + 1);  // steps hi, hi - 1, ..., lo
+    philox_fill_u32(seed, stream, 2 * static_cast<std::uint64_t>(lo), 2 * (hi - lo + 1), u);
+    for (std::int64_t i = hi; i >= lo; --i) {
+      const std::uint32_t* r2 = u + 2 * (i - lo);
+      const std::uint64_t r = (static_cast<std::uint64_t>(r2[0]) << 32) | r2[1];
+      std::swap(p[static_cast<std::size_t>(i)], p[static_cast<std::size_t>(r % static_cast<std::uint64_t>(i + 1))]);
+    }
   }
   return p;
 }

@@ -216,6 +216,18 @@ class File {
                 where(name), "reading rows [", row0, ", ", row0 + rows, ") failed (truncated or corrupted?)");
   }
 
+  /// Rows per storage chunk of a dataset (its first axis), or 0 when it is not chunked.
+  std::int64_t chunk_rows(const std::string& name) const {
+    Lock lock(mutex());
+    Id d = open_dataset(name);
+    Id dcpl(H5Dget_create_plist(d.get()), H5Pclose);
+    HEPNN_CHECK(dcpl.valid(), where(name), "cannot read its storage layout");
+    if (H5Pget_layout(dcpl.get()) != H5D_CHUNKED) return 0;
+    hsize_t dims[H5S_MAX_RANK] = {};
+    const int rank = H5Pget_chunk(dcpl.get(), H5S_MAX_RANK, dims);
+    return rank > 0 ? std::int64_t(dims[0]) : 0;
+  }
+
   /// Creates a dataset of element type V and shape `shape`, optionally filled from data. It is
   /// chunked (chunk_rows rows per chunk; 0: sized automatically) with a Fletcher-32 checksum
   /// per chunk, so damaged data fails to read instead of reading back wrong.

@@ -3,8 +3,10 @@
 /// datasets of one HDF5 file (the same events, row by row), read in contiguous chunks on a
 /// background thread (prefetch) and shuffled within a window of several chunks.
 ///
-/// Memory: at most prefetch_chunks + window_chunks + 1 chunks of rows are alive; their size
-/// follows from the memory budget, and buffer_bytes_peak() reports the most it held.
+/// Memory: at most prefetch_chunks + window_chunks chunk buffers (recycled, not reallocated)
+/// and one batch are alive; the chunk size follows from the memory budget (and is a multiple of
+/// the file's storage chunks when the budget allows), and buffer_bytes_peak() reports the most
+/// it held.
 #pragma once
 #include "hepnn/core/config.hpp"
 #include <algorithm>
@@ -59,6 +61,12 @@ double sum_of_rows(const h5::File& f, const std::string& name, std::int64_t n, s
 /// each window of window_chunks chunks the rows in random order. The order depends only on the
 /// seed, the epoch and the chunk size, never on thread timing. Not copyable or movable (its
 /// thread refers to it); the file must outlive it.
+///
+/// Speed (docs/benchmarks.md, "Streaming"): chunk buffers go back to a free list and are read
+/// into again, so the pages are touched once, not faulted in for every chunk; the window is the
+/// chunks themselves (a permutation over their rows, no copy into one block); a batch copies
+/// each run of consecutive rows in one piece (a whole batch when not shuffled); and chunks
+/// start at the file's storage chunks, so no checksummed storage chunk is read twice.
 template <class T>
 class RowStream {
  public:
@@ -75,6 +83,13 @@ class RowStream {
     m_chunk_rows = m_p.memory_budget_bytes / (pieces * row_bytes);
     HEPNN_CHECK(m_chunk_rows >= 1, who, " '", m_file.path(), "': a memory budget of ", m_p.memory_budget_bytes,
                 " bytes does not hold ", pieces, " rows of ", row_bytes, " bytes");
+    // Whole storage chunks of the widest column: HDF5 reads a filtered (checksummed or
+    // compressed) storage chunk whole, so one cut in two by a chunk boundary is read twice.
+    const StreamColumn* widest = nullptr;
+    for (const auto& c : m_cols)
+      if (!c.dataset.empty() && (!widest || c.row > widest->row)) widest = &c;
+    const std::int64_t stored = widest ? m_file.chunk_rows(widest->dataset) : 0;
+    if (stored > 1 && m_chunk_rows > stored && m_p.first_row % stored == 0) m_chunk_rows -= m_chunk_rows % stored;
     m_chunk_rows = std::min(m_chunk_rows, std::max<std::int64_t>(1, m_n));
     m_chunks = (m_n + m_chunk_rows - 1) / m_chunk_rows;
   }
@@ -96,14 +111,12 @@ class RowStream {
       m_order.resize(std::size_t(m_chunks));
       for (std::int64_t i = 0; i < m_chunks; ++i) m_order[std::size_t(i)] = i;
     }
-    if (m_window.rows) release(bytes(m_window.rows));
-    m_window = Chunk{};
+    recycle_window();
     m_window_pos = 0;
     m_windows_done = 0;
     m_taken = 0;
     m_stop = false;
     m_error = nullptr;
-    m_queue.clear();
     m_started = true;
     m_thread = std::thread([this] { produce(); });
   }
@@ -115,13 +128,13 @@ class RowStream {
     release(m_batch_bytes);  // the caller's previous batch is replaced
     m_batch_bytes = 0;
     m_batch = 0;
-    if (m_window_pos >= m_window.rows && !fill_window()) {
+    if (m_window_pos >= m_window_rows && !fill_window()) {
       stop();
       m_started = false;
       return 0;
     }
     m_batch_pos = m_window_pos;
-    m_batch = std::min(batch_size, m_window.rows - m_window_pos);
+    m_batch = std::min(batch_size, m_window_rows - m_window_pos);
     m_batch_bytes = bytes(m_batch);
     account(m_batch_bytes);
     m_window_pos += m_batch;
@@ -130,9 +143,28 @@ class RowStream {
   /// Copies column c's rows of the current batch to dst (batch size times the column's row).
   void copy(std::size_t c, T* dst) const {
     const std::int64_t row = m_cols[c].row;
-    const T* src = m_window.cols[c].data();
-    for (std::int64_t i = 0; i < m_batch; ++i)
-      std::copy_n(src + m_perm[std::size_t(m_batch_pos + i)] * row, row, dst + i * row);
+    const std::int64_t* perm = m_perm.data() + m_batch_pos;
+    auto part_of = [&](std::int64_t g) {  // the part holding window row g (at most window_chunks)
+      std::size_t p = 0;
+      while (g >= m_part_start[p + 1]) ++p;
+      return p;
+    };
+    if (row == 1) {  // one value per event (targets, weights): a gather
+      for (std::int64_t i = 0; i < m_batch; ++i) {
+        const std::int64_t g = perm[i];
+        const std::size_t p = part_of(g);
+        dst[i] = m_parts[p].cols[c][std::size_t(g - m_part_start[p])];
+      }
+      return;
+    }
+    for (std::int64_t i = 0; i < m_batch;) {
+      const std::int64_t g = perm[i];  // a row of the window: part p, row g - m_part_start[p] of it
+      const std::size_t p = part_of(g);
+      std::int64_t len = 1;  // the run of consecutive window rows in part p from g on
+      while (i + len < m_batch && perm[i + len] == g + len && g + len < m_part_start[p + 1]) ++len;
+      std::copy_n(m_parts[p].cols[c].data() + (g - m_part_start[p]) * row, len * row, dst + i * row);
+      i += len;
+    }
   }
 
  private:
@@ -149,18 +181,44 @@ class RowStream {
   }
   void release(std::int64_t b) { m_live.fetch_sub(b); }
 
-  Chunk read_chunk(std::int64_t c) {
+  /// A chunk buffer from the free list, or a new one of a whole chunk's capacity (counted once).
+  Chunk take_buffer() {
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      if (!m_free.empty()) {
+        Chunk k = std::move(m_free.back());
+        m_free.pop_back();
+        return k;
+      }
+    }
     Chunk k;
+    k.cols.resize(m_cols.size());
+    for (std::size_t j = 0; j < m_cols.size(); ++j) k.cols[j].reserve(std::size_t(m_chunk_rows * m_cols[j].row));
+    account(bytes(m_chunk_rows));
+    return k;
+  }
+
+  Chunk read_chunk(std::int64_t c) {
+    Chunk k = take_buffer();
     const std::int64_t r0 = c * m_chunk_rows;
     k.rows = std::min(m_chunk_rows, m_n - r0);
-    account(bytes(k.rows));
-    k.cols.resize(m_cols.size());
     for (std::size_t j = 0; j < m_cols.size(); ++j) {
-      k.cols[j].assign(std::size_t(k.rows * m_cols[j].row), T(1));
-      if (!m_cols[j].dataset.empty())
+      k.cols[j].resize(std::size_t(k.rows * m_cols[j].row));  // within the capacity: no allocation
+      if (m_cols[j].dataset.empty())
+        std::fill(k.cols[j].begin(), k.cols[j].end(), T(1));
+      else
         m_file.read_rows<T>(m_cols[j].dataset, m_p.first_row + r0, k.rows, k.cols[j].data());
     }
     return k;
+  }
+
+  /// The window's chunks go back to the free list.
+  void recycle_window() {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    for (auto& k : m_parts) m_free.push_back(std::move(k));
+    m_parts.clear();
+    m_part_start.assign(1, 0);
+    m_window_rows = 0;
   }
 
   void produce() {
@@ -183,43 +241,29 @@ class RowStream {
     }
   }
 
-  /// Concatenates the next window_chunks chunks and draws their random row order.
+  /// Takes the next window_chunks chunks as the window (its rows are theirs, in the order
+  /// taken) and draws the window's random row order.
   bool fill_window() {
-    if (m_window.rows) release(bytes(m_window.rows));
-    m_window = Chunk{};
+    recycle_window();
     m_window_pos = 0;
-    std::vector<Chunk> parts;
-    while (int(parts.size()) < m_p.window_chunks && m_taken < m_chunks) {
+    while (int(m_parts.size()) < m_p.window_chunks && m_taken < m_chunks) {
       std::unique_lock<std::mutex> lock(m_mutex);
       m_cv.wait(lock, [&] { return !m_queue.empty() || m_error; });
       if (m_error) std::rethrow_exception(m_error);
-      parts.push_back(std::move(m_queue.front()));
+      m_parts.push_back(std::move(m_queue.front()));
       m_queue.pop_front();
+      m_window_rows += m_parts.back().rows;
+      m_part_start.push_back(m_window_rows);
       ++m_taken;
       m_cv.notify_all();
     }
-    if (parts.empty()) return false;
-    if (parts.size() == 1) {
-      m_window = std::move(parts[0]);
-    } else {
-      for (auto& p : parts) m_window.rows += p.rows;
-      // the window takes the parts' rows; the parts are freed as they are copied
-      account(bytes(m_window.rows));
-      m_window.cols.resize(m_cols.size());
-      for (std::size_t j = 0; j < m_cols.size(); ++j) m_window.cols[j].reserve(std::size_t(m_window.rows * m_cols[j].row));
-      for (auto& p : parts) {
-        release(bytes(p.rows));
-        for (std::size_t j = 0; j < m_cols.size(); ++j)
-          m_window.cols[j].insert(m_window.cols[j].end(), p.cols[j].begin(), p.cols[j].end());
-        p = Chunk{};
-      }
-    }
+    if (m_parts.empty()) return false;
     if (m_shuffle) {
-      m_perm = data::permutation(m_window.rows, m_p.seed,
+      m_perm = data::permutation(m_window_rows, m_p.seed,
                                  rng_stream::shuffle + (std::uint64_t(m_epoch) << 20) + 1 + std::uint64_t(m_windows_done));
     } else {
-      m_perm.resize(std::size_t(m_window.rows));
-      for (std::int64_t i = 0; i < m_window.rows; ++i) m_perm[std::size_t(i)] = i;
+      m_perm.resize(std::size_t(m_window_rows));
+      for (std::int64_t i = 0; i < m_window_rows; ++i) m_perm[std::size_t(i)] = i;
     }
     ++m_windows_done;
     return true;
@@ -233,7 +277,7 @@ class RowStream {
     }
     if (m_thread.joinable()) m_thread.join();
     std::lock_guard<std::mutex> lock(m_mutex);
-    for (auto& k : m_queue) release(bytes(k.rows));
+    for (auto& k : m_queue) m_free.push_back(std::move(k));  // kept for the next pass
     m_queue.clear();
   }
 
@@ -245,13 +289,16 @@ class RowStream {
   int m_epoch = 0;
   bool m_shuffle = true;
   std::vector<std::int64_t> m_order, m_perm;
-  Chunk m_window;
+  std::vector<Chunk> m_parts;                    // the window: its chunks, in the order taken
+  std::vector<std::int64_t> m_part_start{0};     // window row of each part's first row, then the total
+  std::int64_t m_window_rows = 0;
   std::int64_t m_window_pos = 0, m_windows_done = 0, m_taken = 0, m_batch_pos = 0, m_batch = 0;
   // the reader thread
   std::thread m_thread;
   std::mutex m_mutex;
   std::condition_variable m_cv;
   std::deque<Chunk> m_queue;
+  std::vector<Chunk> m_free;  // chunk buffers to read into again (their bytes stay counted as live)
   bool m_stop = false;
   std::exception_ptr m_error;
   std::atomic<std::int64_t> m_live{0}, m_peak{0};

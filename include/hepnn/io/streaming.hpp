@@ -98,18 +98,24 @@ class StreamingSource final : public data::BatchSource<T> {
 
   void start_epoch(int epoch, bool shuffle) override { m_stream.start_epoch(epoch, shuffle); }
 
+  /// The next batch into `batch`. When `batch` holds the previous batch of the same size (as in
+  /// a training loop), its tensors are written over instead of allocated again.
   bool next(std::int64_t batch_size, data::Dataset<T>& batch) override {
-    batch = data::Dataset<T>();
     const std::int64_t B = m_stream.next(batch_size, "StreamingSource");
-    if (B == 0) return false;
+    if (B == 0) {
+      batch = data::Dataset<T>();
+      return false;
+    }
     Shape xs;
     xs.push_back(B);
     for (auto d : m_xshape) xs.push_back(d);
-    Tensor<T, cpu> x(xs), y(Shape{B, m_yrow}), w(Shape{B});
-    m_stream.copy(0, x.data());
-    m_stream.copy(1, y.data());
-    m_stream.copy(2, w.data());
-    batch = data::Dataset<T>(std::move(x), std::move(y), std::move(w));
+    const Shape ys{B, m_yrow};
+    if (!(batch.weighted() && batch.features().shape() == xs && batch.targets().shape() == ys &&
+          batch.weights().size() == B))
+      batch = data::Dataset<T>(Tensor<T, cpu>(xs), Tensor<T, cpu>(ys), Tensor<T, cpu>(Shape{B}));
+    m_stream.copy(0, batch.features().data());
+    m_stream.copy(1, batch.targets().data());
+    m_stream.copy(2, batch.weights().data());
     return true;
   }
 
