@@ -4,8 +4,9 @@
 //   usage: stream_read FILE [--make ROWS] [--features F] [--chunk C] [--batch B] [--budget MIB]
 //                      [--reps R] [--modes plain,sequential,shuffled]
 //   --make ROWS  first writes FILE: ROWS rows of F float features (default 28), float targets
-//                and weights, chunks of C rows (default 65,536), as hepnn's writer stores them
-//                (Fletcher-32 checksums); the values are Philox normals
+//                and weights, as hepnn's writer stores them (Fletcher-32 checksums), in storage
+//                chunks of C rows (default 0: hepnn's automatic ~1 MiB chunks, as
+//                io::write_dataset makes them); the values are Philox normals
 // Every mode reads all rows once per repetition (features, targets and weights); the median
 // over R repetitions (default 3) of rows/s and GB/s is printed, GB counting the values read.
 // The streaming modes keep one source and read one epoch per repetition, as training does; the
@@ -36,8 +37,9 @@ void make_file(const std::string& path, std::int64_t rows, std::int64_t features
   f.write<float>("targets", {rows}, nullptr, chunk);
   f.write<float>("weights", {rows}, nullptr, chunk);
   std::vector<float> x, y, w;
-  for (std::int64_t r0 = 0; r0 < rows; r0 += chunk) {
-    const std::int64_t k = std::min(chunk, rows - r0);
+  const std::int64_t step = 65536;  // rows written per call
+  for (std::int64_t r0 = 0; r0 < rows; r0 += step) {
+    const std::int64_t k = std::min(step, rows - r0);
     x.resize(std::size_t(k * features));
     y.resize(std::size_t(k));
     w.resize(std::size_t(k));
@@ -103,7 +105,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string path = argv[1];
-  std::int64_t make = 0, features = 28, chunk = 65536, batch = 1024, budget_mib = 256;
+  std::int64_t make = 0, features = 28, chunk = 0, batch = 1024, budget_mib = 256;
   int reps = 3;
   std::string modes = "plain,sequential,shuffled";
   for (int i = 2; i + 1 < argc; i += 2) {
@@ -117,16 +119,16 @@ int main(int argc, char** argv) {
     else if (a == "--modes") modes = argv[i + 1];
     else { std::fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
   }
-  if (features < 1 || chunk < 1 || batch < 1 || budget_mib < 1 || reps < 1) {
-    std::fprintf(stderr, "stream_read: --features, --chunk, --batch, --budget and --reps must be positive\n");
+  if (features < 1 || chunk < 0 || batch < 1 || budget_mib < 1 || reps < 1) {
+    std::fprintf(stderr, "stream_read: --features, --batch, --budget and --reps must be positive, --chunk >= 0\n");
     return 2;
   }
   try {
     if (make > 0) {
       const auto t0 = std::chrono::steady_clock::now();
       make_file(path, make, features, chunk);
-      std::printf("# wrote %s: %lld rows x %lld features, chunks of %lld rows, %.1f s\n", path.c_str(),
-                  (long long)make, (long long)features, (long long)chunk,
+      std::printf("# wrote %s: %lld rows x %lld features, storage chunks of %lld rows, %.1f s\n", path.c_str(),
+                  (long long)make, (long long)features, (long long)h5::File(path, h5::File::Mode::read).chunk_rows("features"),
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     std::stringstream list(modes);

@@ -18,12 +18,39 @@
 #include <string>
 #include <thread>
 #include <vector>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "hepnn/core/philox.hpp"
 #include "hepnn/data/dataset.hpp"
 #include "hepnn/io/hdf5.hpp"
 
 namespace hepnn::inline HEPNN_ABI::io::detail {
+
+/// Asks Linux to back [p, p + bytes) with 2 MiB pages where the system allows it on request
+/// (transparent_hugepage = madvise): shuffled rows are read all over a window of tens of MB,
+/// and 4 KiB pages would cost a TLB miss per row. Before the first touch; a hint only.
+inline void advise_huge_pages(void* p, std::size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr std::uintptr_t huge = std::uintptr_t(2) << 20;
+  const std::uintptr_t first = (reinterpret_cast<std::uintptr_t>(p) + huge - 1) & ~(huge - 1);
+  const std::uintptr_t last = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(huge - 1);
+  if (last > first) (void)madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
+/// A hint to load the cache line at p (no effect where the compiler has no such builtin).
+inline void hepnn_prefetch(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p);
+#else
+  (void)p;
+#endif
+}
 
 /// One dataset a RowStream reads: `row` values per event. An empty dataset name is a column of
 /// ones (the weights of a file without weights).
@@ -149,8 +176,20 @@ class RowStream {
       while (g >= m_part_start[p + 1]) ++p;
       return p;
     };
+    // Shuffled rows are scattered over the window (tens of MB): ask for a row a few rows ahead,
+    // so that its cache misses overlap with the copies before it.
+    constexpr std::int64_t ahead = 8;
+    auto prefetch = [&](std::int64_t i) {
+      if (i < m_batch) {
+        const std::int64_t g = perm[i];
+        const std::size_t p = part_of(g);
+        const T* src = m_parts[p].cols[c].data() + (g - m_part_start[p]) * row;
+        for (std::int64_t b = 0; b < row * std::int64_t(sizeof(T)); b += 64) hepnn_prefetch(reinterpret_cast<const char*>(src) + b);
+      }
+    };
     if (row == 1) {  // one value per event (targets, weights): a gather
       for (std::int64_t i = 0; i < m_batch; ++i) {
+        if (m_shuffle) prefetch(i + ahead);
         const std::int64_t g = perm[i];
         const std::size_t p = part_of(g);
         dst[i] = m_parts[p].cols[c][std::size_t(g - m_part_start[p])];
@@ -158,6 +197,7 @@ class RowStream {
       return;
     }
     for (std::int64_t i = 0; i < m_batch;) {
+      if (m_shuffle) prefetch(i + ahead);
       const std::int64_t g = perm[i];  // a row of the window: part p, row g - m_part_start[p] of it
       const std::size_t p = part_of(g);
       std::int64_t len = 1;  // the run of consecutive window rows in part p from g on
@@ -193,7 +233,10 @@ class RowStream {
     }
     Chunk k;
     k.cols.resize(m_cols.size());
-    for (std::size_t j = 0; j < m_cols.size(); ++j) k.cols[j].reserve(std::size_t(m_chunk_rows * m_cols[j].row));
+    for (std::size_t j = 0; j < m_cols.size(); ++j) {
+      k.cols[j].reserve(std::size_t(m_chunk_rows * m_cols[j].row));
+      advise_huge_pages(k.cols[j].data(), k.cols[j].capacity() * sizeof(T));
+    }
     account(bytes(m_chunk_rows));
     return k;
   }

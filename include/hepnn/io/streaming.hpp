@@ -5,8 +5,9 @@
 /// window of several chunks (io/row_stream.hpp). shuffle_file (io/shuffle_file.hpp, included
 /// here) rewrites a file in random order out of core.
 ///
-/// Memory: a source keeps at most prefetch_chunks + window_chunks + 1 chunks of rows; their size
-/// follows from memory_budget_bytes, and buffer_bytes_peak() reports the most it held.
+/// Memory: a source keeps at most prefetch_chunks + window_chunks chunk buffers (reused from
+/// chunk to chunk and epoch to epoch) and one batch; the chunk size follows from
+/// memory_budget_bytes (see io/row_stream.hpp), and buffer_bytes_peak() reports the most it held.
 #pragma once
 #include "hepnn/core/config.hpp"
 #include <map>
