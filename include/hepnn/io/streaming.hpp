@@ -114,9 +114,7 @@ class StreamingSource final : public data::BatchSource<T> {
     if (!(batch.weighted() && batch.features().shape() == xs && batch.targets().shape() == ys &&
           batch.weights().size() == B))
       batch = data::Dataset<T>(Tensor<T, cpu>(xs), Tensor<T, cpu>(ys), Tensor<T, cpu>(Shape{B}));
-    m_stream.copy(0, batch.features().data());
-    m_stream.copy(1, batch.targets().data());
-    m_stream.copy(2, batch.weights().data());
+    m_stream.copy({batch.features().data(), batch.targets().data(), batch.weights().data()});
     return true;
   }
 
@@ -204,19 +202,21 @@ class NamedStreamingSource final : public data::NamedBatchSource<T> {
     const std::int64_t B = m_stream.next(batch_size, "NamedStreamingSource");
     if (B == 0) return false;
     typename data::NamedDataset<T>::Tensors in, tg;
+    std::vector<T*> dst;
     std::size_t c = 0;
     auto take = [&](const std::string& name, typename data::NamedDataset<T>::Tensors& into) {
       Shape s;
       s.push_back(B);
-      for (auto d : m_shapes[c]) s.push_back(d);
+      for (auto d : m_shapes[c++]) s.push_back(d);
       Tensor<T, cpu> t(s);
-      m_stream.copy(c++, t.data());
-      into.emplace(name, std::move(t));
+      dst.push_back(t.data());
+      into.emplace(name, std::move(t));  // the tensor's storage moves with it: dst stays valid
     };
     for (const auto& [name, ds] : m_o.inputs) take(name, in);
     for (const auto& [name, ds] : m_o.targets) take(name, tg);
     Tensor<T, cpu> w(Shape{B});
-    m_stream.copy(c, w.data());
+    dst.push_back(w.data());
+    m_stream.copy(dst);
     batch = data::NamedDataset<T>(std::move(in), std::move(tg), std::move(w));
     return true;
   }
