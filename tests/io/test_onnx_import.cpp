@@ -235,6 +235,27 @@ TEST_CASE("onnx import: Softmax over a middle axis, Transpose, Reshape, Concat",
   }
 }
 
+TEST_CASE("onnx import: a Reshape shape that is not an extent is an error, not an overflow", "[io][onnx]") {
+  // Found by fuzz_onnx_loader on 2026-12-08: a shape constant of 2^63 - 1 was converted from its
+  // double to int64 (undefined behaviour) before any check.
+  for (double bad : {9.223372036854775807e18, -9.3e18, 2.5, -2.0, 1e300}) {
+    INFO("shape value " << bad);
+    OnnxGraph g;
+    g.opset = 13;
+    g.inputs = {{"x", {-1, 2, 3}}};
+    g.outputs = {{"y", {-1, 6}}};
+    g.initializers = {constant("s", {2}, {-1, bad})};
+    g.nodes = {{"Reshape", "r", "", {"x", "s"}, {"y"}, {}}};
+    try {
+      io::model_from_onnx<float>(g);
+      FAIL("no error");
+    } catch (const Error& e) {
+      CHECK_THAT(e.what(), Catch::Contains("'r'") || Catch::Contains("Reshape"));
+      CHECK_THAT(e.what(), Catch::Contains("not an extent"));
+    }
+  }
+}
+
 TEST_CASE("onnx import: what hepnn cannot express is an error naming the node, operator and attribute", "[io][onnx]") {
   auto base = [] {
     OnnxGraph g;

@@ -819,7 +819,11 @@ class OnnxImporter {
                 onnx_detail::dims_str(shape.dims));
     const bool allowzero = attr_i(n, "allowzero", 0) != 0;
     std::vector<std::int64_t> target;
-    for (double v : shape.values) target.push_back(std::int64_t(v));
+    for (double v : shape.values) {  // held as doubles: whole numbers up to 2^53 are exact
+      HEPNN_CHECK(v >= -1 && v <= 9007199254740992.0 && v == std::floor(v), at(n), ": the shape holds ", v,
+                  ", which is not an extent (-1, 0 or a positive whole number)");
+      target.push_back(std::int64_t(v));
+    }
     if (target[0] != 0 && target[0] != -1)
       unsupported(n, "a shape " + onnx_detail::dims_str(target) + " that fixes the batch size (export with a dynamic batch axis)");
     if (target[0] == 0 && allowzero) unsupported(n, "allowzero = 1 with a zero batch size");
