@@ -241,6 +241,14 @@ TEST_CASE("keras import: unsupported options are errors naming the layer, its cl
   groups["groups"] = 2;
   CHECK_THAT(error_of([&] { from_config({layer("Conv2D", groups)}, {5, 5, 2}, {array({3, 3, 1, 2}), array({2})}); }),
              Catch::Contains("option groups = 2"));
+  // a required option that is absent or null is an error, not a read of an empty list (found by
+  // fuzz_keras_loader on 2026-12-08: Conv2D without kernel_size read k[0] of an empty vector)
+  json null_kernel = conv, no_kernel = conv;
+  null_kernel["kernel_size"] = nullptr;
+  no_kernel.erase("kernel_size");
+  for (const json& c : {null_kernel, no_kernel})
+    CHECK_THAT(error_of([&] { from_config({layer("Conv2D", c)}, {5, 5, 1}, {array({3, 3, 1, 2}), array({2})}); }),
+               Catch::Contains("(Conv2D): option 'kernel_size' is missing"));
   json causal = conv;
   causal["padding"] = "causal";
   CHECK_THAT(error_of([&] { from_config({layer("Conv2D", causal)}, {5, 5, 1}, {array({3, 3, 1, 2}), array({2})}); }),

@@ -102,7 +102,10 @@ inline std::int64_t opt_count(const LayerIn& l, const char* key) {
 inline std::vector<std::int64_t> opt_ints(const LayerIn& l, const char* key, std::size_t n,
                                           std::vector<std::int64_t> fallback) {
   const json& v = opt(l, key);
-  if (v.is_null()) return fallback;
+  if (v.is_null()) {  // absent: the fallback, or an error when the option is required (no fallback)
+    HEPNN_CHECK(fallback.size() == n, l.where, ": option '", key, "' is missing (", n, " integers needed)");
+    return fallback;
+  }
   std::vector<std::int64_t> out;
   if (v.is_number_integer()) out.assign(n, detail::bounded(v, l.where, key));
   else if (v.is_array())
