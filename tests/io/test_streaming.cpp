@@ -26,19 +26,21 @@ data::Dataset<float> numbered() {
   }
   return data::Dataset<float>(std::move(x), std::move(y), std::move(w));
 }
+/// The event of row i of a batch of numbered() rows, after checking that the row stayed whole:
+/// every column, the target and the weight belong to the same event.
+std::int64_t event_of(const data::Dataset<float>& b, std::int64_t i) {
+  const auto id = std::int64_t(b.features()(i, 0)) / 10;
+  for (std::int64_t j = 0; j < kCols; ++j) REQUIRE(b.features()(i, j) == float(id * 10 + j));
+  REQUIRE(b.targets()(i, 0) == float(id % 2));
+  REQUIRE(b.weights()(i) == float(1 + id % 3));
+  return id;
+}
 std::vector<std::int64_t> ids_of_epoch(io::StreamingSource<float>& s, int epoch, bool shuffle, std::int64_t bs) {
   std::vector<std::int64_t> ids;
   data::Dataset<float> b;
   s.start_epoch(epoch, shuffle);
   while (s.next(bs, b))
-    for (std::int64_t i = 0; i < b.size(); ++i) {
-      const auto id = std::int64_t(b.features()(i, 0)) / 10;
-      // the row stays whole: every column, the target and the weight belong to the same event
-      for (std::int64_t j = 0; j < kCols; ++j) REQUIRE(b.features()(i, j) == float(id * 10 + j));
-      REQUIRE(b.targets()(i, 0) == float(id % 2));
-      REQUIRE(b.weights()(i) == float(1 + id % 3));
-      ids.push_back(id);
-    }
+    for (std::int64_t i = 0; i < b.size(); ++i) ids.push_back(event_of(b, i));
   return ids;
 }
 bool is_permutation_of_all(std::vector<std::int64_t> ids) {
@@ -87,7 +89,7 @@ TEST_CASE("streaming: a file 5x the memory budget streams every event once, with
 TEST_CASE("streaming: chunks start at the file's storage chunks; buffers and batches are reused", "[io][streaming]") {
   TempDir dir;
   const std::string p = dir.file("stored.h5");
-  const std::int64_t n = 5000, cols = 8;
+  const std::int64_t n = 5000, cols = kCols;  // rows as numbered() makes them
   {
     std::vector<float> x(static_cast<std::size_t>(n * cols)), y(static_cast<std::size_t>(n)),
         w(static_cast<std::size_t>(n));
@@ -116,13 +118,7 @@ TEST_CASE("streaming: chunks start at the file's storage chunks; buffers and bat
     while (src.next(64, b)) {
       reused += b.features().data() == previous;
       previous = b.features().data();
-      for (std::int64_t i = 0; i < b.size(); ++i) {
-        const auto id = std::int64_t(b.features()(i, 0)) / 10;
-        for (std::int64_t j = 0; j < cols; ++j) REQUIRE(b.features()(i, j) == float(id * 10 + j));
-        REQUIRE(b.targets()(i, 0) == float(id % 2));
-        REQUIRE(b.weights()(i) == float(1 + id % 3));
-        ids.push_back(id);
-      }
+      for (std::int64_t i = 0; i < b.size(); ++i) ids.push_back(event_of(b, i));
     }
     CHECK(reused > 0);  // batches of equal size are written into the same tensors
     std::sort(ids.begin(), ids.end());

@@ -172,7 +172,6 @@ class RowStream {
   void copy(const std::vector<T*>& dst) const {
     HEPNN_CHECK(dst.size() == m_cols.size(), "RowStream::copy: ", dst.size(), " destinations for ", m_cols.size(),
                 " columns");
-    const std::int64_t* perm = m_perm.data() + m_batch_pos;
     const std::size_t nc = m_cols.size();
     auto part_of = [&](std::int64_t g) {  // the part holding window row g (at most window_chunks)
       std::size_t p = 0;
@@ -181,7 +180,7 @@ class RowStream {
     };
     if (!m_shuffle) {  // file order: runs of whole parts, every column of a run in one piece each
       for (std::int64_t i = 0; i < m_batch;) {
-        const std::int64_t g = perm[i];
+        const std::int64_t g = m_batch_pos + i;  // window rows in order: no permutation
         const std::size_t p = part_of(g);
         const std::int64_t len = std::min(m_batch - i, m_part_start[p + 1] - g);
         for (std::size_t c = 0; c < nc; ++c) {
@@ -196,6 +195,7 @@ class RowStream {
     // faster than every column of a row together), asking for the row a few rows ahead so that
     // its cache misses overlap with the copies before it.
     constexpr std::int64_t ahead = 8;
+    const std::int64_t* perm = m_perm.data() + m_batch_pos;
     for (std::size_t c = 0; c < nc; ++c) {
       const std::int64_t row = m_cols[c].row;
       auto source = [&](std::int64_t g) {
@@ -311,13 +311,9 @@ class RowStream {
       m_cv.notify_all();
     }
     if (m_parts.empty()) return false;
-    if (m_shuffle) {
+    if (m_shuffle)  // in file order the window's rows are served as they are: no permutation
       m_perm = data::permutation(m_window_rows, m_p.seed,
                                  rng_stream::shuffle + (std::uint64_t(m_epoch) << 20) + 1 + std::uint64_t(m_windows_done));
-    } else {
-      m_perm.resize(std::size_t(m_window_rows));
-      for (std::int64_t i = 0; i < m_window_rows; ++i) m_perm[std::size_t(i)] = i;
-    }
     ++m_windows_done;
     return true;
   }
